@@ -1,0 +1,152 @@
+"""An MLP as a plan plus one flat parameter vector."""
+
+import numpy as np
+
+from .._config import PREDICT_CHUNK_ROWS
+from ..init import initialize_layer
+from ..kernels.codes import ACTIVATIONS, LOSSES
+from ..kernels.cpu import mlp as _mlp
+from .plan import allocate_workspace, build_mlp_plan
+
+
+class MLPNetwork:
+    """A multi-layer perceptron: plan, flat parameters and cached workspaces.
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int
+        Units per layer, input first. For ``loss="gaussian_nll"`` the last entry is the
+        number of *outputs* (twice the number of targets).
+    activation : str, default="relu"
+        Hidden activation (``codes.ACTIVATIONS``).
+    loss : str, default="softmax_cross_entropy"
+        Loss (``codes.LOSSES``); it fixes the output activation.
+    dropout : sequence of float, default=()
+        Dropout rate of each hidden layer.
+    dtype : {numpy.float32, numpy.float64}, default=numpy.float64
+
+    Attributes
+    ----------
+    theta : numpy.ndarray
+        All parameters (weights first, then biases); :attr:`coefs` and
+        :attr:`intercepts` are views into it.
+    """
+
+    def __init__(self, layer_sizes, activation="relu", loss="softmax_cross_entropy",
+                 dropout=(), dtype=np.float64):
+        if activation not in ACTIVATIONS:
+            raise ValueError(
+                f"activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}."
+            )
+        if loss not in LOSSES:
+            raise ValueError(f"loss must be one of {tuple(LOSSES)}, got {loss!r}.")
+        layer_sizes = tuple(int(s) for s in layer_sizes)
+        if len(layer_sizes) < 2 or min(layer_sizes) < 1:
+            raise ValueError(
+                f"layer_sizes must have at least 2 positive entries, got {layer_sizes}."
+            )
+        if loss == "gaussian_nll" and layer_sizes[-1] % 2:
+            raise ValueError("gaussian_nll needs an even number of outputs (mean, variance).")
+        dropout = tuple(float(p) for p in dropout)
+        if len(dropout) > len(layer_sizes) - 2 or any(not 0 <= p < 1 for p in dropout):
+            raise ValueError(
+                "dropout must give a rate in [0, 1) for at most each hidden layer, "
+                f"got {dropout}."
+            )
+        self.layer_sizes = layer_sizes
+        self.activation = activation
+        self.loss = loss
+        self.dropout = dropout
+        self.dtype = np.dtype(dtype)
+        self.plan = build_mlp_plan(layer_sizes, activation, loss, dropout)
+        self.theta = np.zeros(self.plan.n_params, dtype=self.dtype)
+        self._workspaces = {}
+
+    @property
+    def n_targets(self):
+        out = self.layer_sizes[-1]
+        return out // 2 if self.loss == "gaussian_nll" else out
+
+    @property
+    def coefs(self):
+        """Weight matrices as views into :attr:`theta` (edits take effect)."""
+        p = self.plan
+        return [
+            self.theta[p.w_off[i] : p.w_off[i] + p.sizes[i] * p.sizes[i + 1]].reshape(
+                p.sizes[i], p.sizes[i + 1]
+            )
+            for i in range(len(p.w_off))
+        ]
+
+    @property
+    def intercepts(self):
+        """Bias vectors as views into :attr:`theta`."""
+        p = self.plan
+        return [
+            self.theta[p.b_off[i] : p.b_off[i] + p.sizes[i + 1]] for i in range(len(p.b_off))
+        ]
+
+    def initialize(self, init, key, activation=None):
+        """Draw initial parameters layer by layer (see :mod:`stochnet.init`)."""
+        activation = self.activation if activation is None else activation
+        for layer, (w, b) in enumerate(zip(self.coefs, self.intercepts, strict=True)):
+            w[...], b[...] = initialize_layer(
+                init, w.shape[0], w.shape[1], key, layer, activation, self.dtype
+            )
+        return self
+
+    def workspace(self, rows):
+        """A cached workspace for batches of up to ``rows`` rows."""
+        rows = max(int(rows), 1)
+        ws = self._workspaces.get(rows)
+        if ws is None:
+            if len(self._workspaces) > 8:
+                self._workspaces.clear()
+            ws = allocate_workspace(self.plan, rows, self.n_targets, self.dtype)
+            self._workspaces[rows] = ws
+        return ws
+
+    def _chunk_workspace(self, n_rows):
+        return self.workspace(min(max(n_rows, 1), PREDICT_CHUNK_ROWS))
+
+    def predict(self, X, dropout=False, key=np.uint64(0), step=0):
+        """Outputs after the output activation for each row of ``X``.
+
+        Parameters
+        ----------
+        X : 2-D C-contiguous array of the network's dtype
+        dropout : bool, default=False
+            Sample dropout masks (MC dropout) from ``(key, step + chunk)``.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_rows, n_outputs)
+        """
+        out = np.empty((X.shape[0], self.layer_sizes[-1]), dtype=self.dtype)
+        _mlp.predict_rows(X, self.theta, self.plan, self._chunk_workspace(X.shape[0]), out,
+                          bool(dropout), np.uint64(key), np.uint64(step))
+        return out
+
+    def loss_and_grad(self, theta, X, Y, sample_weight=None, alpha=0.0, l1=0.0):
+        """Regularised mean loss and its gradient at ``theta`` over all of ``X``.
+
+        The loss is ``(Σ w_i ℓ_i + α/2 Σ W² + l1 Σ |W|) / Σ w_i`` (scikit-learn's scaling
+        of ``alpha``); dropout is off. ``theta`` is copied into the network first.
+
+        Returns
+        -------
+        loss : float
+        grad : numpy.ndarray, same shape and dtype as ``theta``
+        """
+        self.theta[...] = theta
+        sw = np.empty(0, self.dtype) if sample_weight is None else sample_weight
+        grad = np.empty_like(self.theta)
+        chunk_grad = np.empty_like(self.theta)
+        loss_sum, sw_sum = _mlp.loss_grad_sums(
+            X, Y, sw, self.theta, grad, chunk_grad, self.plan, self._chunk_workspace(X.shape[0])
+        )
+        w = self.theta[: self.plan.n_coef]
+        loss_sum += 0.5 * alpha * float(np.dot(w, w)) + l1 * float(np.abs(w).sum())
+        grad[: self.plan.n_coef] += alpha * w + l1 * np.sign(w)
+        grad /= sw_sum
+        return loss_sum / sw_sum, grad

@@ -1,0 +1,109 @@
+"""Optimisers with scikit-learn's semantics; state lives in flat vectors.
+
+The host-side objects keep the schedule (learning rate per epoch, adaptive decay); the
+per-batch arithmetic is one fused kernel pass (``kernels.cpu.optim``).
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..kernels.codes import OPTIMIZERS
+
+
+class OptimConfig(NamedTuple):
+    """Scalars the compiled step needs, passed as one argument."""
+
+    kind: int
+    lr: float
+    momentum: float
+    nesterov: bool
+    beta1: float
+    beta2: float
+    eps: float
+    alpha: float
+    l1: float
+
+
+class SGD:
+    """Stochastic gradient descent with momentum, as scikit-learn's ``SGDOptimizer``.
+
+    Parameters
+    ----------
+    learning_rate_init : float
+    lr_schedule : {"constant", "invscaling", "adaptive"}
+    momentum : float
+    nesterov : bool
+    power_t : float
+        Exponent of ``"invscaling"``: ``lr = lr_init / (t + 1) ** power_t`` with ``t`` the
+        number of samples seen, updated at the end of each epoch.
+    """
+
+    kind = OPTIMIZERS["sgd"]
+
+    def __init__(self, learning_rate_init=0.1, lr_schedule="constant", momentum=0.9,
+                 nesterov=True, power_t=0.5):
+        self.learning_rate_init = float(learning_rate_init)
+        self.learning_rate = float(learning_rate_init)
+        self.lr_schedule = lr_schedule
+        self.momentum = float(momentum)
+        self.nesterov = bool(nesterov)
+        self.power_t = float(power_t)
+        self.state = None
+
+    def allocate(self, n_params, dtype):
+        """Zero the velocity for ``n_params`` parameters (first fit or reset)."""
+        self.state = (np.zeros(n_params, dtype=dtype), np.zeros(0, dtype=dtype))
+
+    def config(self, alpha, l1):
+        return OptimConfig(self.kind, self.learning_rate, self.momentum, self.nesterov,
+                           0.0, 0.0, 0.0, float(alpha), float(l1))
+
+    def iteration_ends(self, time_step):
+        """Update the schedule after an epoch; ``time_step`` counts samples seen."""
+        if self.lr_schedule == "invscaling":
+            self.learning_rate = self.learning_rate_init / (time_step + 1) ** self.power_t
+
+    def trigger_stopping(self):
+        """Called when training stalls: decay the rate (adaptive) or agree to stop.
+
+        Returns
+        -------
+        bool
+            Whether training should stop.
+        """
+        if self.lr_schedule != "adaptive":
+            return True
+        if self.learning_rate <= 1e-6:
+            return True
+        self.learning_rate /= 5.0
+        return False
+
+
+class Adam:
+    """Adam (Kingma & Ba 2014), as scikit-learn's ``AdamOptimizer``."""
+
+    kind = OPTIMIZERS["adam"]
+
+    def __init__(self, learning_rate_init=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+        self.learning_rate_init = float(learning_rate_init)
+        self.learning_rate = float(learning_rate_init)
+        self.beta_1 = float(beta_1)
+        self.beta_2 = float(beta_2)
+        self.epsilon = float(epsilon)
+        self.state = None
+
+    def allocate(self, n_params, dtype):
+        """Zero both moment vectors for ``n_params`` parameters."""
+        self.state = (np.zeros(n_params, dtype=dtype), np.zeros(n_params, dtype=dtype))
+
+    def config(self, alpha, l1):
+        return OptimConfig(self.kind, self.learning_rate, 0.0, False, self.beta_1,
+                           self.beta_2, self.epsilon, float(alpha), float(l1))
+
+    def iteration_ends(self, time_step):
+        """Adam has no per-epoch schedule."""
+
+    def trigger_stopping(self):
+        """Training stalled: Adam always agrees to stop."""
+        return True

@@ -1,0 +1,106 @@
+"""The epoch driver: compiled chunks of mini-batches, Python only between chunks."""
+
+import time
+
+import numpy as np
+
+from ..kernels.codes import STREAMS
+from ..kernels.cpu import rng as _rng
+from ..kernels.cpu.epoch import train_batches
+
+_SHUFFLE = np.uint64(STREAMS["shuffle"])
+
+
+class Trainer:
+    """Mini-batch training of an :class:`~stochnet.engine.MLPNetwork`.
+
+    Each call into compiled code covers a chunk of batches sized to last about
+    ``chunk_seconds``, so progress output and Ctrl-C stay responsive while per-batch
+    Python overhead is gone. The optimisation step ``t`` and the epoch counter persist
+    across calls (warm starts continue the same random streams).
+
+    Parameters
+    ----------
+    network : MLPNetwork
+    optimizer : SGD or Adam
+    batch_size : int
+    shuffle : bool, default=True
+    alpha, l1 : float, default=0.0
+        L2 (scikit-learn scaling) and L1 penalties.
+    input_noise : float, default=0.0
+        Std of Gaussian noise added to the inputs of each training batch.
+    key : numpy.uint64
+        Key for the shuffle, dropout and noise streams.
+    chunk_seconds : float, default=0.25
+    """
+
+    def __init__(self, network, optimizer, batch_size, shuffle=True, alpha=0.0, l1=0.0,
+                 input_noise=0.0, key=np.uint64(0), chunk_seconds=0.25):
+        self.network = network
+        self.optimizer = optimizer
+        self.batch_size = int(batch_size)
+        self.shuffle = bool(shuffle)
+        self.alpha = float(alpha)
+        self.l1 = float(l1)
+        self.input_noise = float(input_noise)
+        self.key = np.uint64(key)
+        self.chunk_seconds = float(chunk_seconds)
+        self.t = 0
+        self.epoch = 0
+        self._order = np.empty(0, dtype=np.int64)
+        if optimizer.state is None or optimizer.state[0].shape[0] != network.plan.n_params:
+            optimizer.allocate(network.plan.n_params, network.dtype)
+
+    def _epoch_order(self, n):
+        if not self.shuffle:
+            return np.empty(0, dtype=np.int64)
+        if self._order.shape[0] != n:
+            self._order = np.empty(n, dtype=np.int64)
+        self._order[:] = np.arange(n)
+        _rng.permutation(self._order, self.key, _SHUFFLE, np.uint64(self.epoch))
+        return self._order
+
+    def run_epoch(self, X, Y, sample_weight=None, on_progress=None):
+        """One pass over ``(X, Y)``; returns scikit-learn's epoch loss.
+
+        Parameters
+        ----------
+        X : 2-D C-contiguous array of the network dtype
+        Y : 2-D array of targets (one-hot for classification), same dtype
+        sample_weight : 1-D array or None
+        on_progress : callable(batches_done, n_batches) or None
+            Called between compiled chunks.
+
+        Returns
+        -------
+        float
+            ``Σ_batches batch_loss · rows / n`` (as scikit-learn's ``loss_``).
+        """
+        net = self.network
+        n = X.shape[0]
+        batch_size = min(self.batch_size, n)
+        n_batches = -(-n // batch_size)
+        order = self._epoch_order(n)
+        sw = np.empty(0, net.dtype) if sample_weight is None else sample_weight
+        work = net.workspace(batch_size)
+        grad = np.empty_like(net.theta)
+        state1, state2 = self.optimizer.state
+        config = self.optimizer.config(self.alpha, self.l1)
+        total = 0.0
+        done = 0
+        chunk = 1
+        while done < n_batches:
+            count = min(chunk, n_batches - done)
+            tic = time.perf_counter()
+            total += train_batches(X, Y, sw, order, batch_size, done, count, net.theta, grad,
+                                   state1, state2, net.plan, work, config, self.key,
+                                   self.t, self.input_noise)
+            elapsed = time.perf_counter() - tic
+            done += count
+            self.t += count
+            if on_progress is not None:
+                on_progress(done, n_batches)
+            per_batch = elapsed / count
+            chunk = max(1, min(4 * chunk, int(self.chunk_seconds / max(per_batch, 1e-9))))
+        self.epoch += 1
+        return total / n

@@ -1,0 +1,44 @@
+"""Integer codes shared by the engine and every backend's kernels."""
+
+ACTIVATIONS = {
+    "identity": 0,
+    "logistic": 1,
+    "tanh": 2,
+    "relu": 3,
+    "leaky_relu": 4,
+    "gelu": 5,
+    "softplus": 6,
+}
+
+#: Each loss fixes the output activation (its canonical link), as in scikit-learn.
+LOSSES = {
+    "softmax_cross_entropy": 0,  # softmax outputs, one-hot targets
+    "binary_cross_entropy": 1,  # logistic outputs, 0/1 targets (binary, multilabel)
+    "squared_error": 2,  # identity outputs
+    "poisson": 3,  # exp outputs
+    "gaussian_nll": 4,  # outputs (mean, softplus variance) per target
+}
+
+OPTIMIZERS = {"sgd": 0, "adam": 1}
+
+#: Philox stream numbers, one per source of randomness (``stochnet.random.STREAMS``).
+STREAMS = {
+    "user": 0,
+    "init": 1,
+    "shuffle": 2,
+    "dropout": 3,
+    "noise": 4,
+    "crop": 5,
+    "prune": 6,
+    "validation": 7,
+    "mc_dropout": 8,
+    "ensemble": 9,
+}
+
+#: Dropout of hidden layer ``h`` draws counter indices from ``h << DROPOUT_LAYER_SHIFT``.
+DROPOUT_LAYER_SHIFT = 40
+
+LEAKY_RELU_SLOPE = 0.01
+
+#: Floor added to the softplus variance head of the Gaussian NLL.
+MIN_VARIANCE = 1e-6

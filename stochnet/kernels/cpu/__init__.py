@@ -1,0 +1,1 @@
+"""Numba ``@njit`` kernels. Outputs are preallocated by the caller."""

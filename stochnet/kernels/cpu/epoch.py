@@ -1,0 +1,81 @@
+"""The compiled training loop: many mini-batches per call, no Python in between.
+
+For each batch: gather rows (in ``order``) into the workspace, add input noise, forward
+with dropout, fused loss and output delta, backward, and one fused optimiser pass.
+"""
+
+import numpy as np
+from numba import njit
+
+from ..._config import JIT
+from ..codes import STREAMS
+from .losses import output_loss
+from .mlp import backward, block, forward, load_rows, load_weights
+from .noise import add_gaussian_noise
+from .optim import adam_step, sgd_step
+
+_NOISE = np.uint64(STREAMS["noise"])
+
+
+@njit(**JIT)
+def train_batches(X, Y, sw, order, batch_size, first, count, theta, grad, state1, state2,
+                  plan, work, opt, key, t0, noise_std):
+    """Run batches ``first .. first + count - 1`` of an epoch over ``X[order]``.
+
+    Parameters
+    ----------
+    X, Y : 2-D arrays (n × features, n × targets) of the parameter dtype.
+    sw : 1-D sample weights, or empty for unit weights.
+    order : int64 permutation of ``range(n)`` (this epoch's order), or empty for
+        the natural order.
+    state1, state2 : optimiser state (SGD: velocity, unused; Adam: m, v).
+    opt : ``engine.optim.OptimConfig``.
+    t0 : number of optimisation steps taken before this call; batch ``k`` of the
+        call is step ``t0 + k + 1`` (Adam's ``t`` and the dropout/noise counter).
+
+    Returns
+    -------
+    float
+        Σ over the batches of ``batch_loss * rows``, with scikit-learn's ``batch_loss``
+        (weighted mean loss plus ``(alpha/2 Σθ² + l1 Σ|θ|) / Σw``).
+    """
+    n = X.shape[0]
+    n_in = plan.sizes[0]
+    n_layers = plan.sizes.shape[0] - 1
+    n_out = plan.sizes[n_layers]
+    weighted = sw.shape[0] > 0
+    total = 0.0
+    for k in range(count):
+        start = (first + k) * batch_size
+        rows = min(batch_size, n - start)
+        if rows <= 0:
+            break
+        t = t0 + k + 1
+        step = np.uint64(t)
+        load_rows(X, order, start, rows, block(work.a, work.offsets, 0, rows, n_in))
+        y = work.y[:rows]
+        load_rows(Y, order, start, rows, y)
+        if weighted:
+            w = work.sw[:rows]
+            sw_sum = load_weights(sw, order, start, rows, w)
+        else:
+            w = work.sw[:0]
+            sw_sum = float(rows)
+        if noise_std > 0.0:
+            add_gaussian_noise(work.a[: rows * n_in], noise_std, key, _NOISE, step, 0)
+        forward(theta, plan, work, rows, True, key, step)
+        z = block(work.z, work.offsets, n_layers, rows, n_out)
+        a = block(work.a, work.offsets, n_layers, rows, n_out)
+        d = block(work.d, work.offsets, n_layers, rows, n_out)
+        loss = output_loss(plan.loss, z, a, y, w, d)
+        backward(theta, grad, plan, work, rows, True)
+        inv_sw = 1.0 / sw_sum
+        if opt.kind == 0:
+            sq, ab = sgd_step(theta, grad, state1, plan.n_coef, opt.alpha, opt.l1, inv_sw,
+                              opt.lr, opt.momentum, opt.nesterov)
+        else:
+            sq, ab = adam_step(theta, grad, state1, state2, plan.n_coef, opt.alpha, opt.l1,
+                               inv_sw, opt.lr, opt.beta1, opt.beta2, opt.eps, t)
+        batch_loss = (loss + 0.5 * opt.alpha * sq + opt.l1 * ab) * inv_sw
+        total += batch_loss * rows
+    return total

@@ -1,0 +1,180 @@
+"""Whole-network forward and backward passes of an MLP, interpreting a plan.
+
+``plan`` (``engine.plan.MLPPlan``) and ``work`` (``engine.plan.Workspace``) are named
+tuples of arrays and scalars. Layer ``h`` (0 = input, ``L`` = output) of a batch of
+``rows`` rows occupies ``[work.offsets[h], work.offsets[h] + rows * sizes[h])`` of each
+flat buffer: ``a`` (activations after dropout), ``z`` (pre-activations), ``d`` (deltas
+∂loss/∂z) and ``mask`` (dropout factors).
+"""
+
+import numpy as np
+from numba import njit
+
+from ..._config import JIT
+from ..codes import DROPOUT_LAYER_SHIFT, STREAMS
+from .activations import activate, activation_backward
+from .dense import dense_backward, dense_forward
+from .dropout import dropout_backward, dropout_forward
+from .losses import output_activation, output_loss
+
+_DROPOUT = np.uint64(STREAMS["dropout"])
+
+
+@njit(**JIT)
+def block(buf, offsets, layer, rows, width):
+    """The ``rows × width`` block of layer ``layer`` in the flat buffer ``buf``."""
+    start = offsets[layer]
+    return buf[start : start + rows * width].reshape((rows, width))
+
+
+@njit(**JIT)
+def weights(theta, plan, layer):
+    """Views ``(W, b)`` of layer ``layer`` in the flat parameter vector."""
+    n_in = plan.sizes[layer]
+    n_out = plan.sizes[layer + 1]
+    w0 = plan.w_off[layer]
+    b0 = plan.b_off[layer]
+    return theta[w0 : w0 + n_in * n_out].reshape((n_in, n_out)), theta[b0 : b0 + n_out]
+
+
+@njit(**JIT)
+def forward(theta, plan, work, rows, dropout, key, step):
+    """Hidden layers and output pre-activations for the batch already in layer 0 of ``a``.
+
+    With ``dropout`` true, each hidden layer with a rate draws its mask from the
+    ``"dropout"`` stream at ``step`` (counter offset ``h << DROPOUT_LAYER_SHIFT``).
+    """
+    sizes = plan.sizes
+    n_layers = sizes.shape[0] - 1
+    for layer in range(n_layers):
+        n_in = sizes[layer]
+        n_out = sizes[layer + 1]
+        w, b = weights(theta, plan, layer)
+        x = block(work.a, work.offsets, layer, rows, n_in)
+        z = block(work.z, work.offsets, layer + 1, rows, n_out)
+        dense_forward(x, w, b, z)
+        if layer < n_layers - 1:
+            start = work.offsets[layer + 1]
+            zf = work.z[start : start + rows * n_out]
+            af = work.a[start : start + rows * n_out]
+            activate(plan.activation[layer], zf, af)
+            threshold = plan.drop_threshold[layer]
+            if dropout and threshold > 0:
+                dropout_forward(
+                    af,
+                    work.mask[start : start + rows * n_out],
+                    threshold,
+                    plan.drop_scale[layer],
+                    key,
+                    _DROPOUT,
+                    step,
+                    np.int64(layer + 1) << DROPOUT_LAYER_SHIFT,
+                )
+
+
+@njit(**JIT)
+def backward(theta, grad, plan, work, rows, dropout):
+    """Gradient sums into ``grad`` from the output deltas already in layer ``L`` of ``d``."""
+    sizes = plan.sizes
+    n_layers = sizes.shape[0] - 1
+    for layer in range(n_layers - 1, -1, -1):
+        n_in = sizes[layer]
+        n_out = sizes[layer + 1]
+        w, _ = weights(theta, plan, layer)
+        gw, gb = weights(grad, plan, layer)
+        x = block(work.a, work.offsets, layer, rows, n_in)
+        dz = block(work.d, work.offsets, layer + 1, rows, n_out)
+        if layer > 0:
+            dx = block(work.d, work.offsets, layer, rows, n_in)
+        else:
+            dx = block(work.d, work.offsets, 0, 0, n_in)
+        dense_backward(x, w, dz, gw, gb, dx)
+        if layer > 0:
+            start = work.offsets[layer]
+            dxf = work.d[start : start + rows * n_in]
+            if dropout and plan.drop_threshold[layer - 1] > 0:
+                dropout_backward(dxf, work.mask[start : start + rows * n_in])
+            activation_backward(
+                plan.activation[layer - 1], work.z[start : start + rows * n_in], dxf
+            )
+
+
+@njit(**JIT)
+def load_rows(X, order, start, rows, dest):
+    """Copy rows ``order[start : start + rows]`` of ``X`` into ``dest`` (``order`` may be
+    empty for the identity)."""
+    n_cols = X.shape[1]
+    use_order = order.shape[0] > 0
+    for r in range(rows):
+        src = order[start + r] if use_order else start + r
+        for j in range(n_cols):
+            dest[r, j] = X[src, j]
+
+
+@njit(**JIT)
+def load_weights(sw, order, start, rows, dest):
+    """Copy the weights of the batch into ``dest``; returns their sum."""
+    use_order = order.shape[0] > 0
+    total = 0.0
+    for r in range(rows):
+        src = order[start + r] if use_order else start + r
+        dest[r] = sw[src]
+        total += sw[src]
+    return total
+
+
+@njit(**JIT)
+def predict_rows(X, theta, plan, work, out, dropout, key, step):
+    """Predictions for every row of ``X`` into ``out``, in chunks of the workspace size.
+
+    With ``dropout`` true (MC dropout) the masks come from ``step``; chunk ``c`` uses
+    ``step + c`` so that no two chunks share masks.
+    """
+    n = X.shape[0]
+    chunk = work.rows
+    n_layers = plan.sizes.shape[0] - 1
+    n_out = plan.sizes[n_layers]
+    empty = np.empty(0, dtype=np.int64)
+    for c, start in enumerate(range(0, n, chunk)):
+        rows = min(chunk, n - start)
+        load_rows(X, empty, start, rows, block(work.a, work.offsets, 0, rows, X.shape[1]))
+        forward(theta, plan, work, rows, dropout, key, step + np.uint64(c))
+        z = block(work.z, work.offsets, n_layers, rows, n_out)
+        output_activation(plan.loss, z, out[start : start + rows])
+
+
+@njit(**JIT)
+def loss_grad_sums(X, Y, sw, theta, grad, chunk_grad, plan, work):
+    """Full-data loss sum and gradient sum (no dropout), in chunks.
+
+    Returns ``(Σ_i w_i ℓ_i, Σ_i w_i)``; ``grad`` receives ``Σ_i w_i ∂ℓ_i/∂θ``.
+    """
+    n = X.shape[0]
+    chunk = work.rows
+    n_layers = plan.sizes.shape[0] - 1
+    n_out = plan.sizes[n_layers]
+    empty = np.empty(0, dtype=np.int64)
+    weighted = sw.shape[0] > 0
+    grad[:] = 0.0
+    loss_sum = 0.0
+    sw_sum = 0.0
+    key = np.uint64(0)
+    for start in range(0, n, chunk):
+        rows = min(chunk, n - start)
+        load_rows(X, empty, start, rows, block(work.a, work.offsets, 0, rows, X.shape[1]))
+        y = work.y[:rows]
+        load_rows(Y, empty, start, rows, y)
+        if weighted:
+            w = work.sw[:rows]
+            sw_sum += load_weights(sw, empty, start, rows, w)
+        else:
+            w = work.sw[:0]
+            sw_sum += rows
+        forward(theta, plan, work, rows, False, key, key)
+        z = block(work.z, work.offsets, n_layers, rows, n_out)
+        a = block(work.a, work.offsets, n_layers, rows, n_out)
+        d = block(work.d, work.offsets, n_layers, rows, n_out)
+        loss_sum += output_loss(plan.loss, z, a, y, w, d)
+        backward(theta, chunk_grad, plan, work, rows, False)
+        grad += chunk_grad
+    return loss_sum, sw_sum

@@ -1,0 +1,30 @@
+"""Additive Gaussian input noise from Philox normals."""
+
+import numpy as np
+from numba import njit
+
+from ..._config import JIT
+from ..philox_source import block_bits, box_muller, unit_float64
+
+
+@njit(**JIT)
+def add_gaussian_noise(x, std, key, stream, step, offset):
+    """``x[i] += std * z_i`` for the flat ``x``; ``z_i`` is the normal at ``offset + i``.
+
+    ``offset`` must be a multiple of 4. The normals are those of
+    :func:`stochnet.random.normal` for the same counter indices.
+    """
+    n = x.shape[0]
+    first = offset // 4
+    for b in range((n + 3) // 4):
+        w0, w1, w2, w3 = block_bits(key, stream, step, np.uint64(first + b))
+        z0, z1 = box_muller(unit_float64(w0), unit_float64(w1))
+        z2, z3 = box_muller(unit_float64(w2), unit_float64(w3))
+        i = 4 * b
+        x[i] += std * z0
+        if i + 1 < n:
+            x[i + 1] += std * z1
+        if i + 2 < n:
+            x[i + 2] += std * z2
+        if i + 3 < n:
+            x[i + 3] += std * z3

@@ -1,0 +1,118 @@
+"""Bulk random draws from Philox4x32-10: uniforms, normals, keep-masks, permutations.
+
+Element ``i`` of an output drawn at ``offset`` uses counter index ``offset + i`` (see
+``kernels.philox_source``), so every value is a pure function of
+``(key, stream, step, index)``: the result does not depend on the number of threads.
+Parallel loops run over blocks of four counter indices and never share state.
+"""
+
+import numpy as np
+from numba import njit, prange, types
+from numba.extending import overload
+
+from ..._config import JIT
+from ..philox_source import (
+    SHIFT32,
+    block_bits,
+    box_muller,
+    unit_float32,
+    unit_float64,
+)
+
+
+def unit_for(out, word):
+    """Uniform in (0, 1) at the resolution of ``out``'s dtype (23 or 32 bits)."""
+    if out.dtype == np.float32:
+        return unit_float32(word)
+    return unit_float64(word)
+
+
+@overload(unit_for, jit_options=JIT)
+def _unit_for_overload(out, word):
+    if out.dtype == types.float32:
+        return lambda out, word: unit_float32(word)
+    return lambda out, word: unit_float64(word)
+
+
+@njit(**JIT)
+def _block_range(offset, n):
+    """First block and number of blocks covering indices ``[offset, offset + n)``."""
+    first = offset // 4
+    last = (offset + n - 1) // 4
+    return first, last - first + 1
+
+
+@njit(parallel=True, **JIT)
+def fill_uniform(out, key, stream, step, offset):
+    """Fill the 1-D float array ``out`` with U(0, 1) draws at ``offset``."""
+    n = out.shape[0]
+    if n == 0:
+        return
+    first, n_blocks = _block_range(offset, n)
+    for b in prange(n_blocks):
+        block = first + b
+        words = block_bits(key, stream, step, np.uint64(block))
+        for lane in range(4):
+            i = block * 4 + lane - offset
+            if 0 <= i < n:
+                out[i] = unit_for(out, words[lane])
+
+
+@njit(parallel=True, **JIT)
+def fill_normal(out, key, stream, step, offset):
+    """Fill ``out`` with N(0, 1) draws (Box-Muller on lanes (0, 1) and (2, 3))."""
+    n = out.shape[0]
+    if n == 0:
+        return
+    first, n_blocks = _block_range(offset, n)
+    for b in prange(n_blocks):
+        block = first + b
+        w0, w1, w2, w3 = block_bits(key, stream, step, np.uint64(block))
+        z0, z1 = box_muller(unit_float64(w0), unit_float64(w1))
+        z2, z3 = box_muller(unit_float64(w2), unit_float64(w3))
+        base = block * 4 - offset
+        if 0 <= base < n:
+            out[base] = z0
+        if 0 <= base + 1 < n:
+            out[base + 1] = z1
+        if 0 <= base + 2 < n:
+            out[base + 2] = z2
+        if 0 <= base + 3 < n:
+            out[base + 3] = z3
+
+
+@njit(parallel=True, **JIT)
+def fill_keep_mask(out, threshold, key, stream, step, offset):
+    """Bernoulli keep-mask: ``out[i] = word >= threshold`` with ``threshold = p * 2**32``.
+
+    The comparison is on integers, so the mask is exact and identical on every backend.
+    """
+    n = out.shape[0]
+    if n == 0:
+        return
+    first, n_blocks = _block_range(offset, n)
+    for b in prange(n_blocks):
+        block = first + b
+        words = block_bits(key, stream, step, np.uint64(block))
+        for lane in range(4):
+            i = block * 4 + lane - offset
+            if 0 <= i < n:
+                out[i] = words[lane] >= threshold
+
+
+@njit(**JIT)
+def permutation(out, key, stream, step):
+    """Fisher-Yates shuffle of ``out`` in place (``out`` usually ``arange(n)``).
+
+    Position ``i`` swaps with ``j = u64 % (i + 1)`` where ``u64`` joins the two words of
+    counter indices ``2i`` and ``2i + 1``; the modulo bias is below ``n / 2**64``.
+    """
+    n = out.shape[0]
+    for i in range(n - 1, 0, -1):
+        words = block_bits(key, stream, step, np.uint64(i >> 1))
+        lane = 2 * (i & 1)
+        u64 = (words[lane] << SHIFT32) | words[lane + 1]
+        j = np.int64(u64 % np.uint64(i + 1))
+        tmp = out[i]
+        out[i] = out[j]
+        out[j] = tmp

@@ -1,0 +1,229 @@
+"""Counter-based random numbers: one seed, the same draws on every device and thread.
+
+Every random decision in stochnet is a pure function of ``(key, stream, step, index)``
+through Philox4x32-10 (Salmon et al. 2011): ``key`` is a 64-bit number derived once from
+the user's seed, ``stream`` names the source of randomness (see :data:`STREAMS`),
+``step`` is typically the optimisation step and ``index`` the position of the element.
+Changing how often one stream is used never changes the draws of another.
+"""
+
+import numbers
+
+import numpy as np
+
+from ._device import resolve_device
+from .kernels.codes import STREAMS as _STREAMS
+from .kernels.cpu import rng as _rng
+
+#: Stream numbers of the sources of randomness. ``"user"`` is the default of the
+#: public sampling functions.
+STREAMS = dict(_STREAMS)
+
+_MASK64 = (1 << 64) - 1
+
+
+def splitmix64(x):
+    """The SplitMix64 finaliser of ``x`` (a Python int), as a Python int < 2**64."""
+    x = (x + 0x9E3779B97F4A7C15) & _MASK64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return x ^ (x >> 31)
+
+
+def derive_key(seed):
+    """A 64-bit Philox key from a seed or ``random_state``.
+
+    Parameters
+    ----------
+    seed : None, int, numpy.random.Generator or numpy.random.RandomState
+        ``None`` draws fresh entropy from the operating system; an int in
+        ``[0, 2**64)`` is mixed with SplitMix64; a NumPy generator is advanced by one
+        draw (as scikit-learn's ``check_random_state`` would be).
+
+    Returns
+    -------
+    numpy.uint64
+
+    Raises
+    ------
+    TypeError
+        For any other type.
+    ValueError
+        For a negative or too large integer.
+
+    Examples
+    --------
+    >>> from stochnet.random import derive_key
+    >>> derive_key(0) == derive_key(0)
+    True
+    """
+    if seed is None:
+        state = np.random.SeedSequence().generate_state(1, dtype=np.uint64)
+        return np.uint64(state[0])
+    if isinstance(seed, np.random.Generator):
+        return np.uint64(seed.integers(0, 2**64, dtype=np.uint64))
+    if isinstance(seed, np.random.RandomState):
+        hi, lo = seed.randint(0, 2**32, size=2, dtype=np.int64)
+        return np.uint64((int(hi) << 32) | int(lo))
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
+        seed = int(seed)
+        if not 0 <= seed <= _MASK64:
+            raise ValueError(f"seed must be in [0, 2**64), got {seed}.")
+        return np.uint64(splitmix64(seed))
+    raise TypeError(
+        "seed/random_state must be None, a non-negative int, a numpy.random.Generator "
+        f"or a numpy.random.RandomState, got {type(seed).__name__}."
+    )
+
+
+def stream_id(stream):
+    """Stream number from a name in :data:`STREAMS` or a non-negative int < 2**32."""
+    if isinstance(stream, str):
+        if stream not in STREAMS:
+            raise ValueError(f"stream must be one of {sorted(STREAMS)} or an int, got {stream!r}.")
+        return np.uint64(STREAMS[stream])
+    if isinstance(stream, numbers.Integral) and not isinstance(stream, bool) and 0 <= stream < 2**32:
+        return np.uint64(stream)
+    raise ValueError(f"stream must be a name in {sorted(STREAMS)} or an int in [0, 2**32), got {stream!r}.")
+
+
+def _check_step(step):
+    if isinstance(step, numbers.Integral) and not isinstance(step, bool) and 0 <= step < 2**32:
+        return np.uint64(step)
+    raise ValueError(f"step must be an int in [0, 2**32), got {step!r}.")
+
+
+def _check_shape(shape):
+    if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
+        shape = (int(shape),)
+    try:
+        shape = tuple(int(s) for s in shape)
+    except TypeError:
+        raise TypeError(f"shape must be an int or a tuple of ints, got {shape!r}.") from None
+    if any(s < 0 for s in shape):
+        raise ValueError(f"shape must have non-negative entries, got {shape}.")
+    return shape
+
+
+def _check_float_dtype(dtype):
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64, got {dtype}.")
+    return dtype
+
+
+def uniform(shape, seed, stream=0, step=0, dtype=np.float64, device="cpu"):
+    """Uniform draws on the open interval (0, 1).
+
+    Parameters
+    ----------
+    shape : int or tuple of ints
+    seed : None, int, numpy.random.Generator or numpy.random.RandomState
+        See :func:`derive_key`.
+    stream : int or str, default=0
+        Source of randomness (a name in :data:`STREAMS` or a number).
+    step : int, default=0
+        Counter step, e.g. the training step.
+    dtype : {numpy.float64, numpy.float32}, default=numpy.float64
+        float64 draws have 2**-32 resolution, float32 draws 2**-23; both exclude 0 and 1.
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+
+    Returns
+    -------
+    numpy.ndarray
+        Element ``i`` (C order) is a function of ``(seed, stream, step, i)`` only.
+
+    Examples
+    --------
+    >>> import stochnet as sn
+    >>> u = sn.random.uniform((2, 3), seed=0)
+    >>> u.shape, bool(((u > 0) & (u < 1)).all())
+    ((2, 3), True)
+    """
+    shape = _check_shape(shape)
+    dtype = _check_float_dtype(dtype)
+    resolve_device(device)
+    out = np.empty(int(np.prod(shape)), dtype=dtype)
+    _rng.fill_uniform(out, derive_key(seed), stream_id(stream), _check_step(step), 0)
+    return out.reshape(shape)
+
+
+def normal(shape, seed, stream=0, step=0, dtype=np.float64, device="cpu"):
+    """Standard normal draws (Box-Muller on Philox words).
+
+    Parameters are those of :func:`uniform`.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Examples
+    --------
+    >>> import stochnet as sn
+    >>> z = sn.random.normal(100_000, seed=1)
+    >>> abs(z.mean()) < 0.02 and abs(z.var() - 1) < 0.02
+    True
+    """
+    shape = _check_shape(shape)
+    dtype = _check_float_dtype(dtype)
+    resolve_device(device)
+    out = np.empty(int(np.prod(shape)), dtype=dtype)
+    _rng.fill_normal(out, derive_key(seed), stream_id(stream), _check_step(step), 0)
+    return out.reshape(shape)
+
+
+def keep_threshold(rate):
+    """The integer threshold below which a 32-bit word drops a unit (``rate * 2**32``)."""
+    return np.uint64(round(float(rate) * 2.0**32))
+
+
+def dropout_mask(shape, rate, seed, step=0, stream="dropout", device="cpu"):
+    """Boolean keep-mask of inverted dropout: each entry is kept with probability ``1 - rate``.
+
+    Parameters
+    ----------
+    shape : int or tuple of ints
+    rate : float in [0, 1)
+        Probability of dropping an entry.
+    seed : None, int, numpy.random.Generator or numpy.random.RandomState
+    step : int, default=0
+    stream : int or str, default="dropout"
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        ``True`` where the unit is kept.
+
+    Examples
+    --------
+    >>> import stochnet as sn
+    >>> m = sn.random.dropout_mask(10_000, 0.25, seed=0)
+    >>> 0.73 < m.mean() < 0.77
+    True
+    """
+    if not isinstance(rate, numbers.Real) or not 0.0 <= float(rate) < 1.0:
+        raise ValueError(f"rate must be a float in [0, 1), got {rate!r}.")
+    shape = _check_shape(shape)
+    resolve_device(device)
+    out = np.empty(int(np.prod(shape)), dtype=np.bool_)
+    _rng.fill_keep_mask(
+        out, keep_threshold(rate), derive_key(seed), stream_id(stream), _check_step(step), 0
+    )
+    return out.reshape(shape)
+
+
+def permutation(n, seed, stream=0, step=0):
+    """A random permutation of ``range(n)`` (Fisher-Yates on Philox words).
+
+    Examples
+    --------
+    >>> import stochnet as sn
+    >>> sorted(sn.random.permutation(5, seed=0).tolist())
+    [0, 1, 2, 3, 4]
+    """
+    if not isinstance(n, numbers.Integral) or isinstance(n, bool) or not 0 <= n < 2**32:
+        raise ValueError(f"n must be an int in [0, 2**32), got {n!r}.")
+    out = np.arange(n, dtype=np.int64)
+    _rng.permutation(out, derive_key(seed), stream_id(stream), _check_step(step))
+    return out
