@@ -127,11 +127,14 @@ class MLPNetwork:
                           bool(dropout), np.uint64(key), np.uint64(step))
         return out
 
-    def loss_and_grad(self, theta, X, Y, sample_weight=None, alpha=0.0, l1=0.0):
+    def loss_and_grad(self, theta, X, Y, sample_weight=None, alpha=0.0, l1=0.0,
+                      dropout=False, key=np.uint64(0), step=0):
         """Regularised mean loss and its gradient at ``theta`` over all of ``X``.
 
         The loss is ``(Σ w_i ℓ_i + α/2 Σ W² + l1 Σ |W|) / Σ w_i`` (scikit-learn's scaling
-        of ``alpha``); dropout is off. ``theta`` is copied into the network first.
+        of ``alpha``). ``theta`` is copied into the network first. With ``dropout``, the
+        masks are those of ``(key, step)``, fixed, so the result is still a function of
+        ``theta`` alone.
 
         Returns
         -------
@@ -143,7 +146,8 @@ class MLPNetwork:
         grad = np.empty_like(self.theta)
         chunk_grad = np.empty_like(self.theta)
         loss_sum, sw_sum = _mlp.loss_grad_sums(
-            X, Y, sw, self.theta, grad, chunk_grad, self.plan, self._chunk_workspace(X.shape[0])
+            X, Y, sw, self.theta, grad, chunk_grad, self.plan,
+            self._chunk_workspace(X.shape[0]), bool(dropout), np.uint64(key), np.uint64(step),
         )
         w = self.theta[: self.plan.n_coef]
         loss_sum += 0.5 * alpha * float(np.dot(w, w)) + l1 * float(np.abs(w).sum())

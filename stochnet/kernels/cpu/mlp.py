@@ -144,9 +144,11 @@ def predict_rows(X, theta, plan, work, out, dropout, key, step):
 
 
 @njit(**JIT)
-def loss_grad_sums(X, Y, sw, theta, grad, chunk_grad, plan, work):
-    """Full-data loss sum and gradient sum (no dropout), in chunks.
+def loss_grad_sums(X, Y, sw, theta, grad, chunk_grad, plan, work, dropout, key, step):
+    """Full-data loss sum and gradient sum, in chunks.
 
+    With ``dropout`` true, chunk ``c`` uses the masks of ``step + c``: the loss is then
+    a deterministic function of ``theta`` for fixed masks (what a gradient check needs).
     Returns ``(Σ_i w_i ℓ_i, Σ_i w_i)``; ``grad`` receives ``Σ_i w_i ∂ℓ_i/∂θ``.
     """
     n = X.shape[0]
@@ -158,8 +160,7 @@ def loss_grad_sums(X, Y, sw, theta, grad, chunk_grad, plan, work):
     grad[:] = 0.0
     loss_sum = 0.0
     sw_sum = 0.0
-    key = np.uint64(0)
-    for start in range(0, n, chunk):
+    for c, start in enumerate(range(0, n, chunk)):
         rows = min(chunk, n - start)
         load_rows(X, empty, start, rows, block(work.a, work.offsets, 0, rows, X.shape[1]))
         y = work.y[:rows]
@@ -170,11 +171,11 @@ def loss_grad_sums(X, Y, sw, theta, grad, chunk_grad, plan, work):
         else:
             w = work.sw[:0]
             sw_sum += rows
-        forward(theta, plan, work, rows, False, key, key)
+        forward(theta, plan, work, rows, dropout, key, step + np.uint64(c))
         z = block(work.z, work.offsets, n_layers, rows, n_out)
         a = block(work.a, work.offsets, n_layers, rows, n_out)
         d = block(work.d, work.offsets, n_layers, rows, n_out)
         loss_sum += output_loss(plan.loss, z, a, y, w, d)
-        backward(theta, chunk_grad, plan, work, rows, False)
+        backward(theta, chunk_grad, plan, work, rows, dropout)
         grad += chunk_grad
     return loss_sum, sw_sum

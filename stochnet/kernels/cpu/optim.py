@@ -8,27 +8,35 @@ regularised mean loss on the fly::
 
 which is scikit-learn's scaling of the L2 penalty ``alpha``. Each step returns
 ``(Σ θ², Σ |θ|)`` over the weights *before* the update, so the caller can report the
-penalised batch loss without another pass.
+penalised batch loss without another pass. Arithmetic runs in the parameters' dtype
+(float32 stays float32 and vectorises); the sums accumulate in float64.
 """
 
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.extending import overload
 
-from ..._config import JIT_MATH
+from ..._config import JIT, JIT_MATH
+
+
+def cast_like(arr, x):
+    """``x`` as a scalar of ``arr``'s dtype (float32 or float64)."""
+    return arr.dtype.type(x)
+
+
+@overload(cast_like, jit_options=JIT)
+def _cast_like_overload(arr, x):
+    if arr.dtype == types.float32:
+        return lambda arr, x: np.float32(x)
+    return lambda arr, x: np.float64(x)
 
 
 @njit(**JIT_MATH)
-def regularised_gradient(theta, grad, i, n_coef, alpha, l1, inv_sw):
-    """Entry ``i`` of the gradient of the penalised mean loss."""
-    g = grad[i]
-    if i < n_coef:
-        w = theta[i]
-        g += alpha * w
-        if l1 != 0.0:
-            g += l1 * np.sign(w)
-    return g * inv_sw
+def _penalised(g, w, scale, alpha_s, l1_s):
+    sign = (w > 0) - (w < 0)
+    return g * scale + alpha_s * w + l1_s * sign
 
 
 @njit(parallel=True, **JIT_MATH)
@@ -38,20 +46,28 @@ def sgd_step(theta, grad, velocity, n_coef, alpha, l1, inv_sw, lr, momentum, nes
         v = momentum * v - lr * g
         θ += momentum * v - lr * g   if nesterov else   θ += v
     """
+    scale = cast_like(theta, inv_sw)
+    alpha_s = cast_like(theta, alpha * inv_sw)
+    l1_s = cast_like(theta, l1 * inv_sw)
+    lr_ = cast_like(theta, lr)
+    mu = cast_like(theta, momentum)
+    nest = cast_like(theta, 1.0 if nesterov else 0.0)
+    keep = cast_like(theta, 0.0 if nesterov else 1.0)
     sq = 0.0
     ab = 0.0
-    for i in prange(theta.shape[0]):
+    for i in prange(n_coef):
         w = theta[i]
-        if i < n_coef:
-            sq += w * w
-            ab += abs(w)
-        g = regularised_gradient(theta, grad, i, n_coef, alpha, l1, inv_sw)
-        v = momentum * velocity[i] - lr * g
-        velocity[i] = v
-        if nesterov:
-            theta[i] = w + (momentum * v - lr * g)
-        else:
-            theta[i] = w + v
+        sq += np.float64(w) * np.float64(w)
+        ab += np.float64(abs(w))
+        g = _penalised(grad[i], w, scale, alpha_s, l1_s)
+        vel = mu * velocity[i] - lr_ * g
+        velocity[i] = vel
+        theta[i] = w + nest * (mu * vel - lr_ * g) + keep * vel
+    for i in prange(n_coef, theta.shape[0]):
+        g = grad[i] * scale
+        vel = mu * velocity[i] - lr_ * g
+        velocity[i] = vel
+        theta[i] += nest * (mu * vel - lr_ * g) + keep * vel
     return sq, ab
 
 
@@ -62,18 +78,32 @@ def adam_step(theta, grad, m, v, n_coef, alpha, l1, inv_sw, lr, beta1, beta2, ep
         m = β1 m + (1 - β1) g;  v = β2 v + (1 - β2) g²
         θ -= lr √(1 - β2^t) / (1 - β1^t) · m / (√v + ε)
     """
-    lr_t = lr * math.sqrt(1.0 - beta2**t) / (1.0 - beta1**t)
+    lr_t = cast_like(theta, lr * math.sqrt(1.0 - beta2**t) / (1.0 - beta1**t))
+    scale = cast_like(theta, inv_sw)
+    alpha_s = cast_like(theta, alpha * inv_sw)
+    l1_s = cast_like(theta, l1 * inv_sw)
+    b1 = cast_like(theta, beta1)
+    c1 = cast_like(theta, 1.0 - beta1)
+    b2 = cast_like(theta, beta2)
+    c2 = cast_like(theta, 1.0 - beta2)
+    e = cast_like(theta, eps)
     sq = 0.0
     ab = 0.0
-    for i in prange(theta.shape[0]):
+    for i in prange(n_coef):
         w = theta[i]
-        if i < n_coef:
-            sq += w * w
-            ab += abs(w)
-        g = regularised_gradient(theta, grad, i, n_coef, alpha, l1, inv_sw)
-        mi = beta1 * m[i] + (1.0 - beta1) * g
-        vi = beta2 * v[i] + (1.0 - beta2) * g * g
+        sq += np.float64(w) * np.float64(w)
+        ab += np.float64(abs(w))
+        g = _penalised(grad[i], w, scale, alpha_s, l1_s)
+        mi = b1 * m[i] + c1 * g
+        vi = b2 * v[i] + c2 * g * g
         m[i] = mi
         v[i] = vi
-        theta[i] = w - lr_t * mi / (math.sqrt(vi) + eps)
+        theta[i] = w - lr_t * mi / (np.sqrt(vi) + e)
+    for i in prange(n_coef, theta.shape[0]):
+        g = grad[i] * scale
+        mi = b1 * m[i] + c1 * g
+        vi = b2 * v[i] + c2 * g * g
+        m[i] = mi
+        v[i] = vi
+        theta[i] -= lr_t * mi / (np.sqrt(vi) + e)
     return sq, ab

@@ -1,0 +1,179 @@
+"""Each CPU kernel against its NumPy float64 reference."""
+
+import numpy as np
+import pytest
+
+from stochnet.kernels.codes import ACTIVATIONS, LOSSES, STREAMS
+from stochnet.kernels.cpu import activations, dense, dropout, losses, noise, optim
+from stochnet.random import derive_key, keep_threshold
+
+from . import reference as ref
+
+RNG = np.random.default_rng(0)
+KEY = derive_key(11)
+
+
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+def test_activation_forward_and_derivative(name):
+    z = RNG.normal(scale=3.0, size=257)
+    z[:3] = [0.0, 40.0, -40.0]
+    a = np.empty_like(z)
+    activations.activate(ACTIVATIONS[name], z, a)
+    np.testing.assert_allclose(a, ref.activation(name, z), rtol=1e-13, atol=1e-300)
+    delta = RNG.normal(size=z.shape)
+    expected = delta * ref.activation_derivative(name, z)
+    activations.activation_backward(ACTIVATIONS[name], z, delta)
+    # 1 - tanh(z)² cancels near |z| large: compare with an absolute floor.
+    np.testing.assert_allclose(delta, expected, rtol=1e-12, atol=1e-14)
+
+
+def _targets(loss, n, k):
+    if loss == "softmax_cross_entropy":
+        return np.eye(k)[RNG.integers(0, k, n)]
+    if loss == "binary_cross_entropy":
+        return RNG.integers(0, 2, (n, k)).astype(float)
+    if loss == "poisson":
+        return RNG.poisson(2.0, (n, k)).astype(float)
+    if loss == "gaussian_nll":
+        return RNG.normal(size=(n, k // 2))
+    return RNG.normal(size=(n, k))
+
+
+@pytest.mark.parametrize("loss", list(LOSSES))
+@pytest.mark.parametrize("weighted", [False, True])
+def test_output_loss_value_delta_and_predictions(loss, weighted):
+    n, k = 9, 4
+    z = RNG.normal(size=(n, k))
+    y = _targets(loss, n, k)
+    sw = RNG.uniform(0.5, 2.0, n) if weighted else np.empty(0)
+    a, delta = np.empty_like(z), np.empty_like(z)
+    total = losses.output_loss(LOSSES[loss], z, a, y, sw, delta)
+    w = sw if weighted else np.ones(n)
+    np.testing.assert_allclose(total, (w * ref.row_losses(loss, z, y)).sum(), rtol=1e-12)
+    np.testing.assert_allclose(a, ref.predictions(loss, z), rtol=1e-13)
+    np.testing.assert_allclose(delta, w[:, None] * ref.output_delta(loss, z, y), rtol=1e-12)
+
+
+@pytest.mark.parametrize("loss", list(LOSSES))
+def test_output_delta_is_the_derivative_of_the_loss(loss):
+    n, k, h = 5, 4, 1e-6
+    z = RNG.normal(size=(n, k))
+    y = _targets(loss, n, k)
+    a, delta = np.empty_like(z), np.empty_like(z)
+    losses.output_loss(LOSSES[loss], z, a, y, np.empty(0), delta)
+    numeric = np.empty_like(z)
+    for idx in np.ndindex(z.shape):
+        zp, zm = z.copy(), z.copy()
+        zp[idx] += h
+        zm[idx] -= h
+        numeric[idx] = (
+            ref.row_losses(loss, zp, y).sum() - ref.row_losses(loss, zm, y).sum()
+        ) / (2 * h)
+    np.testing.assert_allclose(delta, numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_softmax_is_stable_for_huge_logits():
+    z = np.array([[1000.0, 0.0, -1000.0]])
+    a, delta = np.empty_like(z), np.empty_like(z)
+    total = losses.output_loss(LOSSES["softmax_cross_entropy"], z, a, np.eye(3)[[1]], np.empty(0), delta)
+    assert np.isfinite(total) and np.all(np.isfinite(a))
+    np.testing.assert_allclose(total, 1000.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_dense_forward_backward(dtype):
+    x = RNG.normal(size=(7, 5)).astype(dtype)
+    w = RNG.normal(size=(5, 3)).astype(dtype)
+    b = RNG.normal(size=3).astype(dtype)
+    dz = RNG.normal(size=(7, 3)).astype(dtype)
+    z = np.empty((7, 3), dtype)
+    dense.dense_forward(x, w, b, z)
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(z, x.astype(float) @ w + b, rtol=rtol, atol=rtol)
+    gw, gb, dx = np.empty_like(w), np.empty_like(b), np.empty_like(x)
+    dense.dense_backward(x, w, dz, gw, gb, dx)
+    np.testing.assert_allclose(gw, x.T.astype(float) @ dz, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(gb, dz.sum(0), rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(dx, dz.astype(float) @ w.T, rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.25, 0.8])
+def test_dropout_forward_and_backward_share_the_mask(rate):
+    n, offset, step = 103, 8, np.uint64(3)
+    a = RNG.normal(size=n)
+    expected_keep = ref.keep_mask(KEY, STREAMS["dropout"], 3, offset, n, rate)
+    out, mask = a.copy(), np.empty(n)
+    scale = 1 / (1 - rate)
+    dropout.dropout_forward(out, mask, keep_threshold(rate), scale, KEY,
+                            np.uint64(STREAMS["dropout"]), step, offset)
+    np.testing.assert_array_equal(mask, np.where(expected_keep, scale, 0.0))
+    np.testing.assert_allclose(out, np.where(expected_keep, a * scale, 0.0), rtol=1e-15)
+    delta = RNG.normal(size=n)
+    expected = delta * mask
+    dropout.dropout_backward(delta, mask)
+    np.testing.assert_array_equal(delta, expected)
+
+
+def test_inverted_dropout_preserves_the_mean():
+    n, rate = 400_000, 0.3
+    a, mask = np.ones(n), np.empty(n)
+    dropout.dropout_forward(a, mask, keep_threshold(rate), 1 / (1 - rate), KEY,
+                            np.uint64(3), np.uint64(0), 0)
+    # Each entry is 0 or 1/(1-p): mean 1, variance p/(1-p).
+    assert abs(a.mean() - 1.0) < 4 * np.sqrt(rate / (1 - rate) / n)
+
+
+def test_gaussian_noise_uses_the_public_normals():
+    x = RNG.normal(size=21)
+    out = x.copy()
+    noise.add_gaussian_noise(out, 0.5, KEY, np.uint64(STREAMS["noise"]), np.uint64(2), 4)
+    np.testing.assert_allclose(out, x + 0.5 * ref.normal(KEY, STREAMS["noise"], 2, 4, 21), rtol=1e-13)
+
+
+def _flat_problem(n_coef=30, n_bias=6):
+    theta = RNG.normal(size=n_coef + n_bias)
+    grad = RNG.normal(size=theta.shape)
+    return theta, grad, n_coef
+
+
+@pytest.mark.parametrize("t", [1, 7])
+def test_adam_step(t):
+    theta, grad, n_coef = _flat_problem()
+    m, v = RNG.normal(size=theta.shape), RNG.uniform(size=theta.shape)
+    alpha, l1, inv_sw = 0.1, 0.01, 1 / 8
+    g = grad * inv_sw
+    g[:n_coef] += (alpha * theta[:n_coef] + l1 * np.sign(theta[:n_coef])) * inv_sw
+    expected = [theta.copy()], [m.copy()], [v.copy()]
+    ref.adam_update(expected[0], [g], expected[1], expected[2], t, lr=0.01)
+    sq, ab = optim.adam_step(theta, grad, m, v, n_coef, alpha, l1, inv_sw, 0.01, 0.9, 0.999, 1e-8, t)
+    np.testing.assert_allclose(theta, expected[0][0], rtol=1e-13)
+    np.testing.assert_allclose(m, expected[1][0], rtol=1e-13)
+    np.testing.assert_allclose(v, expected[2][0], rtol=1e-13)
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_sgd_step(nesterov):
+    theta, grad, n_coef = _flat_problem()
+    vel = RNG.normal(size=theta.shape)
+    before = theta[:n_coef].copy()
+    alpha, inv_sw = 0.2, 1 / 3
+    g = grad * inv_sw
+    g[:n_coef] += alpha * theta[:n_coef] * inv_sw
+    expected_theta, expected_vel = theta.copy(), vel.copy()
+    ref.sgd_update([expected_theta], [g], [expected_vel], 0.05, 0.9, nesterov)
+    sq, ab = optim.sgd_step(theta, grad, vel, n_coef, alpha, 0.0, inv_sw, 0.05, 0.9, nesterov)
+    np.testing.assert_allclose(theta, expected_theta, rtol=1e-13)
+    np.testing.assert_allclose(vel, expected_vel, rtol=1e-13)
+    np.testing.assert_allclose(sq, (before**2).sum(), rtol=1e-13)
+    np.testing.assert_allclose(ab, np.abs(before).sum(), rtol=1e-13)
+
+
+def test_float32_optimiser_keeps_float32():
+    theta = RNG.normal(size=20).astype(np.float32)
+    grad = RNG.normal(size=20).astype(np.float32)
+    m, v = np.zeros_like(theta), np.zeros_like(theta)
+    expected = [theta.astype(float)], [np.zeros(20)], [np.zeros(20)]
+    ref.adam_update(expected[0], [grad.astype(float)], expected[1], expected[2], 1)
+    optim.adam_step(theta, grad, m, v, 10, 0.0, 0.0, 1.0, 1e-3, 0.9, 0.999, 1e-8, 1)
+    assert theta.dtype == np.float32
+    np.testing.assert_allclose(theta, expected[0][0], rtol=1e-5)
