@@ -2,7 +2,16 @@
 
 __version__ = "0.1.0.dev0"
 
-from . import init, random
+from . import init, random, uncertainty
 from ._device import cuda_available
+from .estimators import MLPClassifier, MLPRegressor
 
-__all__ = ["__version__", "cuda_available", "init", "random"]
+__all__ = [
+    "MLPClassifier",
+    "MLPRegressor",
+    "__version__",
+    "cuda_available",
+    "init",
+    "random",
+    "uncertainty",
+]

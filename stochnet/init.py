@@ -142,9 +142,7 @@ def initialize_layer(init, fan_in, fan_out, key, layer, activation="relu", dtype
             weights = init(shape, rng)
         weights = np.asarray(weights)
         if weights.shape != shape:
-            raise ValueError(
-                f"init returned an array of shape {weights.shape}; expected {shape}."
-            )
+            raise ValueError(f"init returned an array of shape {weights.shape}; expected {shape}.")
         if not np.issubdtype(weights.dtype, np.number) or not np.all(np.isfinite(weights)):
             raise ValueError("init returned non-numeric or non-finite weights.")
     return weights.astype(dtype, copy=False), bias.astype(dtype, copy=False)

@@ -96,8 +96,9 @@ def activation_derivative(name, z):
         "tanh": lambda: 1 - np.tanh(z) ** 2,
         "relu": lambda: (z > 0).astype(float),
         "leaky_relu": lambda: np.where(z > 0, 1.0, 0.01),
-        "gelu": lambda: 0.5 * (1 + erf(z / math.sqrt(2)))
-        + z * np.exp(-0.5 * z**2) / math.sqrt(2 * math.pi),
+        "gelu": lambda: (
+            0.5 * (1 + erf(z / math.sqrt(2))) + z * np.exp(-0.5 * z**2) / math.sqrt(2 * math.pi)
+        ),
         "softplus": lambda: expit(z),
     }[name]()
 
@@ -166,8 +167,9 @@ def mlp_forward(coefs, intercepts, x, activation_name, masks=None):
     return xs, zs
 
 
-def mlp_loss_grad(coefs, intercepts, x, y, activation_name, loss, sw=None, alpha=0.0,
-                  l1=0.0, masks=None):
+def mlp_loss_grad(
+    coefs, intercepts, x, y, activation_name, loss, sw=None, alpha=0.0, l1=0.0, masks=None
+):
     """Regularised weighted mean loss and gradients (scikit-learn's scaling)."""
     n = x.shape[0]
     sw = np.ones(n) if sw is None else sw

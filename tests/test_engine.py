@@ -38,13 +38,18 @@ def _reference_epochs(net, X, Y, sw, epochs, batch_size, optimizer, alpha, l1, n
             idx = order[start : start + batch_size]
             rows = len(idx)
             t += 1
-            x = X[idx] + noise * ref.normal(KEY, STREAMS["noise"], t, 0, rows * X.shape[1]).reshape(rows, -1)
+            x = X[idx] + noise * ref.normal(KEY, STREAMS["noise"], t, 0, rows * X.shape[1]).reshape(
+                rows, -1
+            )
             masks = []
             for h, width in enumerate(net.layer_sizes[1:-1], 1):
-                keep = ref.keep_mask(KEY, STREAMS["dropout"], t, h << DROPOUT_LAYER_SHIFT, rows * width, dropout)
+                keep = ref.keep_mask(
+                    KEY, STREAMS["dropout"], t, h << DROPOUT_LAYER_SHIFT, rows * width, dropout
+                )
                 masks.append(np.where(keep, 1 / (1 - dropout), 0.0).reshape(rows, width))
-            value, gc, gi = ref.mlp_loss_grad(coefs, intercepts, x, Y[idx], net.activation,
-                                              net.loss, sw[idx], alpha, l1, masks)
+            value, gc, gi = ref.mlp_loss_grad(
+                coefs, intercepts, x, Y[idx], net.activation, net.loss, sw[idx], alpha, l1, masks
+            )
             total += value * rows
             if optimizer == "adam":
                 ref.adam_update(params, gc + gi, state[0], state[1], t, lr=0.01)
@@ -60,12 +65,14 @@ def test_training_equals_numpy_reimplementation(optimizer):
     net = MLPNetwork((5, 6, 4, 3), activation="tanh", dropout=(0.3, 0.3))
     net.initialize("glorot_uniform", KEY)
     opt = Adam(0.01) if optimizer == "adam" else SGD(0.05, momentum=0.9, nesterov=True)
-    expected, expected_losses = _reference_epochs(net, X, Y, sw, 3, 4, optimizer, 0.1, 0.01, 0.2, 0.3)
+    expected, expected_losses = _reference_epochs(
+        net, X, Y, sw, 3, 4, optimizer, 0.1, 0.01, 0.2, 0.3
+    )
     trainer = Trainer(net, opt, batch_size=4, alpha=0.1, l1=0.01, input_noise=0.2, key=KEY)
     losses = [trainer.run_epoch(X, Y, sw) for _ in range(3)]
     np.testing.assert_allclose(net.theta, expected, rtol=1e-10, atol=1e-13)
     np.testing.assert_allclose(losses, expected_losses, rtol=1e-10)
-    assert trainer.t == 9 and trainer.epoch == 3
+    assert trainer.t == trainer.step == 9 and trainer.epoch == 3
 
 
 def _fit_once(dtype=np.float64, chunk_seconds=0.25, n=300):
@@ -73,8 +80,9 @@ def _fit_once(dtype=np.float64, chunk_seconds=0.25, n=300):
     X, Y = X.astype(dtype), Y.astype(dtype)
     net = MLPNetwork((20, 32, 16, 4), dropout=(0.2, 0.1), dtype=dtype)
     net.initialize("he_normal", KEY)
-    trainer = Trainer(net, Adam(), batch_size=16, input_noise=0.1, key=KEY,
-                      chunk_seconds=chunk_seconds)
+    trainer = Trainer(
+        net, Adam(), batch_size=16, input_noise=0.1, key=KEY, chunk_seconds=chunk_seconds
+    )
     losses = [trainer.run_epoch(X, Y) for _ in range(2)]
     return net.theta.copy(), losses
 
@@ -125,8 +133,12 @@ def test_scipy_minimize_drives_the_flat_vector():
     net = MLPNetwork((4, 8, 3), activation="tanh").initialize("glorot_uniform", KEY)
     start = net.loss_and_grad(net.theta.copy(), X, Y)[0]
     result = scipy.optimize.minimize(
-        net.loss_and_grad, net.theta.copy(), args=(X, Y, None, 1e-4), jac=True,
-        method="L-BFGS-B", options={"maxiter": 300},
+        net.loss_and_grad,
+        net.theta.copy(),
+        args=(X, Y, None, 1e-4),
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": 300},
     )
     assert result.fun < 0.2 * start
     accuracy = (net.predict(X).argmax(1) == Y.argmax(1)).mean()

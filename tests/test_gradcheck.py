@@ -15,7 +15,9 @@ KEY = derive_key(5)
 
 def _problem(activation, loss, dropout=(), n=7, sizes=(3, 5, 4)):
     n_targets = 2
-    n_out = 2 * n_targets if loss == "gaussian_nll" else n_targets + (loss == "softmax_cross_entropy")
+    n_out = (
+        2 * n_targets if loss == "gaussian_nll" else n_targets + (loss == "softmax_cross_entropy")
+    )
     net = MLPNetwork((*sizes, n_out), activation=activation, loss=loss, dropout=dropout)
     net.initialize(("normal", 0.7), KEY)
     net.intercepts[0][...] = RNG.normal(size=sizes[1]) * 0.3
@@ -56,7 +58,7 @@ def test_gradient_matches_finite_differences(activation, loss):
     def f(t):
         return net.loss_and_grad(t, X, Y, sw, alpha=0.3, l1=0.05)[0]
 
-    value, grad = net.loss_and_grad(theta, X, Y, sw, alpha=0.3, l1=0.05)
+    _value, grad = net.loss_and_grad(theta, X, Y, sw, alpha=0.3, l1=0.05)
     assert _relative_error(grad, _finite_differences(f, theta)) < 1e-6
 
 
@@ -77,7 +79,9 @@ def test_gradient_through_fixed_dropout_masks(loss):
 def _masks(net, rows, step):
     masks = []
     for h, (p, width) in enumerate(zip(net.dropout, net.layer_sizes[1:-1], strict=False), 1):
-        keep = ref.keep_mask(KEY, STREAMS["dropout"], step, h << DROPOUT_LAYER_SHIFT, rows * width, p)
+        keep = ref.keep_mask(
+            KEY, STREAMS["dropout"], step, h << DROPOUT_LAYER_SHIFT, rows * width, p
+        )
         masks.append(np.where(keep, 1 / (1 - p), 0.0).reshape(rows, width))
     return masks
 
@@ -86,11 +90,20 @@ def _masks(net, rows, step):
 def test_loss_and_grad_equal_the_reference(loss):
     net, X, Y = _problem("gelu", loss, dropout=(0.3, 0.5), sizes=(3, 6, 5))
     sw = RNG.uniform(0.5, 2.0, X.shape[0])
-    value, grad = net.loss_and_grad(net.theta.copy(), X, Y, sw, alpha=0.1, l1=0.02,
-                                    dropout=True, key=KEY, step=4)
+    value, grad = net.loss_and_grad(
+        net.theta.copy(), X, Y, sw, alpha=0.1, l1=0.02, dropout=True, key=KEY, step=4
+    )
     ref_value, g_coefs, g_intercepts = ref.mlp_loss_grad(
-        [w.copy() for w in net.coefs], [b.copy() for b in net.intercepts], X, Y, "gelu", loss,
-        sw, alpha=0.1, l1=0.02, masks=_masks(net, X.shape[0], 4),
+        [w.copy() for w in net.coefs],
+        [b.copy() for b in net.intercepts],
+        X,
+        Y,
+        "gelu",
+        loss,
+        sw,
+        alpha=0.1,
+        l1=0.02,
+        masks=_masks(net, X.shape[0], 4),
     )
     np.testing.assert_allclose(value, ref_value, rtol=1e-12)
     expected = np.concatenate([g.ravel() for g in g_coefs + g_intercepts])

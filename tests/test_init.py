@@ -52,7 +52,7 @@ def test_other_schemes_start_biases_at_zero(init):
 
 
 def test_scipy_frozen_distribution():
-    w, b = initialize_layer(scipy.stats.laplace(scale=0.1), FAN_IN, FAN_OUT, KEY, 2)
+    w, _b = initialize_layer(scipy.stats.laplace(scale=0.1), FAN_IN, FAN_OUT, KEY, 2)
     assert abs(w.var() - 2 * 0.1**2) < _var_tolerance(0.02, kurtosis=6.0)
     w2, _ = initialize_layer(scipy.stats.laplace(scale=0.1), FAN_IN, FAN_OUT, KEY, 2)
     np.testing.assert_array_equal(w, w2)
@@ -89,9 +89,7 @@ def test_bad_specs_list_the_choices(bad):
         check_init(bad)
 
 
-@pytest.mark.parametrize(
-    "init", [lambda s, r: np.zeros((2, 2)), lambda s, r: np.full(s, np.nan)]
-)
+@pytest.mark.parametrize("init", [lambda s, r: np.zeros((2, 2)), lambda s, r: np.full(s, np.nan)])
 def test_callable_returning_bad_arrays_is_rejected(init):
     with pytest.raises(ValueError, match="init returned"):
         initialize_layer(init, 3, 4, KEY, 0)

@@ -66,16 +66,18 @@ def test_output_delta_is_the_derivative_of_the_loss(loss):
         zp, zm = z.copy(), z.copy()
         zp[idx] += h
         zm[idx] -= h
-        numeric[idx] = (
-            ref.row_losses(loss, zp, y).sum() - ref.row_losses(loss, zm, y).sum()
-        ) / (2 * h)
+        numeric[idx] = (ref.row_losses(loss, zp, y).sum() - ref.row_losses(loss, zm, y).sum()) / (
+            2 * h
+        )
     np.testing.assert_allclose(delta, numeric, rtol=1e-6, atol=1e-8)
 
 
 def test_softmax_is_stable_for_huge_logits():
     z = np.array([[1000.0, 0.0, -1000.0]])
     a, delta = np.empty_like(z), np.empty_like(z)
-    total = losses.output_loss(LOSSES["softmax_cross_entropy"], z, a, np.eye(3)[[1]], np.empty(0), delta)
+    total = losses.output_loss(
+        LOSSES["softmax_cross_entropy"], z, a, np.eye(3)[[1]], np.empty(0), delta
+    )
     assert np.isfinite(total) and np.all(np.isfinite(a))
     np.testing.assert_allclose(total, 1000.0)
 
@@ -104,8 +106,9 @@ def test_dropout_forward_and_backward_share_the_mask(rate):
     expected_keep = ref.keep_mask(KEY, STREAMS["dropout"], 3, offset, n, rate)
     out, mask = a.copy(), np.empty(n)
     scale = 1 / (1 - rate)
-    dropout.dropout_forward(out, mask, keep_threshold(rate), scale, KEY,
-                            np.uint64(STREAMS["dropout"]), step, offset)
+    dropout.dropout_forward(
+        out, mask, keep_threshold(rate), scale, KEY, np.uint64(STREAMS["dropout"]), step, offset
+    )
     np.testing.assert_array_equal(mask, np.where(expected_keep, scale, 0.0))
     np.testing.assert_allclose(out, np.where(expected_keep, a * scale, 0.0), rtol=1e-15)
     delta = RNG.normal(size=n)
@@ -117,8 +120,9 @@ def test_dropout_forward_and_backward_share_the_mask(rate):
 def test_inverted_dropout_preserves_the_mean():
     n, rate = 400_000, 0.3
     a, mask = np.ones(n), np.empty(n)
-    dropout.dropout_forward(a, mask, keep_threshold(rate), 1 / (1 - rate), KEY,
-                            np.uint64(3), np.uint64(0), 0)
+    dropout.dropout_forward(
+        a, mask, keep_threshold(rate), 1 / (1 - rate), KEY, np.uint64(3), np.uint64(0), 0
+    )
     # Each entry is 0 or 1/(1-p): mean 1, variance p/(1-p).
     assert abs(a.mean() - 1.0) < 4 * np.sqrt(rate / (1 - rate) / n)
 
@@ -127,7 +131,9 @@ def test_gaussian_noise_uses_the_public_normals():
     x = RNG.normal(size=21)
     out = x.copy()
     noise.add_gaussian_noise(out, 0.5, KEY, np.uint64(STREAMS["noise"]), np.uint64(2), 4)
-    np.testing.assert_allclose(out, x + 0.5 * ref.normal(KEY, STREAMS["noise"], 2, 4, 21), rtol=1e-13)
+    np.testing.assert_allclose(
+        out, x + 0.5 * ref.normal(KEY, STREAMS["noise"], 2, 4, 21), rtol=1e-13
+    )
 
 
 def _flat_problem(n_coef=30, n_bias=6):
@@ -145,7 +151,9 @@ def test_adam_step(t):
     g[:n_coef] += (alpha * theta[:n_coef] + l1 * np.sign(theta[:n_coef])) * inv_sw
     expected = [theta.copy()], [m.copy()], [v.copy()]
     ref.adam_update(expected[0], [g], expected[1], expected[2], t, lr=0.01)
-    sq, ab = optim.adam_step(theta, grad, m, v, n_coef, alpha, l1, inv_sw, 0.01, 0.9, 0.999, 1e-8, t)
+    _sq, _ab = optim.adam_step(
+        theta, grad, m, v, n_coef, alpha, l1, inv_sw, 0.01, 0.9, 0.999, 1e-8, t
+    )
     np.testing.assert_allclose(theta, expected[0][0], rtol=1e-13)
     np.testing.assert_allclose(m, expected[1][0], rtol=1e-13)
     np.testing.assert_allclose(v, expected[2][0], rtol=1e-13)

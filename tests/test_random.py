@@ -72,9 +72,7 @@ def test_permutation_matches_reference():
 
 def test_public_functions_use_counter_index_in_c_order():
     u = sn.random.uniform((3, 5), seed=1, stream="noise", step=2)
-    np.testing.assert_array_equal(
-        u.ravel(), ref.uniform(derive_key(1), STREAMS["noise"], 2, 0, 15)
-    )
+    np.testing.assert_array_equal(u.ravel(), ref.uniform(derive_key(1), STREAMS["noise"], 2, 0, 15))
 
 
 def test_uniform_moments_and_range():
@@ -160,7 +158,8 @@ def test_derive_key_accepts_numpy_generators_and_is_deterministic():
 
 
 @pytest.mark.parametrize(
-    ("seed", "error"), [(-1, ValueError), (2**64, ValueError), (1.5, TypeError), ("0", TypeError), (True, TypeError)]
+    ("seed", "error"),
+    [(-1, ValueError), (2**64, ValueError), (1.5, TypeError), ("0", TypeError), (True, TypeError)],
 )
 def test_derive_key_rejects_bad_seeds(seed, error):
     with pytest.raises(error, match="seed"):

@@ -32,12 +32,16 @@ class MLPNetwork:
         :attr:`intercepts` are views into it.
     """
 
-    def __init__(self, layer_sizes, activation="relu", loss="softmax_cross_entropy",
-                 dropout=(), dtype=np.float64):
+    def __init__(
+        self,
+        layer_sizes,
+        activation="relu",
+        loss="softmax_cross_entropy",
+        dropout=(),
+        dtype=np.float64,
+    ):
         if activation not in ACTIVATIONS:
-            raise ValueError(
-                f"activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}."
-            )
+            raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}.")
         if loss not in LOSSES:
             raise ValueError(f"loss must be one of {tuple(LOSSES)}, got {loss!r}.")
         layer_sizes = tuple(int(s) for s in layer_sizes)
@@ -50,8 +54,7 @@ class MLPNetwork:
         dropout = tuple(float(p) for p in dropout)
         if len(dropout) > len(layer_sizes) - 2 or any(not 0 <= p < 1 for p in dropout):
             raise ValueError(
-                "dropout must give a rate in [0, 1) for at most each hidden layer, "
-                f"got {dropout}."
+                f"dropout must give a rate in [0, 1) for at most each hidden layer, got {dropout}."
             )
         self.layer_sizes = layer_sizes
         self.activation = activation
@@ -61,6 +64,11 @@ class MLPNetwork:
         self.plan = build_mlp_plan(layer_sizes, activation, loss, dropout)
         self.theta = np.zeros(self.plan.n_params, dtype=self.dtype)
         self._workspaces = {}
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_workspaces"] = {}
+        return state
 
     @property
     def n_targets(self):
@@ -82,9 +90,7 @@ class MLPNetwork:
     def intercepts(self):
         """Bias vectors as views into :attr:`theta`."""
         p = self.plan
-        return [
-            self.theta[p.b_off[i] : p.b_off[i] + p.sizes[i + 1]] for i in range(len(p.b_off))
-        ]
+        return [self.theta[p.b_off[i] : p.b_off[i] + p.sizes[i + 1]] for i in range(len(p.b_off))]
 
     def initialize(self, init, key, activation=None):
         """Draw initial parameters layer by layer (see :mod:`stochnet.init`)."""
@@ -109,7 +115,7 @@ class MLPNetwork:
     def _chunk_workspace(self, n_rows):
         return self.workspace(min(max(n_rows, 1), PREDICT_CHUNK_ROWS))
 
-    def predict(self, X, dropout=False, key=np.uint64(0), step=0):
+    def predict(self, X, dropout=False, key=0, step=0):
         """Outputs after the output activation for each row of ``X``.
 
         Parameters
@@ -123,12 +129,21 @@ class MLPNetwork:
         numpy.ndarray of shape (n_rows, n_outputs)
         """
         out = np.empty((X.shape[0], self.layer_sizes[-1]), dtype=self.dtype)
-        _mlp.predict_rows(X, self.theta, self.plan, self._chunk_workspace(X.shape[0]), out,
-                          bool(dropout), np.uint64(key), np.uint64(step))
+        _mlp.predict_rows(
+            X,
+            self.theta,
+            self.plan,
+            self._chunk_workspace(X.shape[0]),
+            out,
+            bool(dropout),
+            np.uint64(key),
+            np.uint64(step),
+        )
         return out
 
-    def loss_and_grad(self, theta, X, Y, sample_weight=None, alpha=0.0, l1=0.0,
-                      dropout=False, key=np.uint64(0), step=0):
+    def loss_and_grad(
+        self, theta, X, Y, sample_weight=None, alpha=0.0, l1=0.0, dropout=False, key=0, step=0
+    ):
         """Regularised mean loss and its gradient at ``theta`` over all of ``X``.
 
         The loss is ``(Σ w_i ℓ_i + α/2 Σ W² + l1 Σ |W|) / Σ w_i`` (scikit-learn's scaling
@@ -146,8 +161,17 @@ class MLPNetwork:
         grad = np.empty_like(self.theta)
         chunk_grad = np.empty_like(self.theta)
         loss_sum, sw_sum = _mlp.loss_grad_sums(
-            X, Y, sw, self.theta, grad, chunk_grad, self.plan,
-            self._chunk_workspace(X.shape[0]), bool(dropout), np.uint64(key), np.uint64(step),
+            X,
+            Y,
+            sw,
+            self.theta,
+            grad,
+            chunk_grad,
+            self.plan,
+            self._chunk_workspace(X.shape[0]),
+            bool(dropout),
+            np.uint64(key),
+            np.uint64(step),
         )
         w = self.theta[: self.plan.n_coef]
         loss_sum += 0.5 * alpha * float(np.dot(w, w)) + l1 * float(np.abs(w).sum())

@@ -41,8 +41,14 @@ class SGD:
 
     kind = OPTIMIZERS["sgd"]
 
-    def __init__(self, learning_rate_init=0.1, lr_schedule="constant", momentum=0.9,
-                 nesterov=True, power_t=0.5):
+    def __init__(
+        self,
+        learning_rate_init=0.1,
+        lr_schedule="constant",
+        momentum=0.9,
+        nesterov=True,
+        power_t=0.5,
+    ):
         self.learning_rate_init = float(learning_rate_init)
         self.learning_rate = float(learning_rate_init)
         self.lr_schedule = lr_schedule
@@ -56,8 +62,17 @@ class SGD:
         self.state = (np.zeros(n_params, dtype=dtype), np.zeros(0, dtype=dtype))
 
     def config(self, alpha, l1):
-        return OptimConfig(self.kind, self.learning_rate, self.momentum, self.nesterov,
-                           0.0, 0.0, 0.0, float(alpha), float(l1))
+        return OptimConfig(
+            self.kind,
+            self.learning_rate,
+            self.momentum,
+            self.nesterov,
+            0.0,
+            0.0,
+            0.0,
+            float(alpha),
+            float(l1),
+        )
 
     def iteration_ends(self, time_step):
         """Update the schedule after an epoch; ``time_step`` counts samples seen."""
@@ -98,8 +113,17 @@ class Adam:
         self.state = (np.zeros(n_params, dtype=dtype), np.zeros(n_params, dtype=dtype))
 
     def config(self, alpha, l1):
-        return OptimConfig(self.kind, self.learning_rate, 0.0, False, self.beta_1,
-                           self.beta_2, self.epsilon, float(alpha), float(l1))
+        return OptimConfig(
+            self.kind,
+            self.learning_rate,
+            0.0,
+            False,
+            self.beta_1,
+            self.beta_2,
+            self.epsilon,
+            float(alpha),
+            float(l1),
+        )
 
     def iteration_ends(self, time_step):
         """Adam has no per-epoch schedule."""

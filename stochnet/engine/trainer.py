@@ -32,8 +32,13 @@ class Trainer:
 
     Each call into compiled code covers a chunk of batches sized to last about
     ``chunk_seconds``, so progress output and Ctrl-C stay responsive while per-batch
-    Python overhead is gone. The optimisation step ``t`` and the epoch counter persist
-    across calls (warm starts continue the same random streams).
+    Python overhead is gone.
+
+    Two counters persist across epochs and calls: ``step`` numbers the batches for the
+    random streams (dropout, noise) and never goes back, so a warm start continues the
+    streams instead of replaying them; ``t`` is the optimiser's step (Adam's bias
+    correction) and restarts with :meth:`reset_optimizer`, as scikit-learn's does.
+    ``epoch`` numbers the shuffles.
 
     Parameters
     ----------
@@ -45,15 +50,24 @@ class Trainer:
         L2 (scikit-learn scaling) and L1 penalties.
     input_noise : float, default=0.0
         Std of Gaussian noise added to the inputs of each training batch.
-    key : numpy.uint64
+    key : int or numpy.uint64, default=0
         Key for the shuffle, dropout and noise streams.
     chunk_seconds : float, default=0.25
     """
 
-    def __init__(self, network, optimizer, batch_size, shuffle=True, alpha=0.0, l1=0.0,
-                 input_noise=0.0, key=np.uint64(0), chunk_seconds=0.25):
+    def __init__(
+        self,
+        network,
+        optimizer,
+        batch_size,
+        shuffle=True,
+        alpha=0.0,
+        l1=0.0,
+        input_noise=0.0,
+        key=0,
+        chunk_seconds=0.25,
+    ):
         self.network = network
-        self.optimizer = optimizer
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.alpha = float(alpha)
@@ -61,22 +75,24 @@ class Trainer:
         self.input_noise = float(input_noise)
         self.key = np.uint64(key)
         self.chunk_seconds = float(chunk_seconds)
-        self.t = 0
+        self.step = 0
         self.epoch = 0
-        self._order = np.empty(0, dtype=np.int64)
-        if optimizer.state is None or optimizer.state[0].shape[0] != network.plan.n_params:
-            optimizer.allocate(network.plan.n_params, network.dtype)
+        self.reset_optimizer(optimizer)
 
-    def _epoch_order(self, n):
+    def reset_optimizer(self, optimizer):
+        """Start a fresh optimiser (zero state, ``t = 0``); the random counters go on."""
+        self.optimizer = optimizer
+        self.t = 0
+        optimizer.allocate(self.network.plan.n_params, self.network.dtype)
+
+    def _epoch_order(self, n_rows, rows):
         if not self.shuffle:
-            return np.empty(0, dtype=np.int64)
-        if self._order.shape[0] != n:
-            self._order = np.empty(n, dtype=np.int64)
-        self._order[:] = np.arange(n)
-        _rng.permutation(self._order, self.key, _SHUFFLE, np.uint64(self.epoch))
-        return self._order
+            return np.empty(0, dtype=np.int64) if rows is None else rows
+        order = np.arange(n_rows, dtype=np.int64)
+        _rng.permutation(order, self.key, _SHUFFLE, np.uint64(self.epoch))
+        return order if rows is None else rows[order]
 
-    def run_epoch(self, X, Y, sample_weight=None, on_progress=None):
+    def run_epoch(self, X, Y, sample_weight=None, rows=None, on_progress=None):
         """One pass over ``(X, Y)``; returns scikit-learn's epoch loss.
 
         Parameters
@@ -84,19 +100,22 @@ class Trainer:
         X : 2-D C-contiguous array of the network dtype
         Y : 2-D array of targets (one-hot for classification), same dtype
         sample_weight : 1-D array or None
+        rows : 1-D int64 array or None
+            Train on these rows of ``X`` only (e.g. without a validation split);
+            nothing is copied.
         on_progress : callable(batches_done, n_batches) or None
             Called between compiled chunks.
 
         Returns
         -------
         float
-            ``Σ_batches batch_loss · rows / n`` (as scikit-learn's ``loss_``).
+            ``Σ_batches batch_loss · batch_rows / n`` (scikit-learn's ``loss_``).
         """
         net = self.network
-        n = X.shape[0]
+        n = X.shape[0] if rows is None else rows.shape[0]
         batch_size = min(self.batch_size, n)
         n_batches = -(-n // batch_size)
-        order = self._epoch_order(n)
+        order = self._epoch_order(n, rows)
         sw = np.empty(0, net.dtype) if sample_weight is None else sample_weight
         work = net.workspace(batch_size)
         grad = np.empty_like(net.theta)
@@ -109,12 +128,14 @@ class Trainer:
             while done < n_batches:
                 count = min(chunk, n_batches - done)
                 tic = time.perf_counter()
-                total += train_batches(X, Y, sw, order, batch_size, done, count, net.theta, grad,
-                                       state1, state2, net.plan, work, config, self.key,
-                                       self.t, self.input_noise)
+                total += train_batches(
+                    X, Y, sw, order, batch_size, done, count, net.theta, grad, state1, state2,
+                    net.plan, work, config, self.key, self.t, self.step, self.input_noise,
+                )  # fmt: skip
                 elapsed = time.perf_counter() - tic
                 done += count
                 self.t += count
+                self.step += count
                 if on_progress is not None:
                     on_progress(done, n_batches)
                 per_batch = elapsed / count

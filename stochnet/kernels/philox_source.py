@@ -2,8 +2,9 @@
 
 These are plain Python functions over ``np.uint64`` scalars that hold 32-bit words,
 registered with ``register_jitable`` so that the same source is inlined into ``@njit``
-kernels (``kernels.cpu``) and ``@cuda.jit`` kernels alike, and still runs as Python. Keeping the arithmetic
-in one place is what makes a mask drawn on the CPU bit-identical to one drawn on a GPU.
+kernels (``kernels.cpu``) and ``@cuda.jit`` kernels alike, and still runs as Python.
+Keeping the arithmetic in one place is what makes a mask drawn on the CPU bit-identical
+to one drawn on a GPU.
 
 Counter layout (one 128-bit counter per block of four 32-bit outputs)::
 
@@ -54,8 +55,12 @@ def philox4x32_10(c0, c1, c2, c3, k0, k1):
 def block_bits(key, stream, step, block):
     """The four 32-bit words of counter block ``block`` (all arguments ``uint64``)."""
     return philox4x32_10(
-        block & MASK32, block >> SHIFT32, step & MASK32, stream & MASK32,
-        key & MASK32, key >> SHIFT32,
+        block & MASK32,
+        block >> SHIFT32,
+        step & MASK32,
+        stream & MASK32,
+        key & MASK32,
+        key >> SHIFT32,
     )
 
 

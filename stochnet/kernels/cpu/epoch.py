@@ -18,8 +18,10 @@ _NOISE = np.uint64(STREAMS["noise"])
 
 
 @njit(**JIT)
-def train_batches(X, Y, sw, order, batch_size, first, count, theta, grad, state1, state2,
-                  plan, work, opt, key, t0, noise_std):
+def train_batches(
+    X, Y, sw, order, batch_size, first, count, theta, grad, state1, state2,
+    plan, work, opt, key, t0, step0, noise_std,
+):  # fmt: skip
     """Run batches ``first .. first + count - 1`` of an epoch over ``X[order]``.
 
     Parameters
@@ -30,8 +32,10 @@ def train_batches(X, Y, sw, order, batch_size, first, count, theta, grad, state1
         the natural order.
     state1, state2 : optimiser state (SGD: velocity, unused; Adam: m, v).
     opt : ``engine.optim.OptimConfig``.
-    t0 : number of optimisation steps taken before this call; batch ``k`` of the
-        call is step ``t0 + k + 1`` (Adam's ``t`` and the dropout/noise counter).
+    t0 : optimiser steps taken before this call; batch ``k`` is Adam's step
+        ``t0 + k + 1``.
+    step0 : random-counter steps taken before this call; batch ``k`` draws its
+        dropout masks and noise at step ``step0 + k + 1``.
 
     Returns
     -------
@@ -39,7 +43,7 @@ def train_batches(X, Y, sw, order, batch_size, first, count, theta, grad, state1
         Σ over the batches of ``batch_loss * rows``, with scikit-learn's ``batch_loss``
         (weighted mean loss plus ``(alpha/2 Σθ² + l1 Σ|θ|) / Σw``).
     """
-    n = X.shape[0]
+    n = order.shape[0] if order.shape[0] > 0 else X.shape[0]
     n_in = plan.sizes[0]
     n_layers = plan.sizes.shape[0] - 1
     n_out = plan.sizes[n_layers]
@@ -51,7 +55,7 @@ def train_batches(X, Y, sw, order, batch_size, first, count, theta, grad, state1
         if rows <= 0:
             break
         t = t0 + k + 1
-        step = np.uint64(t)
+        step = np.uint64(step0 + k + 1)
         load_rows(X, order, start, rows, block(work.a, work.offsets, 0, rows, n_in))
         y = work.y[:rows]
         load_rows(Y, order, start, rows, y)
@@ -71,11 +75,34 @@ def train_batches(X, Y, sw, order, batch_size, first, count, theta, grad, state1
         backward(theta, grad, plan, work, rows, True)
         inv_sw = 1.0 / sw_sum
         if opt.kind == 0:
-            sq, ab = sgd_step(theta, grad, state1, plan.n_coef, opt.alpha, opt.l1, inv_sw,
-                              opt.lr, opt.momentum, opt.nesterov)
+            sq, ab = sgd_step(
+                theta,
+                grad,
+                state1,
+                plan.n_coef,
+                opt.alpha,
+                opt.l1,
+                inv_sw,
+                opt.lr,
+                opt.momentum,
+                opt.nesterov,
+            )
         else:
-            sq, ab = adam_step(theta, grad, state1, state2, plan.n_coef, opt.alpha, opt.l1,
-                               inv_sw, opt.lr, opt.beta1, opt.beta2, opt.eps, t)
+            sq, ab = adam_step(
+                theta,
+                grad,
+                state1,
+                state2,
+                plan.n_coef,
+                opt.alpha,
+                opt.l1,
+                inv_sw,
+                opt.lr,
+                opt.beta1,
+                opt.beta2,
+                opt.eps,
+                t,
+            )
         batch_loss = (loss + 0.5 * opt.alpha * sq + opt.l1 * ab) * inv_sw
         total += batch_loss * rows
     return total

@@ -43,8 +43,8 @@ def _penalised(g, w, scale, alpha_s, l1_s):
 def sgd_step(theta, grad, velocity, n_coef, alpha, l1, inv_sw, lr, momentum, nesterov):
     """SGD with (Nesterov) momentum, scikit-learn's update rule::
 
-        v = momentum * v - lr * g
-        θ += momentum * v - lr * g   if nesterov else   θ += v
+    v = momentum * v - lr * g
+    θ += momentum * v - lr * g   if nesterov else   θ += v
     """
     scale = cast_like(theta, inv_sw)
     alpha_s = cast_like(theta, alpha * inv_sw)
@@ -75,8 +75,8 @@ def sgd_step(theta, grad, velocity, n_coef, alpha, l1, inv_sw, lr, momentum, nes
 def adam_step(theta, grad, m, v, n_coef, alpha, l1, inv_sw, lr, beta1, beta2, eps, t):
     """Adam step number ``t`` (from 1), scikit-learn's form::
 
-        m = β1 m + (1 - β1) g;  v = β2 v + (1 - β2) g²
-        θ -= lr √(1 - β2^t) / (1 - β1^t) · m / (√v + ε)
+    m = β1 m + (1 - β1) g;  v = β2 v + (1 - β2) g²
+    θ -= lr √(1 - β2^t) / (1 - β1^t) · m / (√v + ε)
     """
     lr_t = cast_like(theta, lr * math.sqrt(1.0 - beta2**t) / (1.0 - beta1**t))
     scale = cast_like(theta, inv_sw)

@@ -1,0 +1,5 @@
+"""scikit-learn estimators."""
+
+from .mlp import MLPClassifier, MLPRegressor
+
+__all__ = ["MLPClassifier", "MLPRegressor"]

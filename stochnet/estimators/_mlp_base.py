@@ -1,0 +1,506 @@
+"""Shared machinery of MLPClassifier and MLPRegressor (scikit-learn's MLP, superset)."""
+
+import sys
+import time
+import warnings
+
+import numpy as np
+import scipy.optimize
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from .._device import resolve_device
+from ..engine import SGD, Adam, MLPNetwork, Trainer
+from ..kernels.codes import ACTIVATIONS, STREAMS
+from ..random import derive_key, splitmix64
+from ._params import validate_mlp_params
+
+_STOCHASTIC_SOLVERS = ("sgd", "adam")
+
+
+class BaseMLP(BaseEstimator):
+    """Base class; use :class:`~stochnet.MLPClassifier` or :class:`~stochnet.MLPRegressor`."""
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        dropout=0.0,
+        input_noise=0.0,
+        init="glorot_uniform",
+        l1=0.0,
+        device="cpu",
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.dropout = dropout
+        self.input_noise = input_noise
+        self.init = init
+        self.l1 = l1
+        self.device = device
+
+    # ------------------------------------------------------------------ hooks
+    def _engine_loss(self):
+        """Engine loss name for the fitted targets (set by subclasses)."""
+        raise NotImplementedError
+
+    def _validate_input(self, X, y, incremental, reset):
+        """Return ``(X, Y)`` with ``Y`` a 2-D float array in ``X.dtype``."""
+        raise NotImplementedError
+
+    def _score(self, X, y, sample_weight=None):
+        raise NotImplementedError
+
+    # -------------------------------------------------------------- fitting
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to data ``X`` and targets ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    def _check_params(self):
+        params = validate_mlp_params(self, tuple(ACTIVATIONS), ("lbfgs", "sgd", "adam"))
+        resolve_device(self.device)
+        if params["solver"] == "lbfgs" and (any(params["dropout"]) or params["input_noise"] > 0):
+            raise ValueError(
+                "solver='lbfgs' needs a deterministic objective: dropout and input_noise "
+                "require solver='sgd' or 'adam'."
+            )
+        return params
+
+    def _prepare(self, X, y, sample_weight, incremental):
+        """Validate everything and build the network on a first pass."""
+        params = self._check_params()
+        first_pass = not hasattr(self, "_network") or (not self.warm_start and not incremental)
+        X, Y = self._validate_input(X, y, incremental, reset=first_pass)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        if first_pass:
+            self._initialize(X, Y, params)
+        else:
+            self._sync_parameters()
+            expected = self._network.layer_sizes
+            if self._n_outputs_for(Y.shape[1]) != expected[-1]:
+                raise ValueError(
+                    f"y has {Y.shape[1]} outputs but the fitted network has "
+                    f"{self.n_outputs_}; refit without warm_start."
+                )
+        net = self._network
+        X = np.ascontiguousarray(X, dtype=net.dtype)
+        Y = np.ascontiguousarray(Y, dtype=net.dtype)
+        if sample_weight is not None:
+            sample_weight = sample_weight.astype(net.dtype, copy=False)
+        return params, X, Y, sample_weight
+
+    def _n_outputs_for(self, n_targets):
+        return 2 * n_targets if self._engine_loss() == "gaussian_nll" else n_targets
+
+    def _fit(self, X, y, sample_weight, incremental):
+        params, X, Y, sample_weight = self._prepare(X, y, sample_weight, incremental)
+        if params["solver"] in _STOCHASTIC_SOLVERS:
+            if params["early_stopping"] and incremental:
+                raise ValueError("partial_fit does not support early_stopping=True")
+            self._fit_stochastic(X, Y, sample_weight, params, incremental)
+        else:
+            self._fit_lbfgs(X, Y, sample_weight, params)
+        return self
+
+    def _initialize(self, X, Y, params):
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = Y.shape[1]
+        layer_units = [X.shape[1], *params["hidden_layer_sizes"], self._n_outputs_for(Y.shape[1])]
+        self.n_layers_ = len(layer_units)
+        self._key = derive_key(self.random_state)
+        hidden_dropout = params["dropout"]
+        self._network = MLPNetwork(
+            layer_units,
+            activation=params["activation"],
+            loss=self._engine_loss(),
+            dropout=hidden_dropout,
+            dtype=X.dtype,
+        ).initialize(params["init"], self._key)
+        self._trainer = None
+        self._publish()
+        self._best_theta = self._network.theta.copy()
+        if params["solver"] in _STOCHASTIC_SOLVERS:
+            self.loss_curve_ = []
+            self._no_improvement_count = 0
+            if params["early_stopping"]:
+                self.validation_scores_ = []
+                self.validation_loss_curve_ = []
+                self.best_validation_score_ = -np.inf
+                self.best_loss_ = None
+            else:
+                self.best_loss_ = np.inf
+                self.validation_scores_ = None
+                self.best_validation_score_ = None
+
+    # ---------------------------------------------------- parameter views
+    def _publish(self):
+        """Expose ``coefs_``/``intercepts_`` as live views into the flat vector."""
+        self.coefs_ = self._network.coefs
+        self.intercepts_ = self._network.intercepts
+        self._published = (self.coefs_, self.intercepts_, [*self.coefs_, *self.intercepts_])
+
+    def _sync_parameters(self):
+        """Copy user-assigned ``coefs_``/``intercepts_`` lists into the flat vector."""
+        coefs, intercepts, arrays = self._published
+        current = [*self.coefs_, *self.intercepts_]
+        if (
+            self.coefs_ is coefs
+            and self.intercepts_ is intercepts
+            and len(current) == len(arrays)
+            and all(a is b for a, b in zip(current, arrays, strict=True))
+        ):
+            return
+        views = [*self._network.coefs, *self._network.intercepts]
+        if len(current) != len(views):
+            raise ValueError("coefs_ and intercepts_ must keep one array per layer.")
+        for new, view in zip(current, views, strict=True):
+            new = np.asarray(new)
+            if new.shape != view.shape:
+                raise ValueError(
+                    f"coefs_/intercepts_ entry of shape {new.shape} does not match the "
+                    f"network's {view.shape}."
+                )
+            view[...] = new
+        self._publish()
+
+    # --------------------------------------------------------- stochastic
+    def _make_optimizer(self, params):
+        if params["solver"] == "sgd":
+            return SGD(
+                params["learning_rate_init"],
+                params["learning_rate"],
+                params["momentum"],
+                params["nesterovs_momentum"],
+                params["power_t"],
+            )
+        return Adam(
+            params["learning_rate_init"], params["beta_1"], params["beta_2"], params["epsilon"]
+        )
+
+    def _validation_split(self, X, Y, sample_weight, params):
+        """Indices of the training rows and the validation data (a copy of 10%)."""
+        n = X.shape[0]
+        rows = np.arange(n, dtype=np.int64)
+        stratify = self._stratify_labels(Y)
+        seed = splitmix64(int(self._key) ^ STREAMS["validation"]) & 0xFFFFFFFF
+        train, val = train_test_split(
+            rows,
+            random_state=seed,
+            test_size=params["validation_fraction"],
+            stratify=stratify,
+        )
+        if val.shape[0] < 2:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' "
+                "or the size of your dataset."
+            )
+        train = np.sort(train)
+        sw_val = None if sample_weight is None else sample_weight[val]
+        return train, X[val], Y[val], sw_val
+
+    def _stratify_labels(self, Y):
+        return None
+
+    def _fit_stochastic(self, X, Y, sample_weight, params, incremental):
+        net = self._network
+        batch_size = params["batch_size"]
+        if params["early_stopping"]:
+            rows, X_val, Y_val, sw_val = self._validation_split(X, Y, sample_weight, params)
+            n_train = rows.shape[0]
+        else:
+            rows, X_val, Y_val, sw_val = None, None, None, None
+            n_train = X.shape[0]
+        if batch_size == "auto":
+            batch_size = min(200, n_train)
+        else:
+            if batch_size > n_train:
+                warnings.warn(
+                    "Got `batch_size` less than 1 or larger than sample size. It is going "
+                    "to be clipped",
+                    stacklevel=3,
+                )
+            batch_size = int(np.clip(batch_size, 1, n_train))
+
+        if self._trainer is None:
+            self._trainer = Trainer(net, self._make_optimizer(params), batch_size, key=self._key)
+        elif not incremental:
+            self._trainer.reset_optimizer(self._make_optimizer(params))
+        trainer = self._trainer
+        trainer.batch_size = batch_size
+        trainer.shuffle = params["shuffle"]
+        trainer.alpha = params["alpha"]
+        trainer.l1 = params["l1"]
+        trainer.input_noise = params["input_noise"]
+        optimizer = trainer.optimizer
+
+        last_finite = net.theta.copy()
+        progress = _ProgressBar(sys.stdout) if self.verbose and self.verbose >= 2 else None
+        try:
+            for _ in range(params["max_iter"]):
+                tic = time.perf_counter()
+                if progress is not None:
+                    progress.start()
+                loss = trainer.run_epoch(
+                    X, Y, sample_weight, rows=rows,
+                    on_progress=None if progress is None else progress.update,
+                )  # fmt: skip
+                if progress is not None:
+                    progress.finish()
+                if not (np.isfinite(loss) and np.all(np.isfinite(net.theta))):
+                    net.theta[...] = last_finite
+                    warnings.warn(
+                        f"Training diverged at epoch {self.n_iter_ + 1}: the loss became "
+                        f"{loss}. The parameters of the last finite epoch were restored. "
+                        "Likely cause: learning_rate_init too large or unscaled inputs.",
+                        ConvergenceWarning,
+                        stacklevel=3,
+                    )
+                    break
+                last_finite[...] = net.theta
+                self.n_iter_ += 1
+                self.loss_ = loss
+                self.t_ += n_train
+                self.loss_curve_.append(loss)
+                self._update_no_improvement_count(params, X_val, Y_val, sw_val)
+                if self.verbose:
+                    line = f"Iteration {self.n_iter_}, loss = {loss:.8f}"
+                    if params["early_stopping"]:
+                        line += f", validation score = {self.validation_scores_[-1]:.6f}"
+                    print(f"{line}, time = {time.perf_counter() - tic:.2f}s")
+                optimizer.iteration_ends(self.t_)
+                if self._no_improvement_count > params["n_iter_no_change"]:
+                    what = "Validation score" if params["early_stopping"] else "Training loss"
+                    msg = (
+                        f"{what} did not improve more than tol={params['tol']:f} for "
+                        f"{params['n_iter_no_change']} consecutive epochs."
+                    )
+                    stop = optimizer.trigger_stopping()
+                    if self.verbose:
+                        print(msg + (" Stopping." if stop else " Decreasing learning rate."))
+                    if stop:
+                        break
+                    self._no_improvement_count = 0
+                if incremental:
+                    break
+                if self.n_iter_ == params["max_iter"]:
+                    warnings.warn(
+                        f"Stochastic Optimizer: Maximum iterations ({params['max_iter']}) "
+                        "reached and the optimization hasn't converged yet.",
+                        ConvergenceWarning,
+                        stacklevel=3,
+                    )
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.", stacklevel=3)
+        if params["early_stopping"]:
+            net.theta[...] = self._best_theta
+
+    def _update_no_improvement_count(self, params, X_val, Y_val, sw_val):
+        tol = params["tol"]
+        if params["early_stopping"]:
+            score = self._score_encoded(X_val, Y_val, sw_val)
+            self.validation_scores_.append(score)
+            val_loss, _ = self._network.loss_and_grad(
+                self._network.theta.copy(), X_val, Y_val, sw_val
+            )
+            self.validation_loss_curve_.append(val_loss)
+            if score < self.best_validation_score_ + tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if score > self.best_validation_score_:
+                self.best_validation_score_ = score
+                self._best_theta = self._network.theta.copy()
+        else:
+            if self.loss_curve_[-1] > self.best_loss_ - tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if self.loss_curve_[-1] < self.best_loss_:
+                self.best_loss_ = self.loss_curve_[-1]
+
+    # -------------------------------------------------------------- L-BFGS
+    def _fit_lbfgs(self, X, Y, sample_weight, params):
+        net = self._network
+
+        def objective(theta):
+            loss, grad = net.loss_and_grad(
+                theta, X, Y, sample_weight, params["alpha"], params["l1"]
+            )
+            return loss, grad.astype(np.float64)
+
+        result = scipy.optimize.minimize(
+            objective,
+            net.theta.astype(np.float64),
+            method="L-BFGS-B",
+            jac=True,
+            options={
+                "maxfun": params["max_fun"],
+                "maxiter": params["max_iter"],
+                "gtol": params["tol"],
+            },
+        )
+        if result.status != 0:
+            warnings.warn(
+                f"lbfgs failed to converge after {result.nit} iteration(s) "
+                f"(status={result.status}): {result.message}. Increase max_iter or "
+                "max_fun, or scale the data.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        self.n_iter_ = min(result.nit, params["max_iter"])
+        self.loss_ = float(result.fun)
+        net.theta[...] = result.x
+        if self.verbose:
+            print(f"L-BFGS-B: {self.n_iter_} iterations, loss = {self.loss_:.8f}")
+
+    # ------------------------------------------------------------ predict
+    def _check_X(self, X):
+        check_is_fitted(self, "_network")
+        self._sync_parameters()
+        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        return np.ascontiguousarray(X, dtype=self._network.dtype)
+
+    def _forward(self, X):
+        """Network outputs after the output activation, shape (n, n_outputs)."""
+        return self._network.predict(self._check_X(X))
+
+    def _mc_outputs(self, X, mc_samples, random_state):
+        """``mc_samples`` stochastic forward passes with dropout on, stacked."""
+        if not isinstance(mc_samples, int) or mc_samples < 1:
+            raise ValueError(f"mc_samples must be a positive int, got {mc_samples!r}.")
+        X = self._check_X(X)
+        key = derive_key(random_state)
+        net = self._network
+        return np.stack(
+            [net.predict(X, dropout=True, key=key, step=s << 24) for s in range(mc_samples)]
+        )
+
+    def loss_and_grad(self, X, y, sample_weight=None):
+        """The regularised training objective as a function of the flat parameters.
+
+        Builds the network on first use (as ``fit`` would) and returns ``f`` with
+        ``f(theta) -> (loss, grad)``, ready for ``scipy.optimize.minimize(f, theta0,
+        jac=True)``. ``theta0`` is ``self.parameters_`` after the call.
+
+        Returns
+        -------
+        callable
+        """
+        params, X, Y, sample_weight = self._prepare(X, y, sample_weight, incremental=True)
+        net = self._network
+
+        def f(theta):
+            loss, grad = net.loss_and_grad(
+                np.asarray(theta), X, Y, sample_weight, params["alpha"], params["l1"]
+            )
+            return loss, grad.astype(np.float64)
+
+        return f
+
+    @property
+    def parameters_(self):
+        """All parameters as one flat vector (weights, then biases); a live view."""
+        check_is_fitted(self, "_network")
+        return self._network.theta
+
+    # ----------------------------------------------------------- pickling
+    def __getstate__(self):
+        state = super().__getstate__()
+        for name in ("coefs_", "intercepts_", "_published"):
+            state.pop(name, None)
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "_network" in state:
+            self._publish()
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        tags.non_deterministic = False
+        return tags
+
+
+class _ProgressBar:
+    """A one-line progress bar for epochs that take more than a second."""
+
+    def __init__(self, stream, width=30, delay=1.0):
+        self.stream, self.width, self.delay = stream, width, delay
+        self.shown = False
+
+    def start(self):
+        self.tic = time.perf_counter()
+        self.shown = False
+
+    def update(self, done, total):
+        if time.perf_counter() - self.tic < self.delay:
+            return
+        filled = int(self.width * done / total)
+        bar = "#" * filled + "." * (self.width - filled)
+        self.stream.write(f"\r  [{bar}] {100 * done // total:3d}%")
+        self.stream.flush()
+        self.shown = True
+
+    def finish(self):
+        if self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
