@@ -53,6 +53,9 @@ class Trainer:
     key : int or numpy.uint64, default=0
         Key for the shuffle, dropout and noise streams.
     chunk_seconds : float, default=0.25
+    loss_scale : float, default=1.0
+        Factor on the data term of the reported loss (not of the gradient):
+        scikit-learn reports the squared error averaged over outputs.
     """
 
     def __init__(
@@ -66,6 +69,7 @@ class Trainer:
         input_noise=0.0,
         key=0,
         chunk_seconds=0.25,
+        loss_scale=1.0,
     ):
         self.network = network
         self.batch_size = int(batch_size)
@@ -75,6 +79,7 @@ class Trainer:
         self.input_noise = float(input_noise)
         self.key = np.uint64(key)
         self.chunk_seconds = float(chunk_seconds)
+        self.loss_scale = float(loss_scale)
         self.step = 0
         self.epoch = 0
         self.reset_optimizer(optimizer)
@@ -128,10 +133,11 @@ class Trainer:
             while done < n_batches:
                 count = min(chunk, n_batches - done)
                 tic = time.perf_counter()
-                total += train_batches(
+                data, penalty = train_batches(
                     X, Y, sw, order, batch_size, done, count, net.theta, grad, state1, state2,
                     net.plan, work, config, self.key, self.t, self.step, self.input_noise,
                 )  # fmt: skip
+                total += self.loss_scale * data + penalty
                 elapsed = time.perf_counter() - tic
                 done += count
                 self.t += count

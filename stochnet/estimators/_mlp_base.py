@@ -146,6 +146,10 @@ class BaseMLP(BaseEstimator):
             sample_weight = sample_weight.astype(net.dtype, copy=False)
         return params, X, Y, sample_weight
 
+    def _loss_scale(self):
+        """Factor from the engine's data loss to the reported one (see ``Trainer``)."""
+        return 1.0
+
     def _n_outputs_for(self, n_targets):
         return 2 * n_targets if self._engine_loss() == "gaussian_nll" else n_targets
 
@@ -275,7 +279,7 @@ class BaseMLP(BaseEstimator):
                 warnings.warn(
                     "Got `batch_size` less than 1 or larger than sample size. It is going "
                     "to be clipped",
-                    stacklevel=3,
+                    stacklevel=4,
                 )
             batch_size = int(np.clip(batch_size, 1, n_train))
 
@@ -289,8 +293,10 @@ class BaseMLP(BaseEstimator):
         trainer.alpha = params["alpha"]
         trainer.l1 = params["l1"]
         trainer.input_noise = params["input_noise"]
+        trainer.loss_scale = self._loss_scale()
         optimizer = trainer.optimizer
 
+        self.n_iter_ = 0  # as scikit-learn: counts the epochs of this call
         last_finite = net.theta.copy()
         progress = _ProgressBar(sys.stdout) if self.verbose and self.verbose >= 2 else None
         try:
@@ -311,7 +317,7 @@ class BaseMLP(BaseEstimator):
                         f"{loss}. The parameters of the last finite epoch were restored. "
                         "Likely cause: learning_rate_init too large or unscaled inputs.",
                         ConvergenceWarning,
-                        stacklevel=3,
+                        stacklevel=4,
                     )
                     break
                 last_finite[...] = net.theta
@@ -345,10 +351,10 @@ class BaseMLP(BaseEstimator):
                         f"Stochastic Optimizer: Maximum iterations ({params['max_iter']}) "
                         "reached and the optimization hasn't converged yet.",
                         ConvergenceWarning,
-                        stacklevel=3,
+                        stacklevel=4,
                     )
         except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.", stacklevel=3)
+            warnings.warn("Training interrupted by user.", stacklevel=4)
         if params["early_stopping"]:
             net.theta[...] = self._best_theta
 
@@ -360,7 +366,7 @@ class BaseMLP(BaseEstimator):
             val_loss, _ = self._network.loss_and_grad(
                 self._network.theta.copy(), X_val, Y_val, sw_val
             )
-            self.validation_loss_curve_.append(val_loss)
+            self.validation_loss_curve_.append(val_loss * self._loss_scale())
             if score < self.best_validation_score_ + tol:
                 self._no_improvement_count += 1
             else:
@@ -403,7 +409,7 @@ class BaseMLP(BaseEstimator):
                 f"(status={result.status}): {result.message}. Increase max_iter or "
                 "max_fun, or scale the data.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
         self.n_iter_ = min(result.nit, params["max_iter"])
         self.loss_ = float(result.fun)
@@ -420,7 +426,8 @@ class BaseMLP(BaseEstimator):
 
     def _forward(self, X):
         """Network outputs after the output activation, shape (n, n_outputs)."""
-        return self._network.predict(self._check_X(X))
+        X = self._check_X(X)
+        return self._network.predict(X)
 
     def _mc_outputs(self, X, mc_samples, random_state):
         """``mc_samples`` stochastic forward passes with dropout on, stacked."""
@@ -463,7 +470,8 @@ class BaseMLP(BaseEstimator):
 
     # ----------------------------------------------------------- pickling
     def __getstate__(self):
-        state = super().__getstate__()
+        # A copy: on Python >= 3.11 the base class may hand back ``__dict__`` itself.
+        state = dict(super().__getstate__())
         for name in ("coefs_", "intercepts_", "_published"):
             state.pop(name, None)
         return state

@@ -352,6 +352,11 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     def _engine_loss(self):
         return self.loss
 
+    def _loss_scale(self):
+        # scikit-learn reports the squared error averaged over outputs (its gradient
+        # is that of the sum, which the engine uses).
+        return 1.0 / self.n_outputs_ if self.loss == "squared_error" else 1.0
+
     def _check_params(self):
         if not isinstance(self.loss, str) or self.loss not in self._LOSSES:
             raise ValueError(

@@ -39,16 +39,18 @@ def train_batches(
 
     Returns
     -------
-    float
-        Σ over the batches of ``batch_loss * rows``, with scikit-learn's ``batch_loss``
-        (weighted mean loss plus ``(alpha/2 Σθ² + l1 Σ|θ|) / Σw``).
+    data, penalty : float
+        Σ over the batches of ``rows ×`` the weighted mean loss, and of ``rows ×``
+        ``(alpha/2 Σθ² + l1 Σ|θ|) / Σw``: their sum is scikit-learn's
+        ``Σ batch_loss · rows``.
     """
     n = order.shape[0] if order.shape[0] > 0 else X.shape[0]
     n_in = plan.sizes[0]
     n_layers = plan.sizes.shape[0] - 1
     n_out = plan.sizes[n_layers]
     weighted = sw.shape[0] > 0
-    total = 0.0
+    data = 0.0
+    penalty = 0.0
     for k in range(count):
         start = (first + k) * batch_size
         rows = min(batch_size, n - start)
@@ -103,6 +105,6 @@ def train_batches(
                 opt.eps,
                 t,
             )
-        batch_loss = (loss + 0.5 * opt.alpha * sq + opt.l1 * ab) * inv_sw
-        total += batch_loss * rows
-    return total
+        data += loss * inv_sw * rows
+        penalty += (0.5 * opt.alpha * sq + opt.l1 * ab) * inv_sw * rows
+    return data, penalty
