@@ -214,6 +214,7 @@ def test_gaussian_nll_predicts_a_standard_deviation():
         random_state=0,
     ).fit(x[:, None], y)
     mean, std = reg.predict(x[:, None], return_std=True)
+    assert np.abs(mean - np.sin(x)).mean() < 0.15
     assert np.median(std[x < -0.5]) == pytest.approx(0.1, rel=0.35)
     assert np.median(std[x > 0.5]) == pytest.approx(0.4, rel=0.35)
     with pytest.raises(ValueError, match="gaussian_nll"):
