@@ -346,3 +346,21 @@ def test_bad_data_gets_scikit_learns_errors():
         clf.predict(X[:, :3])
     with pytest.raises(ValueError, match="negative"):
         sn.MLPRegressor(loss="poisson").fit(X, -np.ones(len(X)))
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_sparse_input_gives_the_dense_model(fmt):
+    import scipy.sparse
+
+    X, y = _classification("multiclass")
+    X[np.abs(X) < 0.8] = 0.0  # about half the entries
+    Xs = scipy.sparse.csr_matrix(X) if fmt == "csr" else scipy.sparse.csc_matrix(X)
+    params = dict(hidden_layer_sizes=(8,), dropout=0.1, max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        dense = sn.MLPClassifier(**params).fit(X, y)
+        sparse = sn.MLPClassifier(**params).fit(Xs, y)
+    np.testing.assert_allclose(sparse.parameters_, dense.parameters_, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(sparse.predict_proba(Xs), dense.predict_proba(X), rtol=1e-10)
+    with pytest.raises(ValueError, match="input_noise"):
+        sn.MLPClassifier(input_noise=0.1).fit(Xs, y)

@@ -121,3 +121,14 @@ def test_loss_and_grad_over_several_chunks(monkeypatch):
     value, grad = chunked.loss_and_grad(net.theta.copy(), X, Y)
     np.testing.assert_allclose(value, whole[0], rtol=1e-13)
     np.testing.assert_allclose(grad, whole[1], rtol=1e-12, atol=1e-15)
+
+
+def test_sparse_input_gradient_equals_dense():
+    import scipy.sparse
+
+    net, X, Y = _problem("tanh", "softmax_cross_entropy", n=12)
+    X[np.abs(X) < 0.7] = 0.0
+    dense = net.loss_and_grad(net.theta.copy(), X, Y, alpha=0.1)
+    sparse = net.loss_and_grad(net.theta.copy(), scipy.sparse.csr_matrix(X), Y, alpha=0.1)
+    np.testing.assert_allclose(sparse[0], dense[0], rtol=1e-13)
+    np.testing.assert_allclose(sparse[1], dense[1], rtol=1e-12, atol=1e-15)

@@ -1,11 +1,13 @@
 """An MLP as a plan plus one flat parameter vector."""
 
 import numpy as np
+import scipy.sparse
 
 from .._config import PREDICT_CHUNK_ROWS
 from ..init import initialize_layer
 from ..kernels.codes import ACTIVATIONS, LOSSES
 from ..kernels.cpu import mlp as _mlp
+from ..kernels.cpu.inputs import CSRMatrix
 from .plan import allocate_workspace, build_mlp_plan
 
 
@@ -101,26 +103,42 @@ class MLPNetwork:
             )
         return self
 
-    def workspace(self, rows):
-        """A cached workspace for batches of up to ``rows`` rows."""
-        rows = max(int(rows), 1)
-        ws = self._workspaces.get(rows)
+    def workspace(self, rows, max_row_nnz=0):
+        """A cached workspace for batches of up to ``rows`` rows (and, for sparse
+        input, up to ``max_row_nnz`` nonzeros per row)."""
+        cache_key = (max(int(rows), 1), int(max_row_nnz))
+        ws = self._workspaces.get(cache_key)
         if ws is None:
             if len(self._workspaces) > 8:
                 self._workspaces.clear()
-            ws = allocate_workspace(self.plan, rows, self.n_targets, self.dtype)
-            self._workspaces[rows] = ws
+            ws = allocate_workspace(self.plan, *cache_key[:1], self.n_targets, self.dtype,
+                                    max_row_nnz=cache_key[1])  # fmt: skip
+            self._workspaces[cache_key] = ws
         return ws
 
-    def _chunk_workspace(self, n_rows):
-        return self.workspace(min(max(n_rows, 1), PREDICT_CHUNK_ROWS))
+    def kernel_input(self, X):
+        """``X`` as the kernels take it, and its largest row nonzero count.
+
+        Dense arrays must already be C-contiguous in the network dtype; a scipy
+        sparse matrix becomes a :class:`~stochnet.kernels.cpu.inputs.CSRMatrix` (CSC
+        is converted; the data is cast to the network dtype, never densified).
+        """
+        if not scipy.sparse.issparse(X):
+            return X, 0
+        X = X.tocsr()
+        nnz = int(np.diff(X.indptr).max()) if X.shape[0] else 0
+        csr = CSRMatrix(X.data.astype(self.dtype, copy=False), X.indices, X.indptr, X.shape[1])
+        return csr, nnz
+
+    def _chunk_workspace(self, n_rows, max_row_nnz=0):
+        return self.workspace(min(max(n_rows, 1), PREDICT_CHUNK_ROWS), max_row_nnz)
 
     def predict(self, X, dropout=False, key=0, step=0):
         """Outputs after the output activation for each row of ``X``.
 
         Parameters
         ----------
-        X : 2-D C-contiguous array of the network's dtype
+        X : 2-D C-contiguous array of the network's dtype, or a scipy sparse matrix
         dropout : bool, default=False
             Sample dropout masks (MC dropout) from ``(key, step + chunk)``.
 
@@ -129,11 +147,12 @@ class MLPNetwork:
         numpy.ndarray of shape (n_rows, n_outputs)
         """
         out = np.empty((X.shape[0], self.layer_sizes[-1]), dtype=self.dtype)
+        X, nnz = self.kernel_input(X)
         _mlp.predict_rows(
             X,
             self.theta,
             self.plan,
-            self._chunk_workspace(X.shape[0]),
+            self._chunk_workspace(out.shape[0], nnz),
             out,
             bool(dropout),
             np.uint64(key),
@@ -160,6 +179,7 @@ class MLPNetwork:
         sw = np.empty(0, self.dtype) if sample_weight is None else sample_weight
         grad = np.empty_like(self.theta)
         chunk_grad = np.empty_like(self.theta)
+        X, nnz = self.kernel_input(X)
         loss_sum, sw_sum = _mlp.loss_grad_sums(
             X,
             Y,
@@ -168,7 +188,7 @@ class MLPNetwork:
             grad,
             chunk_grad,
             self.plan,
-            self._chunk_workspace(X.shape[0]),
+            self._chunk_workspace(Y.shape[0], nnz),
             bool(dropout),
             np.uint64(key),
             np.uint64(step),

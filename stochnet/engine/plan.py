@@ -10,6 +10,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..kernels.codes import ACTIVATIONS, LOSSES
+from ..kernels.cpu.inputs import CSRBuffers
 from ..random import keep_threshold
 
 
@@ -38,6 +39,7 @@ class Workspace(NamedTuple):
     sw: np.ndarray  # (rows,)
     offsets: np.ndarray  # int64 (L + 2,): start of each layer's block
     rows: int
+    sparse: CSRBuffers  # CSR rows of a sparse batch (empty for dense input)
 
 
 def n_outputs_for(loss, n_targets):
@@ -80,8 +82,11 @@ def build_mlp_plan(layer_sizes, activation, loss, dropout=()):
     )
 
 
-def allocate_workspace(plan, rows, n_targets, dtype):
-    """Buffers for batches of up to ``rows`` rows of the plan's network."""
+def allocate_workspace(plan, rows, n_targets, dtype, max_row_nnz=0):
+    """Buffers for batches of up to ``rows`` rows of the plan's network.
+
+    ``max_row_nnz`` sizes the CSR buffers for sparse input (0 for dense input).
+    """
     rows = max(int(rows), 1)
     offsets = np.concatenate(([0], np.cumsum(rows * plan.sizes))).astype(np.int64)
     total = int(offsets[-1])
@@ -94,4 +99,9 @@ def allocate_workspace(plan, rows, n_targets, dtype):
         sw=np.zeros(rows, dtype=dtype),
         offsets=offsets,
         rows=rows,
+        sparse=CSRBuffers(
+            data=np.zeros(rows * max_row_nnz, dtype=dtype),
+            indices=np.zeros(rows * max_row_nnz, dtype=np.int32),
+            indptr=np.zeros(rows + 1, dtype=np.int32),
+        ),
     )

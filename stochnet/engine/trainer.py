@@ -102,7 +102,7 @@ class Trainer:
 
         Parameters
         ----------
-        X : 2-D C-contiguous array of the network dtype
+        X : 2-D C-contiguous array of the network dtype, or a scipy sparse matrix
         Y : 2-D array of targets (one-hot for classification), same dtype
         sample_weight : 1-D array or None
         rows : 1-D int64 array or None
@@ -117,12 +117,13 @@ class Trainer:
             ``Σ_batches batch_loss · batch_rows / n`` (scikit-learn's ``loss_``).
         """
         net = self.network
-        n = X.shape[0] if rows is None else rows.shape[0]
+        n = Y.shape[0] if rows is None else rows.shape[0]
+        X, nnz = net.kernel_input(X)
         batch_size = min(self.batch_size, n)
         n_batches = -(-n // batch_size)
         order = self._epoch_order(n, rows)
         sw = np.empty(0, net.dtype) if sample_weight is None else sample_weight
-        work = net.workspace(batch_size)
+        work = net.workspace(batch_size, nnz)
         grad = np.empty_like(net.theta)
         state1, state2 = self.optimizer.state
         config = self.optimizer.config(self.alpha, self.l1)

@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import scipy.optimize
+import scipy.sparse
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -140,7 +141,13 @@ class BaseMLP(BaseEstimator):
                     f"{self.n_outputs_}; refit without warm_start."
                 )
         net = self._network
-        X = np.ascontiguousarray(X, dtype=net.dtype)
+        if scipy.sparse.issparse(X):
+            if params["input_noise"] > 0:
+                raise ValueError(
+                    "input_noise would densify sparse X; use dense X or input_noise=0."
+                )
+        else:
+            X = np.ascontiguousarray(X, dtype=net.dtype)
         Y = np.ascontiguousarray(Y, dtype=net.dtype)
         if sample_weight is not None:
             sample_weight = sample_weight.astype(net.dtype, copy=False)
@@ -421,7 +428,11 @@ class BaseMLP(BaseEstimator):
     def _check_X(self, X):
         check_is_fitted(self, "_network")
         self._sync_parameters()
-        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        X = validate_data(
+            self, X, reset=False, dtype=(np.float64, np.float32), accept_sparse=["csr", "csc"]
+        )
+        if scipy.sparse.issparse(X):
+            return X
         return np.ascontiguousarray(X, dtype=self._network.dtype)
 
     def _forward(self, X):
@@ -483,7 +494,7 @@ class BaseMLP(BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         tags.non_deterministic = False
         return tags
 

@@ -138,7 +138,13 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(
-            self, X, y, multi_output=True, dtype=(np.float64, np.float32), reset=reset
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            dtype=(np.float64, np.float32),
+            reset=reset,
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
@@ -367,7 +373,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(
-            self, X, y, multi_output=True, y_numeric=True, dtype=(np.float64, np.float32),
+            self, X, y, accept_sparse=["csr", "csc"], multi_output=True, y_numeric=True,
+            dtype=(np.float64, np.float32),
             reset=reset,
         )  # fmt: skip
         if y.ndim == 2 and y.shape[1] == 1:

@@ -9,9 +9,9 @@ from numba import njit
 
 from ..._config import JIT
 from ..codes import STREAMS
+from .inputs import add_input_noise, load_batch
 from .losses import output_loss
-from .mlp import backward, block, forward, load_rows, load_weights
-from .noise import add_gaussian_noise
+from .mlp import backward, block, forward, input_block, load_rows, load_weights
 from .optim import adam_step, sgd_step
 
 _NOISE = np.uint64(STREAMS["noise"])
@@ -26,7 +26,8 @@ def train_batches(
 
     Parameters
     ----------
-    X, Y : 2-D arrays (n × features, n × targets) of the parameter dtype.
+    X : 2-D array (n × features) of the parameter dtype, or ``inputs.CSRMatrix``.
+    Y : 2-D array (n × targets) of the parameter dtype.
     sw : 1-D sample weights, or empty for unit weights.
     order : int64 permutation of ``range(n)`` (this epoch's order), or empty for
         the natural order.
@@ -44,8 +45,7 @@ def train_batches(
         ``(alpha/2 Σθ² + l1 Σ|θ|) / Σw``: their sum is scikit-learn's
         ``Σ batch_loss · rows``.
     """
-    n = order.shape[0] if order.shape[0] > 0 else X.shape[0]
-    n_in = plan.sizes[0]
+    n = order.shape[0] if order.shape[0] > 0 else Y.shape[0]
     n_layers = plan.sizes.shape[0] - 1
     n_out = plan.sizes[n_layers]
     weighted = sw.shape[0] > 0
@@ -58,7 +58,7 @@ def train_batches(
             break
         t = t0 + k + 1
         step = np.uint64(step0 + k + 1)
-        load_rows(X, order, start, rows, block(work.a, work.offsets, 0, rows, n_in))
+        x0 = load_batch(X, order, start, rows, input_block(work, X, rows), work.sparse)
         y = work.y[:rows]
         load_rows(Y, order, start, rows, y)
         if weighted:
@@ -68,13 +68,13 @@ def train_batches(
             w = work.sw[:0]
             sw_sum = float(rows)
         if noise_std > 0.0:
-            add_gaussian_noise(work.a[: rows * n_in], noise_std, key, _NOISE, step, 0)
-        forward(theta, plan, work, rows, True, key, step)
+            add_input_noise(x0, noise_std, key, _NOISE, step)
+        forward(theta, plan, work, x0, rows, True, key, step)
         z = block(work.z, work.offsets, n_layers, rows, n_out)
         a = block(work.a, work.offsets, n_layers, rows, n_out)
         d = block(work.d, work.offsets, n_layers, rows, n_out)
         loss = output_loss(plan.loss, z, a, y, w, d)
-        backward(theta, grad, plan, work, rows, True)
+        backward(theta, grad, plan, work, x0, rows, True)
         inv_sw = 1.0 / sw_sum
         if opt.kind == 0:
             sq, ab = sgd_step(

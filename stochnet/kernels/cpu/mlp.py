@@ -15,6 +15,7 @@ from ..codes import DROPOUT_LAYER_SHIFT, STREAMS
 from .activations import activate, activation_backward
 from .dense import dense_backward, dense_forward
 from .dropout import dropout_backward, dropout_forward
+from .inputs import input_backward, input_forward, load_batch
 from .losses import output_activation, output_loss
 
 _DROPOUT = np.uint64(STREAMS["dropout"])
@@ -38,9 +39,10 @@ def weights(theta, plan, layer):
 
 
 @njit(**JIT)
-def forward(theta, plan, work, rows, dropout, key, step):
-    """Hidden layers and output pre-activations for the batch already in layer 0 of ``a``.
+def forward(theta, plan, work, x0, rows, dropout, key, step):
+    """Hidden layers and output pre-activations for the input batch ``x0``.
 
+    ``x0`` is the dense block in layer 0 of ``a`` or a CSR batch (``inputs``).
     With ``dropout`` true, each hidden layer with a rate draws its mask from the
     ``"dropout"`` stream at ``step`` (counter offset ``h << DROPOUT_LAYER_SHIFT``).
     """
@@ -50,9 +52,11 @@ def forward(theta, plan, work, rows, dropout, key, step):
         n_in = sizes[layer]
         n_out = sizes[layer + 1]
         w, b = weights(theta, plan, layer)
-        x = block(work.a, work.offsets, layer, rows, n_in)
         z = block(work.z, work.offsets, layer + 1, rows, n_out)
-        dense_forward(x, w, b, z)
+        if layer == 0:
+            input_forward(x0, w, b, z)
+        else:
+            dense_forward(block(work.a, work.offsets, layer, rows, n_in), w, b, z)
         if layer < n_layers - 1:
             start = work.offsets[layer + 1]
             zf = work.z[start : start + rows * n_out]
@@ -73,23 +77,25 @@ def forward(theta, plan, work, rows, dropout, key, step):
 
 
 @njit(**JIT)
-def backward(theta, grad, plan, work, rows, dropout):
-    """Gradient sums into ``grad`` from the output deltas already in layer ``L`` of ``d``."""
+def backward(theta, grad, plan, work, x0, rows, dropout):
+    """Gradient sums into ``grad`` from the output deltas already in layer ``L`` of ``d``.
+
+    The input layer gets no input gradient (``x0`` as in :func:`forward`).
+    """
     sizes = plan.sizes
     n_layers = sizes.shape[0] - 1
     for layer in range(n_layers - 1, -1, -1):
         n_in = sizes[layer]
         n_out = sizes[layer + 1]
-        w, _ = weights(theta, plan, layer)
         gw, gb = weights(grad, plan, layer)
-        x = block(work.a, work.offsets, layer, rows, n_in)
         dz = block(work.d, work.offsets, layer + 1, rows, n_out)
-        if layer > 0:
-            dx = block(work.d, work.offsets, layer, rows, n_in)
+        if layer == 0:
+            input_backward(x0, dz, gw, gb)
         else:
-            dx = block(work.d, work.offsets, 0, 0, n_in)
-        dense_backward(x, w, dz, gw, gb, dx)
-        if layer > 0:
+            w, _ = weights(theta, plan, layer)
+            x = block(work.a, work.offsets, layer, rows, n_in)
+            dx = block(work.d, work.offsets, layer, rows, n_in)
+            dense_backward(x, w, dz, gw, gb, dx)
             start = work.offsets[layer]
             dxf = work.d[start : start + rows * n_in]
             if dropout and plan.drop_threshold[layer - 1] > 0:
@@ -97,6 +103,12 @@ def backward(theta, grad, plan, work, rows, dropout):
             activation_backward(
                 plan.activation[layer - 1], work.z[start : start + rows * n_in], dxf
             )
+
+
+@njit(**JIT)
+def input_block(work, X, rows):
+    """Layer 0 of ``a`` as a ``rows × n_features`` block (the dense batch's home)."""
+    return block(work.a, work.offsets, 0, rows, work.offsets[1] // work.rows)
 
 
 @njit(**JIT)
@@ -130,15 +142,15 @@ def predict_rows(X, theta, plan, work, out, dropout, key, step):
     With ``dropout`` true (MC dropout) the masks come from ``step``; chunk ``c`` uses
     ``step + c`` so that no two chunks share masks.
     """
-    n = X.shape[0]
+    n = out.shape[0]
     chunk = work.rows
     n_layers = plan.sizes.shape[0] - 1
     n_out = plan.sizes[n_layers]
     empty = np.empty(0, dtype=np.int64)
     for c, start in enumerate(range(0, n, chunk)):
         rows = min(chunk, n - start)
-        load_rows(X, empty, start, rows, block(work.a, work.offsets, 0, rows, X.shape[1]))
-        forward(theta, plan, work, rows, dropout, key, step + np.uint64(c))
+        x0 = load_batch(X, empty, start, rows, input_block(work, X, rows), work.sparse)
+        forward(theta, plan, work, x0, rows, dropout, key, step + np.uint64(c))
         z = block(work.z, work.offsets, n_layers, rows, n_out)
         output_activation(plan.loss, z, out[start : start + rows])
 
@@ -151,7 +163,7 @@ def loss_grad_sums(X, Y, sw, theta, grad, chunk_grad, plan, work, dropout, key, 
     a deterministic function of ``theta`` for fixed masks (what a gradient check needs).
     Returns ``(Σ_i w_i ℓ_i, Σ_i w_i)``; ``grad`` receives ``Σ_i w_i ∂ℓ_i/∂θ``.
     """
-    n = X.shape[0]
+    n = Y.shape[0]
     chunk = work.rows
     n_layers = plan.sizes.shape[0] - 1
     n_out = plan.sizes[n_layers]
@@ -162,7 +174,7 @@ def loss_grad_sums(X, Y, sw, theta, grad, chunk_grad, plan, work, dropout, key, 
     sw_sum = 0.0
     for c, start in enumerate(range(0, n, chunk)):
         rows = min(chunk, n - start)
-        load_rows(X, empty, start, rows, block(work.a, work.offsets, 0, rows, X.shape[1]))
+        x0 = load_batch(X, empty, start, rows, input_block(work, X, rows), work.sparse)
         y = work.y[:rows]
         load_rows(Y, empty, start, rows, y)
         if weighted:
@@ -171,11 +183,11 @@ def loss_grad_sums(X, Y, sw, theta, grad, chunk_grad, plan, work, dropout, key, 
         else:
             w = work.sw[:0]
             sw_sum += rows
-        forward(theta, plan, work, rows, dropout, key, step + np.uint64(c))
+        forward(theta, plan, work, x0, rows, dropout, key, step + np.uint64(c))
         z = block(work.z, work.offsets, n_layers, rows, n_out)
         a = block(work.a, work.offsets, n_layers, rows, n_out)
         d = block(work.d, work.offsets, n_layers, rows, n_out)
         loss_sum += output_loss(plan.loss, z, a, y, w, d)
-        backward(theta, chunk_grad, plan, work, rows, dropout)
+        backward(theta, chunk_grad, plan, work, x0, rows, dropout)
         grad += chunk_grad
     return loss_sum, sw_sum

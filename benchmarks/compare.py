@@ -1,0 +1,231 @@
+"""stochnet against scikit-learn and PyTorch CPU, measured in the same run.
+
+Usage::
+
+    python benchmarks/compare.py            # full table (a few minutes on 2 cores)
+    python benchmarks/compare.py --quick    # 10 000 samples instead of 60 000
+
+Every contender gets the same data, the same float32 dtype and the same number of
+threads (Numba, BLAS and PyTorch intra-op pools all set to ``--threads``). Runs
+alternate between contenders; the table shows medians and the ratios
+``peer time / stochnet time`` (above 1: stochnet is faster).
+"""
+
+import argparse
+import statistics
+import time
+import warnings
+
+import numba
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier as SkMLP
+from threadpoolctl import threadpool_limits
+
+import stochnet as sn
+from stochnet.kernels.cpu import dropout as dropout_kernels
+from stochnet.random import derive_key, keep_threshold
+
+try:
+    import torch
+except ImportError:  # PyTorch is a peer to measure against, never a dependency
+    torch = None
+
+HIDDEN = (256, 256)
+
+
+def mnist_like(n, seed=0):
+    """Seeded stand-in for MNIST: n × 784 float32 in [0, 1), 10 learnable classes."""
+    rng = np.random.default_rng(seed)
+    centers = rng.uniform(0, 1, (10, 784)).astype(np.float32)
+    y = rng.integers(0, 10, n)
+    X = np.clip(centers[y] + 0.3 * rng.standard_normal((n, 784), dtype=np.float32), 0, 1)
+    return X.astype(np.float32), y
+
+
+def sgemm_gflops(threads):
+    a = np.random.default_rng(0).random((2048, 2048), dtype=np.float32)
+    best = np.inf
+    with threadpool_limits(threads, user_api="blas"):
+        for _ in range(5):
+            tic = time.perf_counter()
+            a @ a
+            best = min(best, time.perf_counter() - tic)
+    return 2 * 2048**3 / best / 1e9
+
+
+def epoch_flops(n):
+    """Matrix-product FLOPs of one epoch: forward + weight grads + input grads
+    of every layer but the first."""
+    sizes = (784, *HIDDEN, 10)
+    layers = list(zip(sizes[:-1], sizes[1:], strict=True))
+    per_row = sum(2 * a * b for a, b in layers) * 2 + sum(2 * a * b for a, b in layers[1:])
+    return n * per_row
+
+
+# ----------------------------------------------------------------- contenders
+def stochnet_epoch(X, y, batch_size, dropout):
+    clf = sn.MLPClassifier(HIDDEN, batch_size=batch_size, dropout=dropout, random_state=0)
+    clf.partial_fit(X[: batch_size * 4], y[: batch_size * 4], classes=np.arange(10))  # compile
+    return lambda: clf.partial_fit(X, y)
+
+
+def sklearn_epoch(X, y, batch_size):
+    clf = SkMLP(HIDDEN, batch_size=batch_size, random_state=0)
+    clf.partial_fit(X[: batch_size * 4], y[: batch_size * 4], classes=np.arange(10))
+    return lambda: clf.partial_fit(X, y)
+
+
+def torch_model(dropout=0.0):
+    layers = [torch.nn.Linear(784, HIDDEN[0]), torch.nn.ReLU()]
+    if dropout:
+        layers.append(torch.nn.Dropout(dropout))
+    layers += [torch.nn.Linear(HIDDEN[0], HIDDEN[1]), torch.nn.ReLU()]
+    if dropout:
+        layers.append(torch.nn.Dropout(dropout))
+    layers.append(torch.nn.Linear(HIDDEN[1], 10))
+    return torch.nn.Sequential(*layers)
+
+
+def torch_epoch(X, y, batch_size, dropout):
+    torch.manual_seed(0)
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    model = torch_model(dropout)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def run():
+        model.train()
+        perm = torch.randperm(len(Xt))
+        for i in range(0, len(Xt), batch_size):
+            idx = perm[i : i + batch_size]
+            opt.zero_grad()
+            loss_fn(model(Xt[idx]), yt[idx]).backward()
+            opt.step()
+
+    return run
+
+
+def fitted_pair(X, y):
+    """A fitted 64-100-10 MLP from each library (same weights) for predict timings."""
+    Xs, ys = X[:2000, :64].copy(), y[:2000]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = sn.MLPClassifier((100,), max_iter=5, random_state=0).fit(Xs, ys)
+        theirs = SkMLP((100,), max_iter=5, random_state=0).fit(Xs, ys)
+    return ours, theirs
+
+
+# ---------------------------------------------------------------------- timing
+def measure(contenders, repeats):
+    """Median seconds per contender after one untimed warm-up run each; the timed
+    runs alternate between contenders."""
+    for run in contenders.values():
+        run()
+    times = {name: [] for name in contenders}
+    for _ in range(repeats):
+        for name, run in contenders.items():
+            tic = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - tic)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def row(label, medians, unit=1.0, fmt="{:.3f}"):
+    ours = medians["stochnet"]
+    cells = [label, fmt.format(ours * unit)]
+    ratios = []
+    for peer in ("sklearn", "torch"):
+        if peer in medians:
+            cells.append(fmt.format(medians[peer] * unit))
+            ratios.append(f"{medians[peer] / ours:.2f}×")
+        else:
+            cells.append("—")
+            ratios.append("—")
+    return cells + ratios
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10 000 samples, 3 repeats")
+    parser.add_argument("--threads", type=int, default=numba.config.NUMBA_NUM_THREADS)
+    parser.add_argument("--repeats", type=int, default=None)
+    args = parser.parse_args()
+    n = 10_000 if args.quick else 60_000
+    repeats = args.repeats or 3
+    numba.set_num_threads(args.threads)
+    if torch is not None:
+        torch.set_num_threads(args.threads)
+    else:
+        print("PyTorch not installed: its columns are skipped (pip install torch==2.13.0).")
+    X, y = mnist_like(n)
+    rows = []
+    gflops = sgemm_gflops(args.threads)
+
+    with threadpool_limits(args.threads, user_api="blas"):
+        for batch_size, dropout in ((32, 0.0), (128, 0.0), (512, 0.0), (128, 0.2)):
+            contenders = {"stochnet": stochnet_epoch(X, y, batch_size, dropout)}
+            if dropout == 0.0:
+                contenders["sklearn"] = sklearn_epoch(X, y, batch_size)
+            if torch is not None:
+                contenders["torch"] = torch_epoch(X, y, batch_size, dropout)
+            medians = measure(contenders, repeats)
+            label = f"MLP epoch, batch {batch_size}" + (", dropout 0.2" if dropout else "")
+            rows.append(row(label + " [s]", medians))
+            if batch_size == 512 and not dropout:
+                rate = epoch_flops(n) / medians["stochnet"] / 1e9
+                sgemm_share = f"{rate:.0f} GFLOP/s = {100 * rate / gflops:.0f}% of sgemm"
+
+        ours, theirs = fitted_pair(X, y)
+        one = X[:1, :64].copy()
+        medians = measure(
+            {"stochnet": lambda: ours.predict(one), "sklearn": lambda: theirs.predict(one)},
+            repeats=2000,
+        )
+        rows.append(row("predict, one row [µs]", medians, unit=1e6, fmt="{:.1f}"))
+        many = np.ascontiguousarray(np.tile(X[:, :64], (max(1, 100_000 // n), 1))[:100_000])
+        medians = measure(
+            {
+                "stochnet": lambda: ours.predict_proba(many),
+                "sklearn": lambda: theirs.predict_proba(many),
+            },
+            repeats,
+        )
+        rows.append(row("predict_proba, 100 000 rows [ms]", medians, unit=1e3))
+
+        big = np.random.default_rng(0).random(10_000_000, dtype=np.float32)
+        out, mask = np.empty_like(big), np.empty_like(big)
+        key, stream, threshold = derive_key(0), np.uint64(3), keep_threshold(0.2)
+
+        def ours_dropout():
+            out[:] = big
+            dropout_kernels.dropout_forward(
+                out, mask, threshold, 1.25, key, stream, np.uint64(1), 0
+            )
+
+        contenders = {"stochnet": ours_dropout}
+        if torch is not None:
+            big_t = torch.from_numpy(big)
+            contenders["torch"] = lambda: torch.nn.functional.dropout(big_t, 0.2, training=True)
+        ours_dropout()
+        rows.append(row("dropout forward, 10⁷ float32 [ms]", measure(contenders, 5), 1e3))
+
+    header = [
+        "workload",
+        "stochnet",
+        "scikit-learn",
+        "PyTorch",
+        "sklearn/stochnet",
+        "torch/stochnet",
+    ]
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    print(f"\n{n} samples, float32, {args.threads} threads; sgemm {gflops:.0f} GFLOP/s")
+    print(" | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+    print("-+-".join("-" * w for w in widths))
+    for r in rows:
+        print(" | ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)))
+    print(f"\nbatch 512 epoch: {sgemm_share}")
+
+
+if __name__ == "__main__":
+    main()

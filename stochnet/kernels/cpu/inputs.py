@@ -1,0 +1,150 @@
+"""The network's input layer for dense and CSR-sparse data, chosen by type at compile time.
+
+Dense batches are gathered into the workspace (layer 0 of ``a``); sparse batches are
+gathered into CSR buffers and multiplied without densifying. ``load_batch``,
+``input_forward``, ``input_backward`` and ``add_input_noise`` dispatch on the type of
+``X`` (a 2-D array or a :class:`CSRMatrix`), so one epoch loop serves both.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit, types
+from numba.extending import overload
+
+from ..._config import JIT, JIT_MATH
+from .dense import dense_forward
+from .noise import add_gaussian_noise
+
+
+class CSRMatrix(NamedTuple):
+    """A CSR matrix as compiled code sees it (``scipy.sparse.csr_matrix`` fields)."""
+
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    n_cols: int
+
+
+class CSRBuffers(NamedTuple):
+    """Room for the CSR rows of one batch (``max_row_nnz × rows`` entries)."""
+
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+
+
+@njit(**JIT)
+def gather_csr(X, order, start, rows, buf):
+    """Copy rows ``order[start : start + rows]`` of CSR ``X`` into ``buf``; returns
+    the batch as a ``CSRBuffers`` of views."""
+    use_order = order.shape[0] > 0
+    nnz = 0
+    buf.indptr[0] = 0
+    for r in range(rows):
+        src = order[start + r] if use_order else start + r
+        for p in range(X.indptr[src], X.indptr[src + 1]):
+            buf.data[nnz] = X.data[p]
+            buf.indices[nnz] = X.indices[p]
+            nnz += 1
+        buf.indptr[r + 1] = nnz
+    return CSRBuffers(buf.data[:nnz], buf.indices[:nnz], buf.indptr[: rows + 1])
+
+
+@njit(**JIT_MATH)
+def sparse_forward(x, w, b, z):
+    """``z = x @ w + b`` for a CSR batch ``x``: a sum of weight rows per nonzero."""
+    n_rows, n_out = z.shape
+    for r in range(n_rows):
+        for j in range(n_out):
+            z[r, j] = b[j]
+        for p in range(x.indptr[r], x.indptr[r + 1]):
+            v = x.data[p]
+            row = w[x.indices[p]]
+            for j in range(n_out):
+                z[r, j] += v * row[j]
+
+
+@njit(**JIT_MATH)
+def sparse_backward(x, dz, gw, gb):
+    """``gw = x.T @ dz`` and ``gb = dz.sum(0)`` for a CSR batch ``x``."""
+    gw[...] = 0.0
+    gb[...] = 0.0
+    n_rows, n_out = dz.shape
+    for r in range(n_rows):
+        for j in range(n_out):
+            gb[j] += dz[r, j]
+        for p in range(x.indptr[r], x.indptr[r + 1]):
+            v = x.data[p]
+            row = gw[x.indices[p]]
+            for j in range(n_out):
+                row[j] += v * dz[r, j]
+
+
+def _is_dense(X):
+    return isinstance(X, types.Array)
+
+
+def load_batch(X, order, start, rows, dense_dest, sparse_buf):
+    """The batch's input: a dense block (copied into ``dense_dest``) or CSR views."""
+
+
+@overload(load_batch, jit_options=JIT)
+def _load_batch(X, order, start, rows, dense_dest, sparse_buf):
+    if _is_dense(X):
+
+        def dense(X, order, start, rows, dense_dest, sparse_buf):
+            use_order = order.shape[0] > 0
+            for r in range(rows):
+                src = order[start + r] if use_order else start + r
+                for j in range(X.shape[1]):
+                    dense_dest[r, j] = X[src, j]
+            return dense_dest
+
+        return dense
+    return lambda X, order, start, rows, dense_dest, sparse_buf: gather_csr(
+        X, order, start, rows, sparse_buf
+    )
+
+
+def input_forward(x, w, b, z):
+    """First-layer pre-activations for a dense or CSR batch."""
+
+
+@overload(input_forward, jit_options=JIT)
+def _input_forward(x, w, b, z):
+    if _is_dense(x):
+        return lambda x, w, b, z: dense_forward(x, w, b, z)
+    return lambda x, w, b, z: sparse_forward(x, w, b, z)
+
+
+def input_backward(x, dz, gw, gb):
+    """First-layer gradient sums (no input gradient) for a dense or CSR batch."""
+
+
+@overload(input_backward, jit_options=JIT)
+def _input_backward(x, dz, gw, gb):
+    if _is_dense(x):
+
+        def dense(x, dz, gw, gb):
+            np.dot(x.T, dz, gw)
+            gb[...] = 0.0
+            for i in range(dz.shape[0]):
+                for j in range(dz.shape[1]):
+                    gb[j] += dz[i, j]
+
+        return dense
+    return lambda x, dz, gw, gb: sparse_backward(x, dz, gw, gb)
+
+
+def add_input_noise(x, std, key, stream, step):
+    """Gaussian input noise on a dense batch (sparse input takes none: it would densify)."""
+
+
+@overload(add_input_noise, jit_options=JIT)
+def _add_input_noise(x, std, key, stream, step):
+    if _is_dense(x):
+        return lambda x, std, key, stream, step: add_gaussian_noise(
+            x.reshape(x.size), std, key, stream, step, 0
+        )
+    return lambda x, std, key, stream, step: None
