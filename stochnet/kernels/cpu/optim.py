@@ -10,6 +10,12 @@ which is scikit-learn's scaling of the L2 penalty ``alpha``. Each step returns
 ``(Σ θ², Σ |θ|)`` over the weights *before* the update, so the caller can report the
 penalised batch loss without another pass. Arithmetic runs in the parameters' dtype
 (float32 stays float32 and vectorises); the sums accumulate in float64.
+
+Optimiser state and parameters below :func:`flush_threshold` are set to exactly zero. Without this,
+the moments of parameters whose gradient is zero (inputs that are always 0, dead
+units) decay geometrically into the subnormal range (after ~700 Adam steps in
+float32), where each multiply costs a microcode assist: epochs become 5× slower.
+The flushed values would change any update by less than 1e-22.
 """
 
 import math
@@ -33,6 +39,23 @@ def _cast_like_overload(arr, x):
     return lambda arr, x: np.float64(x)
 
 
+def flush_threshold(arr):
+    """Magnitude below which optimiser state is flushed to zero (per dtype)."""
+    return 1e-30 if arr.dtype == np.float32 else 1e-300
+
+
+@overload(flush_threshold, jit_options=JIT)
+def _flush_threshold_overload(arr):
+    if arr.dtype == types.float32:
+        return lambda arr: np.float32(1e-30)
+    return lambda arr: np.float64(1e-300)
+
+
+@njit(**JIT_MATH)
+def _flushed(x, tiny):
+    return x if abs(x) >= tiny else x * 0
+
+
 @njit(**JIT_MATH)
 def _penalised(g, w, scale, alpha_s, l1_s):
     sign = (w > 0) - (w < 0)
@@ -53,6 +76,7 @@ def sgd_step(theta, grad, velocity, n_coef, alpha, l1, inv_sw, lr, momentum, nes
     mu = cast_like(theta, momentum)
     nest = cast_like(theta, 1.0 if nesterov else 0.0)
     keep = cast_like(theta, 0.0 if nesterov else 1.0)
+    tiny = flush_threshold(theta)
     sq = 0.0
     ab = 0.0
     for i in prange(n_coef):
@@ -60,14 +84,14 @@ def sgd_step(theta, grad, velocity, n_coef, alpha, l1, inv_sw, lr, momentum, nes
         sq += np.float64(w) * np.float64(w)
         ab += np.float64(abs(w))
         g = _penalised(grad[i], w, scale, alpha_s, l1_s)
-        vel = mu * velocity[i] - lr_ * g
+        vel = _flushed(mu * velocity[i] - lr_ * g, tiny)
         velocity[i] = vel
-        theta[i] = w + nest * (mu * vel - lr_ * g) + keep * vel
+        theta[i] = _flushed(w + nest * (mu * vel - lr_ * g) + keep * vel, tiny)
     for i in prange(n_coef, theta.shape[0]):
         g = grad[i] * scale
-        vel = mu * velocity[i] - lr_ * g
+        vel = _flushed(mu * velocity[i] - lr_ * g, tiny)
         velocity[i] = vel
-        theta[i] += nest * (mu * vel - lr_ * g) + keep * vel
+        theta[i] = _flushed(theta[i] + nest * (mu * vel - lr_ * g) + keep * vel, tiny)
     return sq, ab
 
 
@@ -87,6 +111,7 @@ def adam_step(theta, grad, m, v, n_coef, alpha, l1, inv_sw, lr, beta1, beta2, ep
     b2 = cast_like(theta, beta2)
     c2 = cast_like(theta, 1.0 - beta2)
     e = cast_like(theta, eps)
+    tiny = flush_threshold(theta)
     sq = 0.0
     ab = 0.0
     for i in prange(n_coef):
@@ -94,16 +119,16 @@ def adam_step(theta, grad, m, v, n_coef, alpha, l1, inv_sw, lr, beta1, beta2, ep
         sq += np.float64(w) * np.float64(w)
         ab += np.float64(abs(w))
         g = _penalised(grad[i], w, scale, alpha_s, l1_s)
-        mi = b1 * m[i] + c1 * g
-        vi = b2 * v[i] + c2 * g * g
+        mi = _flushed(b1 * m[i] + c1 * g, tiny)
+        vi = _flushed(b2 * v[i] + c2 * g * g, tiny)
         m[i] = mi
         v[i] = vi
-        theta[i] = w - lr_t * mi / (np.sqrt(vi) + e)
+        theta[i] = _flushed(w - lr_t * mi / (np.sqrt(vi) + e), tiny)
     for i in prange(n_coef, theta.shape[0]):
         g = grad[i] * scale
-        mi = b1 * m[i] + c1 * g
-        vi = b2 * v[i] + c2 * g * g
+        mi = _flushed(b1 * m[i] + c1 * g, tiny)
+        vi = _flushed(b2 * v[i] + c2 * g * g, tiny)
         m[i] = mi
         v[i] = vi
-        theta[i] -= lr_t * mi / (np.sqrt(vi) + e)
+        theta[i] = _flushed(theta[i] - lr_t * mi / (np.sqrt(vi) + e), tiny)
     return sq, ab

@@ -1,0 +1,58 @@
+"""The kernel cache is invalidated by a change anywhere in the kernel tree."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numba
+
+from stochnet.kernels import _cache
+from stochnet.kernels.cpu import epoch
+
+
+def test_kernel_files_use_the_tree_stamped_locators():
+    locator = epoch.train_batches._cache._impl.locator
+    assert type(locator) in _cache.LOCATORS
+    assert locator.get_source_stamp() == _cache.kernel_tree_hash()
+
+
+def test_other_files_keep_numbas_locators():
+    @numba.njit(cache=True)
+    def elsewhere(x):
+        return x
+
+    assert type(elsewhere._cache._impl.locator) not in _cache.LOCATORS
+
+
+def test_editing_a_callee_recompiles_its_callers(tmp_path):
+    """Copy the package, run, edit a callee's file only, run again: the caller must
+    see the edit (with Numba's own stamps it would reuse the stale cached caller)."""
+    import shutil
+
+    import stochnet
+
+    package = tmp_path / "stochnet"
+    shutil.copytree(os.path.dirname(stochnet.__file__), package,
+                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    script = textwrap.dedent(
+        """
+        import numpy as np
+        import stochnet
+        from stochnet.engine import MLPNetwork
+        assert stochnet.__file__.startswith(%r)
+        net = MLPNetwork((1, 1, 1), activation="relu", loss="squared_error")
+        net.theta[:] = [1.0, 1.0, 0.0, 0.0]
+        print(net.predict(np.array([[-2.0]]))[0, 0])
+        """
+        % str(tmp_path)
+    )
+    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    run = [sys.executable, "-c", script]
+    before = subprocess.run(run, env=env, cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert float(before.stdout) == 0.0  # relu(-2) = 0
+    activations = package / "kernels" / "cpu" / "activations.py"
+    source = activations.read_text()
+    activations.write_text(source.replace("a[i] = max(z[i], 0.0)", "a[i] = z[i] * 0.5"))
+    after = subprocess.run(run, env=env, cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert float(after.stdout) == -1.0
