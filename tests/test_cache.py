@@ -36,16 +36,15 @@ def test_editing_a_callee_recompiles_its_callers(tmp_path):
     shutil.copytree(os.path.dirname(stochnet.__file__), package,
                     ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
     script = textwrap.dedent(
-        """
+        f"""
         import numpy as np
         import stochnet
         from stochnet.engine import MLPNetwork
-        assert stochnet.__file__.startswith(%r)
+        assert stochnet.__file__.startswith({str(tmp_path)!r})
         net = MLPNetwork((1, 1, 1), activation="relu", loss="squared_error")
         net.theta[:] = [1.0, 1.0, 0.0, 0.0]
         print(net.predict(np.array([[-2.0]]))[0, 0])
         """
-        % str(tmp_path)
     )
     env = dict(os.environ, PYTHONPATH=str(tmp_path))
     run = [sys.executable, "-c", script]

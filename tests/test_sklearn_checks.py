@@ -21,10 +21,10 @@ def _expected_failed_checks(estimator):
         # With dropout the fit is a stochastic process: repeating a row twice puts it
         # in batches and dropout masks that a weight of 2 does not reproduce, so the
         # two fits agree in expectation only.
+        reason = "sample weights equal repeated rows only in expectation with dropout"
         return {
-            "check_sample_weight_equivalence_on_dense_data": (
-                "sample weights equal repeated rows only in expectation with dropout"
-            )
+            "check_sample_weight_equivalence_on_dense_data": reason,
+            "check_sample_weight_equivalence_on_sparse_data": reason,
         }
     return {}
 
