@@ -12,6 +12,7 @@ alternate between contenders; the table shows medians and the ratios
 """
 
 import argparse
+import itertools
 import statistics
 import time
 import warnings
@@ -58,7 +59,7 @@ def epoch_flops(n):
     """Matrix-product FLOPs of one epoch: forward + weight grads + input grads
     of every layer but the first."""
     sizes = (784, *HIDDEN, 10)
-    layers = list(zip(sizes[:-1], sizes[1:], strict=True))
+    layers = list(itertools.pairwise(sizes))
     per_row = sum(2 * a * b for a, b in layers) * 2 + sum(2 * a * b for a, b in layers[1:])
     return n * per_row
 

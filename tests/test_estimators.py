@@ -52,6 +52,12 @@ def _same_start_then_fit(ours, theirs, X, y, epochs):
         ours.set_params(max_iter=epochs).fit(X, y)
 
 
+def _assert_same_parameters(ours, theirs):
+    pairs = zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_, strict=True)
+    for a, b in pairs:
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-12)
+
+
 PARITY = dict(hidden_layer_sizes=(7, 5), alpha=0.01, batch_size=32, shuffle=False, tol=0.0)
 
 
@@ -64,10 +70,7 @@ def test_classifier_equals_scikit_learn(solver, kind, activation):
     ours = sn.MLPClassifier(**params, random_state=0)
     theirs = neural_network.MLPClassifier(**params, random_state=0)
     _same_start_then_fit(ours, theirs, X, y, epochs=5)
-    for a, b in zip(
-        ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_, strict=True
-    ):
-        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-12)
+    _assert_same_parameters(ours, theirs)
     # Entry 0 is the warm-up epoch, which started from each library's own init.
     np.testing.assert_allclose(ours.loss_curve_[1:], theirs.loss_curve_[1:], rtol=1e-6)
     assert ours.out_activation_ == theirs.out_activation_
@@ -84,10 +87,7 @@ def test_regressor_equals_scikit_learn(solver, n_outputs, learning_rate):
     ours = sn.MLPRegressor(**params, random_state=0)
     theirs = neural_network.MLPRegressor(**params, random_state=0)
     _same_start_then_fit(ours, theirs, X, y, epochs=5)
-    for a, b in zip(
-        ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_, strict=True
-    ):
-        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-12)
+    _assert_same_parameters(ours, theirs)
     # Entry 0 is the warm-up epoch, which started from each library's own init.
     np.testing.assert_allclose(ours.loss_curve_[1:], theirs.loss_curve_[1:], rtol=1e-6)
     np.testing.assert_allclose(ours.predict(X), theirs.predict(X), rtol=1e-6, atol=1e-12)
@@ -100,8 +100,7 @@ def test_poisson_regressor_equals_scikit_learn():
     ours = sn.MLPRegressor(**params, random_state=0)
     theirs = neural_network.MLPRegressor(**params, random_state=0)
     _same_start_then_fit(ours, theirs, X, y, epochs=4)
-    for a, b in zip(ours.coefs_, theirs.coefs_, strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-12)
+    _assert_same_parameters(ours, theirs)
 
 
 def test_sample_weights_match_scikit_learn():
@@ -118,8 +117,7 @@ def test_sample_weights_match_scikit_learn():
         ours.intercepts_ = [b.copy() for b in theirs.intercepts_]
         theirs.set_params(max_iter=3).fit(X, y, sample_weight=sw)
         ours.set_params(max_iter=3).fit(X, y, sample_weight=sw)
-    for a, b in zip(ours.coefs_, theirs.coefs_, strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-12)
+    _assert_same_parameters(ours, theirs)
 
 
 def test_fitted_attributes_have_scikit_learns_shapes():
