@@ -18,9 +18,7 @@ MODELS = {
     "scikit-learn (100,)": SkMLP(random_state=0),
     "scikit-learn (256, 256)": SkMLP((256, 256), random_state=0),
     "stochnet (100,)": sn.MLPClassifier(random_state=0),
-    "stochnet (256, 256), dropout 0.2": sn.MLPClassifier(
-        (256, 256), dropout=0.2, random_state=0
-    ),
+    "stochnet (256, 256), dropout 0.2": sn.MLPClassifier((256, 256), dropout=0.2, random_state=0),
 }
 
 

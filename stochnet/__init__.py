@@ -2,16 +2,21 @@
 
 __version__ = "0.1.0.dev0"
 
-from . import init, random, uncertainty
+from . import augment, init, prune, random, uncertainty
 from ._device import cuda_available
+from .augment import GaussianNoise, RandomCrop
 from .estimators import MLPClassifier, MLPRegressor
 
 __all__ = [
+    "GaussianNoise",
     "MLPClassifier",
     "MLPRegressor",
+    "RandomCrop",
     "__version__",
+    "augment",
     "cuda_available",
     "init",
+    "prune",
     "random",
     "uncertainty",
 ]

@@ -207,3 +207,35 @@ def sgd_update(params, grads, velocities, lr, momentum, nesterov):
     for p, g, vel in zip(params, grads, velocities, strict=True):
         vel[...] = momentum * vel - lr * g
         p += momentum * vel - lr * g if nesterov else vel
+
+
+# -------------------------------------------------------------- augment, prune
+
+
+def crop(images, offsets, size, padding, mode):
+    """Crop ``images`` (n, H, W[, C]) at ``offsets`` (n, 2) of the padded images."""
+    (h, w), (ph, pw) = size, padding
+    numpy_mode = {"constant": "constant", "reflect": "reflect", "edge": "edge"}[mode]
+    pad = [(0, 0), (ph, ph), (pw, pw)] + [(0, 0)] * (images.ndim - 3)
+    padded = np.pad(images, pad, mode=numpy_mode)
+    return np.stack(
+        [p[oy : oy + h, ox : ox + w] for p, (oy, ox) in zip(padded, offsets, strict=True)]
+    )
+
+
+def crop_offsets(key, step, n, range_h, range_w):
+    """Offsets of samples 0..n-1: words 2s and 2s+1 of the ``"crop"`` stream (5)."""
+    out = np.empty((n, 2), dtype=np.int64)
+    for s in range(n):
+        wy, wx = words(key, 5, step, [2 * s, 2 * s + 1])
+        out[s] = (int(wy) * (range_h + 1)) >> 32, (int(wx) * (range_w + 1)) >> 32
+    return out
+
+
+def magnitude_keep(arrays, amount):
+    """Global magnitude keep-mask over the concatenation, ties by position."""
+    flat = np.concatenate([np.ravel(a) for a in arrays])
+    order = sorted(range(flat.size), key=lambda i: (abs(flat[i]), i))
+    keep = np.ones(flat.size, dtype=bool)
+    keep[order[: round(amount * flat.size)]] = False
+    return keep

@@ -7,6 +7,7 @@ from .._config import PREDICT_CHUNK_ROWS
 from ..init import initialize_layer
 from ..kernels.codes import ACTIVATIONS, LOSSES
 from ..kernels.cpu import mlp as _mlp
+from ..kernels.cpu.crop import NO_CROP
 from ..kernels.cpu.inputs import CSRMatrix
 from .plan import allocate_workspace, build_mlp_plan
 
@@ -26,12 +27,17 @@ class MLPNetwork:
     dropout : sequence of float, default=()
         Dropout rate of each hidden layer.
     dtype : {numpy.float32, numpy.float64}, default=numpy.float64
+    crop : CropPlan, default=NO_CROP
+        Input crop (random in training, centred otherwise); ``layer_sizes[0]`` is the
+        size of the crop, not of the raw input.
 
     Attributes
     ----------
     theta : numpy.ndarray
         All parameters (weights first, then biases); :attr:`coefs` and
         :attr:`intercepts` are views into it.
+    mask : numpy.ndarray
+        Pruning mask over the weights ``theta[:n_coef]`` (1 keep, 0 pruned), or empty.
     """
 
     def __init__(
@@ -41,6 +47,7 @@ class MLPNetwork:
         loss="softmax_cross_entropy",
         dropout=(),
         dtype=np.float64,
+        crop=NO_CROP,
     ):
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}.")
@@ -63,8 +70,10 @@ class MLPNetwork:
         self.loss = loss
         self.dropout = dropout
         self.dtype = np.dtype(dtype)
-        self.plan = build_mlp_plan(layer_sizes, activation, loss, dropout)
+        self.crop = crop
+        self.plan = build_mlp_plan(layer_sizes, activation, loss, dropout, crop)
         self.theta = np.zeros(self.plan.n_params, dtype=self.dtype)
+        self.mask = np.empty(0, dtype=self.dtype)
         self._workspaces = {}
 
     def __getstate__(self):
@@ -102,6 +111,18 @@ class MLPNetwork:
                 init, w.shape[0], w.shape[1], key, layer, activation, self.dtype
             )
         return self
+
+    def set_mask(self, keep):
+        """Prune: ``keep`` (bool, one entry per weight, or ``None`` to unprune) becomes
+        the mask, and the pruned weights are set to zero."""
+        if keep is None:
+            self.mask = np.empty(0, dtype=self.dtype)
+            return
+        keep = np.asarray(keep, dtype=bool).ravel()
+        if keep.shape[0] != self.plan.n_coef:
+            raise ValueError(f"mask needs {self.plan.n_coef} entries, got {keep.shape[0]}.")
+        self.mask = keep.astype(self.dtype)
+        self.theta[: self.plan.n_coef][~keep] = 0.0
 
     def workspace(self, rows, max_row_nnz=0):
         """A cached workspace for batches of up to ``rows`` rows (and, for sparse

@@ -10,6 +10,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..kernels.codes import ACTIVATIONS, LOSSES
+from ..kernels.cpu.crop import NO_CROP, CropPlan
 from ..kernels.cpu.inputs import CSRBuffers
 from ..random import keep_threshold
 
@@ -26,6 +27,7 @@ class MLPPlan(NamedTuple):
     loss: int  # loss code; fixes the output activation
     n_coef: int  # number of weights (θ[:n_coef])
     n_params: int
+    crop: CropPlan  # input crop (inactive: the input is used as is)
 
 
 class Workspace(NamedTuple):
@@ -47,7 +49,7 @@ def n_outputs_for(loss, n_targets):
     return 2 * n_targets if loss == "gaussian_nll" else n_targets
 
 
-def build_mlp_plan(layer_sizes, activation, loss, dropout=()):
+def build_mlp_plan(layer_sizes, activation, loss, dropout=(), crop=NO_CROP):
     """Plan of an MLP.
 
     Parameters
@@ -60,6 +62,8 @@ def build_mlp_plan(layer_sizes, activation, loss, dropout=()):
         A key of ``codes.LOSSES``.
     dropout : sequence of float
         Dropout rate of each hidden layer (empty for none).
+    crop : CropPlan
+        Input crop; ``layer_sizes[0]`` must equal its output size when active.
     """
     sizes = np.asarray(layer_sizes, dtype=np.int64)
     n_layers = sizes.shape[0] - 1
@@ -79,6 +83,7 @@ def build_mlp_plan(layer_sizes, activation, loss, dropout=()):
         loss=LOSSES[loss],
         n_coef=n_coef,
         n_params=n_coef + int(sizes[1:].sum()),
+        crop=crop,
     )
 
 

@@ -136,7 +136,8 @@ class Trainer:
                 tic = time.perf_counter()
                 data, penalty = train_batches(
                     X, Y, sw, order, batch_size, done, count, net.theta, grad, state1, state2,
-                    net.plan, work, config, self.key, self.t, self.step, self.input_noise,
+                    net.plan, work, config, self.key, self.t, self.step, self.epoch,
+                    self.input_noise, net.mask,
                 )  # fmt: skip
                 total += self.loss_scale * data + penalty
                 elapsed = time.perf_counter() - tic

@@ -13,10 +13,13 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .._device import resolve_device
+from ..augment import parse_augment
 from ..engine import SGD, Adam, MLPNetwork, Trainer
 from ..kernels.codes import ACTIVATIONS, STREAMS
+from ..prune import check_amount
 from ..random import derive_key, splitmix64
-from ._params import validate_mlp_params
+from ._params import check_option, validate_mlp_params
+from ._pruning import pruning_mask
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 
@@ -54,6 +57,11 @@ class BaseMLP(BaseEstimator):
         input_noise=0.0,
         init="glorot_uniform",
         l1=0.0,
+        augment=None,
+        prune=None,
+        prune_method="random",
+        prune_scope="layer",
+        prune_at="init",
         device="cpu",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -83,6 +91,11 @@ class BaseMLP(BaseEstimator):
         self.input_noise = input_noise
         self.init = init
         self.l1 = l1
+        self.augment = augment
+        self.prune = prune
+        self.prune_method = prune_method
+        self.prune_scope = prune_scope
+        self.prune_at = prune_at
         self.device = device
 
     # ------------------------------------------------------------------ hooks
@@ -116,6 +129,12 @@ class BaseMLP(BaseEstimator):
     def _check_params(self):
         params = validate_mlp_params(self, tuple(ACTIVATIONS), ("lbfgs", "sgd", "adam"))
         resolve_device(self.device)
+        params["prune"] = None if self.prune is None else check_amount(self.prune, "prune")
+        params["prune_method"] = check_option(
+            "prune_method", self.prune_method, {"random", "magnitude"}
+        )
+        params["prune_scope"] = check_option("prune_scope", self.prune_scope, {"layer", "global"})
+        params["prune_at"] = check_option("prune_at", self.prune_at, {"init", "end"})
         if params["solver"] == "lbfgs" and (any(params["dropout"]) or params["input_noise"] > 0):
             raise ValueError(
                 "solver='lbfgs' needs a deterministic objective: dropout and input_noise "
@@ -130,11 +149,25 @@ class BaseMLP(BaseEstimator):
         X, Y = self._validate_input(X, y, incremental, reset=first_pass)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        crop, noise = parse_augment(self.augment, X.shape[1])
+        if crop.active and scipy.sparse.issparse(X):
+            raise ValueError("augment=RandomCrop needs dense X.")
+        params["crop"] = crop
+        params["input_noise"] = float(np.hypot(params["input_noise"], noise))
+        if params["solver"] == "lbfgs" and params["input_noise"] > 0:
+            raise ValueError("augment=GaussianNoise requires solver='sgd' or 'adam'.")
         if first_pass:
             self._initialize(X, Y, params)
+            if params["prune"] is not None and params["prune_at"] == "init":
+                self._apply_pruning(params["prune"], params["prune_method"], params["prune_scope"])
         else:
             self._sync_parameters()
             expected = self._network.layer_sizes
+            if crop != self._network.crop:
+                raise ValueError(
+                    "augment's RandomCrop changed since the network was built; refit "
+                    "without warm_start."
+                )
             if self._n_outputs_for(Y.shape[1]) != expected[-1]:
                 raise ValueError(
                     f"y has {Y.shape[1]} outputs but the fitted network has "
@@ -168,13 +201,62 @@ class BaseMLP(BaseEstimator):
             self._fit_stochastic(X, Y, sample_weight, params, incremental)
         else:
             self._fit_lbfgs(X, Y, sample_weight, params)
+        if params["prune"] is not None and params["prune_at"] == "end":
+            self._apply_pruning(params["prune"], params["prune_method"], params["prune_scope"])
+        return self
+
+    # ------------------------------------------------------------ pruning
+    def _apply_pruning(self, amount, method, scope):
+        net = self._network
+        keep = pruning_mask(net, amount, method, scope, self._key)
+        net.set_mask(keep)
+        self.masks_ = [
+            m.reshape(w.shape)
+            for m, w in zip(
+                np.split(keep, np.cumsum([w.size for w in net.coefs])[:-1]), net.coefs, strict=True
+            )
+        ]
+        self.sparsity_ = float(1.0 - keep.mean())
+
+    def prune_weights(self, amount, method="magnitude", scope="layer"):
+        """Prune the fitted network to a total fraction ``amount`` of its weights.
+
+        Weights pruned before stay pruned; the mask is kept by later ``fit`` calls
+        with ``warm_start=True`` (fine-tuning) and by ``partial_fit``: pruned weights
+        and their optimiser state stay exactly zero. Biases are never pruned.
+
+        Parameters
+        ----------
+        amount : float in [0, 1)
+        method : {"magnitude", "random"}, default="magnitude"
+        scope : {"layer", "global"}, default="layer"
+
+        Returns
+        -------
+        self
+        """
+        check_is_fitted(self, "_network")
+        self._sync_parameters()
+        amount = check_amount(amount)
+        method = check_option("method", method, {"random", "magnitude"})
+        scope = check_option("scope", scope, {"layer", "global"})
+        self._apply_pruning(amount, method, scope)
+        # The loss history belongs to the unpruned model: a fine-tuning fit must not
+        # stop because it cannot beat the dense model's best loss.
+        self._no_improvement_count = 0
+        if getattr(self, "best_loss_", None) is not None:
+            self.best_loss_ = np.inf
+        if getattr(self, "best_validation_score_", None) is not None:
+            self.best_validation_score_ = -np.inf
         return self
 
     def _initialize(self, X, Y, params):
         self.n_iter_ = 0
         self.t_ = 0
         self.n_outputs_ = Y.shape[1]
-        layer_units = [X.shape[1], *params["hidden_layer_sizes"], self._n_outputs_for(Y.shape[1])]
+        crop = params["crop"]
+        n_inputs = crop.out_height * crop.out_width * crop.channels if crop.active else X.shape[1]
+        layer_units = [n_inputs, *params["hidden_layer_sizes"], self._n_outputs_for(Y.shape[1])]
         self.n_layers_ = len(layer_units)
         self._key = derive_key(self.random_state)
         hidden_dropout = params["dropout"]
@@ -184,7 +266,10 @@ class BaseMLP(BaseEstimator):
             loss=self._engine_loss(),
             dropout=hidden_dropout,
             dtype=X.dtype,
+            crop=crop,
         ).initialize(params["init"], self._key)
+        self.masks_ = None
+        self.sparsity_ = 0.0
         self._trainer = None
         self._publish()
         self._best_theta = self._network.theta.copy()
@@ -393,10 +478,14 @@ class BaseMLP(BaseEstimator):
     def _fit_lbfgs(self, X, Y, sample_weight, params):
         net = self._network
 
+        mask = net.mask
+
         def objective(theta):
             loss, grad = net.loss_and_grad(
                 theta, X, Y, sample_weight, params["alpha"], params["l1"]
             )
+            if mask.shape[0]:
+                grad[: mask.shape[0]] *= mask  # pruned weights never move
             return loss, grad.astype(np.float64)
 
         result = scipy.optimize.minimize(

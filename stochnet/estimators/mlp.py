@@ -21,6 +21,18 @@ _ADDED_PARAMETERS = """
         scikit-learn's scheme.
     l1 : float, default=0.0
         L1 penalty, scaled like ``alpha``: ``l1 * Σ|W| / n_samples`` is added to the loss.
+    augment : RandomCrop, GaussianNoise or list of them, default=None
+        Data augmentation inside the compiled epoch (see :mod:`stochnet.augment`);
+        prediction uses the centre crop.
+    prune : float in [0, 1) or None, default=None
+        Fraction of weights to remove (biases are never pruned). Pruned weights and
+        their optimiser state stay exactly zero; see ``masks_`` and ``sparsity_``.
+    prune_method : {"random", "magnitude"}, default="random"
+    prune_scope : {"layer", "global"}, default="layer"
+        Prune each weight matrix by ``prune``, or rank all weights together.
+    prune_at : {"init", "end"}, default="init"
+        Prune the initial weights (train the sparse network), or the trained ones
+        (then fine-tune with ``warm_start=True``, or use :meth:`prune_weights`).
     device : {"cpu", "cuda", "auto"}, default="cpu"
         Where to train. The CUDA backend is not in this release: ``"cuda"`` raises
         ``RuntimeError`` and ``"auto"`` uses the CPU.
@@ -56,6 +68,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         As in scikit-learn.
     validation_loss_curve_ : list of float
         Validation loss per epoch, with ``early_stopping=True``.
+    masks_ : list of bool arrays or None
+        Pruning keep-masks, one per weight matrix (``None`` when not pruned).
+    sparsity_ : float
+        Fraction of weights pruned.
 
     Examples
     --------
@@ -258,6 +274,11 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         input_noise=0.0,
         init="glorot_uniform",
         l1=0.0,
+        augment=None,
+        prune=None,
+        prune_method="random",
+        prune_scope="layer",
+        prune_at="init",
         device="cpu",
     ):
         super().__init__(
@@ -288,6 +309,11 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             input_noise=input_noise,
             init=init,
             l1=l1,
+            augment=augment,
+            prune=prune,
+            prune_method=prune_method,
+            prune_scope=prune_scope,
+            prune_at=prune_at,
             device=device,
         )
         self.loss = loss

@@ -13,6 +13,7 @@ from .inputs import add_input_noise, load_batch
 from .losses import output_loss
 from .mlp import backward, block, forward, input_block, load_rows, load_weights
 from .optim import adam_step, sgd_step
+from .prune import apply_mask
 
 _NOISE = np.uint64(STREAMS["noise"])
 
@@ -20,7 +21,7 @@ _NOISE = np.uint64(STREAMS["noise"])
 @njit(**JIT)
 def train_batches(
     X, Y, sw, order, batch_size, first, count, theta, grad, state1, state2,
-    plan, work, opt, key, t0, step0, noise_std,
+    plan, work, opt, key, t0, step0, epoch, noise_std, mask,
 ):  # fmt: skip
     """Run batches ``first .. first + count - 1`` of an epoch over ``X[order]``.
 
@@ -37,6 +38,8 @@ def train_batches(
         ``t0 + k + 1``.
     step0 : random-counter steps taken before this call; batch ``k`` draws its
         dropout masks and noise at step ``step0 + k + 1``.
+    epoch : the epoch number, the step of the random crops.
+    mask : pruning mask over the weights (``θ[:len(mask)]``), or empty for none.
 
     Returns
     -------
@@ -58,7 +61,10 @@ def train_batches(
             break
         t = t0 + k + 1
         step = np.uint64(step0 + k + 1)
-        x0 = load_batch(X, order, start, rows, input_block(work, X, rows), work.sparse)
+        x0 = load_batch(
+            X, order, start, rows, input_block(work, X, rows), work.sparse, plan.crop, True,
+            key, np.uint64(epoch),
+        )  # fmt: skip
         y = work.y[:rows]
         load_rows(Y, order, start, rows, y)
         if weighted:
@@ -105,6 +111,8 @@ def train_batches(
                 opt.eps,
                 t,
             )
+        if mask.shape[0] > 0:
+            apply_mask(theta, state1, state2, mask)
         data += loss * inv_sw * rows
         penalty += (0.5 * opt.alpha * sq + opt.l1 * ab) * inv_sw * rows
     return data, penalty

@@ -13,8 +13,12 @@ from numba import njit, types
 from numba.extending import overload
 
 from ..._config import JIT, JIT_MATH
+from ..codes import STREAMS
+from .crop import centre_offsets, crop_offsets, crop_row
 from .dense import dense_forward
 from .noise import add_gaussian_noise
+
+_CROP = np.uint64(STREAMS["crop"])
 
 
 class CSRMatrix(NamedTuple):
@@ -85,25 +89,34 @@ def _is_dense(X):
     return isinstance(X, types.Array)
 
 
-def load_batch(X, order, start, rows, dense_dest, sparse_buf):
-    """The batch's input: a dense block (copied into ``dense_dest``) or CSR views."""
+def load_batch(X, order, start, rows, dense_dest, sparse_buf, crop, randomize, key, step):
+    """The batch's input: a dense block (copied, or cropped, into ``dense_dest``) or
+    CSR views. With an active ``crop``, each row is cropped at its random offsets
+    (``randomize``: the ``"crop"`` stream at ``step``) or at the centre."""
 
 
 @overload(load_batch, jit_options=JIT)
-def _load_batch(X, order, start, rows, dense_dest, sparse_buf):
+def _load_batch(X, order, start, rows, dense_dest, sparse_buf, crop, randomize, key, step):
     if _is_dense(X):
 
-        def dense(X, order, start, rows, dense_dest, sparse_buf):
+        def dense(X, order, start, rows, dense_dest, sparse_buf, crop, randomize, key, step):
             use_order = order.shape[0] > 0
             for r in range(rows):
                 src = order[start + r] if use_order else start + r
-                for j in range(X.shape[1]):
-                    dense_dest[r, j] = X[src, j]
+                if crop.active:
+                    if randomize:
+                        oy, ox = crop_offsets(crop, key, _CROP, step, src)
+                    else:
+                        oy, ox = centre_offsets(crop)
+                    crop_row(X[src], dense_dest[r], crop, oy, ox)
+                else:
+                    for j in range(X.shape[1]):
+                        dense_dest[r, j] = X[src, j]
             return dense_dest
 
         return dense
-    return lambda X, order, start, rows, dense_dest, sparse_buf: gather_csr(
-        X, order, start, rows, sparse_buf
+    return lambda X, order, start, rows, dense_dest, sparse_buf, crop, randomize, key, step: (
+        gather_csr(X, order, start, rows, sparse_buf)
     )
 
 

@@ -149,7 +149,18 @@ def predict_rows(X, theta, plan, work, out, dropout, key, step):
     empty = np.empty(0, dtype=np.int64)
     for c, start in enumerate(range(0, n, chunk)):
         rows = min(chunk, n - start)
-        x0 = load_batch(X, empty, start, rows, input_block(work, X, rows), work.sparse)
+        x0 = load_batch(
+            X,
+            empty,
+            start,
+            rows,
+            input_block(work, X, rows),
+            work.sparse,
+            plan.crop,
+            False,
+            key,
+            key,
+        )
         forward(theta, plan, work, x0, rows, dropout, key, step + np.uint64(c))
         z = block(work.z, work.offsets, n_layers, rows, n_out)
         output_activation(plan.loss, z, out[start : start + rows])
@@ -174,7 +185,18 @@ def loss_grad_sums(X, Y, sw, theta, grad, chunk_grad, plan, work, dropout, key, 
     sw_sum = 0.0
     for c, start in enumerate(range(0, n, chunk)):
         rows = min(chunk, n - start)
-        x0 = load_batch(X, empty, start, rows, input_block(work, X, rows), work.sparse)
+        x0 = load_batch(
+            X,
+            empty,
+            start,
+            rows,
+            input_block(work, X, rows),
+            work.sparse,
+            plan.crop,
+            False,
+            key,
+            key,
+        )
         y = work.y[:rows]
         load_rows(Y, empty, start, rows, y)
         if weighted:
