@@ -129,8 +129,12 @@ class GaussianNoise:
             raise ValueError(f"GaussianNoise std must be a finite float >= 0, got {self.std!r}.")
 
 
-def parse_augment(augment, n_features):
-    """``(crop_plan, noise_std)`` from an ``augment=`` value (a spec, a list, or None)."""
+def parse_augment(augment, n_features, image_shape=None):
+    """``(crop_plan, noise_std)`` from an ``augment=`` value (a spec, a list, or None).
+
+    ``image_shape`` (from an ``n × H × W (× C)`` input) fills in a crop spec's missing
+    ``image_shape``.
+    """
     if augment is None:
         specs = []
     elif isinstance(augment, list | tuple):
@@ -147,7 +151,7 @@ def parse_augment(augment, n_features):
                     "augment: put GaussianNoise after RandomCrop (noise is added to the "
                     "network input, i.e. after cropping)."
                 )
-            crop = spec.plan(n_features)
+            crop = spec.plan(n_features, spec.image_shape or image_shape)
         elif isinstance(spec, GaussianNoise):
             variance += float(spec.std) ** 2
             seen_noise = True

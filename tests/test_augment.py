@@ -135,3 +135,27 @@ def test_bad_specs_name_the_parameter(augment, match):
 def test_negative_noise_is_rejected():
     with pytest.raises(ValueError, match="std"):
         sn.GaussianNoise(-1.0)
+
+
+def test_estimators_take_image_arrays():
+    X_train, X_test, y_train, y_test = _digits()
+    crop = sn.RandomCrop(6, padding=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        images = sn.MLPClassifier((16,), augment=crop, max_iter=3, random_state=0)
+        images.fit(X_train.reshape(-1, 8, 8), y_train)
+        rows = sn.MLPClassifier(
+            (16,), augment=sn.RandomCrop(6, padding=1, image_shape=(8, 8)), max_iter=3,
+            random_state=0,
+        ).fit(X_train, y_train)  # fmt: skip
+    np.testing.assert_array_equal(images.parameters_, rows.parameters_)
+    np.testing.assert_array_equal(
+        images.predict_proba(X_test.reshape(-1, 8, 8)), rows.predict_proba(X_test)
+    )
+    assert images.n_features_in_ == 64
+
+
+def test_image_arrays_without_a_crop_are_rejected():
+    X_train, _, y_train, _ = _digits()
+    with pytest.raises(ValueError, match="dim 3"):
+        sn.MLPClassifier((4,), max_iter=1).fit(X_train.reshape(-1, 8, 8), y_train)

@@ -13,7 +13,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .._device import resolve_device
-from ..augment import parse_augment
+from ..augment import RandomCrop, parse_augment
 from ..engine import SGD, Adam, MLPNetwork, Trainer
 from ..kernels.codes import ACTIVATIONS, STREAMS
 from ..prune import check_amount
@@ -146,10 +146,11 @@ class BaseMLP(BaseEstimator):
         """Validate everything and build the network on a first pass."""
         params = self._check_params()
         first_pass = not hasattr(self, "_network") or (not self.warm_start and not incremental)
+        X, image_shape = self._flatten_images(X)
         X, Y = self._validate_input(X, y, incremental, reset=first_pass)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
-        crop, noise = parse_augment(self.augment, X.shape[1])
+        crop, noise = parse_augment(self.augment, X.shape[1], image_shape)
         if crop.active and scipy.sparse.issparse(X):
             raise ValueError("augment=RandomCrop needs dense X.")
         params["crop"] = crop
@@ -514,9 +515,23 @@ class BaseMLP(BaseEstimator):
             print(f"L-BFGS-B: {self.n_iter_} iterations, loss = {self.loss_:.8f}")
 
     # ------------------------------------------------------------ predict
+    def _flatten_images(self, X):
+        """With a RandomCrop in ``augment``, ``n × H × W (× C)`` images become rows of
+        ``n × (H·W·C)`` (a view when possible); returns the rows and the image shape.
+        Anything else is left for scikit-learn's validation (which rejects > 2-D)."""
+        ndim = getattr(X, "ndim", 2)
+        specs = self.augment if isinstance(self.augment, list | tuple) else [self.augment]
+        if ndim <= 2 or not any(isinstance(s, RandomCrop) for s in specs):
+            return X, None
+        if ndim > 4:
+            raise ValueError(f"X must have 2 to 4 dimensions, got {ndim}.")
+        X = np.asarray(X)
+        return X.reshape(X.shape[0], -1), X.shape[1:]
+
     def _check_X(self, X):
         check_is_fitted(self, "_network")
         self._sync_parameters()
+        X, _ = self._flatten_images(X)
         X = validate_data(
             self, X, reset=False, dtype=(np.float64, np.float32), accept_sparse=["csr", "csc"]
         )
