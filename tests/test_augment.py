@@ -138,7 +138,7 @@ def test_negative_noise_is_rejected():
 
 
 def test_estimators_take_image_arrays():
-    X_train, X_test, y_train, y_test = _digits()
+    X_train, X_test, y_train, _y_test = _digits()
     crop = sn.RandomCrop(6, padding=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
