@@ -5,9 +5,11 @@ __version__ = "0.1.0.dev0"
 from . import augment, init, prune, random, uncertainty
 from ._device import cuda_available
 from .augment import GaussianNoise, RandomCrop
-from .estimators import MLPClassifier, MLPRegressor
+from .estimators import EnsembleClassifier, EnsembleRegressor, MLPClassifier, MLPRegressor
 
 __all__ = [
+    "EnsembleClassifier",
+    "EnsembleRegressor",
     "GaussianNoise",
     "MLPClassifier",
     "MLPRegressor",

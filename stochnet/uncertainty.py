@@ -36,6 +36,38 @@ class UncertaintyResult:
     epistemic: np.ndarray
     samples: np.ndarray | None = None
 
+    def plot(self, x, ax=None, target=0):
+        """Uncertainty bands over a 1-D input (regression): mean ± 2σ of the total
+        and of the aleatoric part; classification shows the three entropies.
+
+        Parameters
+        ----------
+        x : array of shape (n,)
+            The 1-D input of each row, for the horizontal axis.
+        target : int, default=0
+            Which target of a multi-output regression to show.
+        """
+        plt = _pyplot()
+        ax = ax if ax is not None else plt.subplots(figsize=(6, 3.5))[1]
+        x = np.asarray(x).ravel()
+        order = np.argsort(x)
+        xs = x[order]
+        if self.mean.ndim == 2 and self.total.ndim == 1:  # classification
+            for name in ("total", "aleatoric", "epistemic"):
+                ax.plot(xs, getattr(self, name)[order], label=name)
+            ax.set_ylabel("entropy [nats]")
+        else:
+            pick = (lambda a: a[:, target]) if self.mean.ndim == 2 else (lambda a: a)
+            mean, total, alea = (pick(a)[order] for a in (self.mean, self.total, self.aleatoric))
+            ax.fill_between(xs, mean - 2 * np.sqrt(total), mean + 2 * np.sqrt(total),
+                            alpha=0.25, label="±2σ total")  # fmt: skip
+            ax.fill_between(xs, mean - 2 * np.sqrt(alea), mean + 2 * np.sqrt(alea),
+                            alpha=0.35, label="±2σ aleatoric")  # fmt: skip
+            ax.plot(xs, mean, color="k", lw=1, label="mean")
+        ax.set_xlabel("x")
+        ax.legend(loc="best")
+        return ax
+
 
 def _entropy(p, axis=-1):
     p = np.clip(p, np.finfo(p.dtype).tiny, None)
@@ -82,3 +114,158 @@ def decompose_regression(means, variances=None, keep_samples=False):
     epistemic = mu.var(axis=0)
     samples = np.stack([mu, var]) if keep_samples else None
     return UncertaintyResult(mu.mean(axis=0), aleatoric + epistemic, aleatoric, epistemic, samples)
+
+
+# ----------------------------------------------------------------- metrics
+
+
+def _probabilities(y_true, proba, classes=None):
+    """One-hot targets ``(n, k)`` and validated probabilities ``(n, k)``."""
+    proba = np.asarray(proba, dtype=np.float64)
+    y_true = np.asarray(y_true)
+    if proba.ndim != 2 or proba.shape[0] != y_true.shape[0]:
+        raise ValueError(
+            f"proba must have shape (n_samples, n_classes) matching y_true's {y_true.shape[0]} "
+            f"samples, got {proba.shape}."
+        )
+    if not np.all(np.isfinite(proba)) or np.any(proba < 0):
+        raise ValueError("proba must hold finite, non-negative probabilities.")
+    classes = np.arange(proba.shape[1]) if classes is None else np.asarray(classes)
+    if classes.shape[0] != proba.shape[1]:
+        raise ValueError(f"classes has {classes.shape[0]} entries, proba {proba.shape[1]} columns.")
+    index = np.searchsorted(classes, y_true)
+    if np.any(index >= classes.shape[0]) or np.any(
+        classes[np.minimum(index, len(classes) - 1)] != y_true
+    ):
+        raise ValueError("y_true holds labels that are not in classes.")
+    onehot = np.zeros_like(proba)
+    onehot[np.arange(proba.shape[0]), index] = 1.0
+    return onehot, proba
+
+
+def nll(y_true, proba=None, classes=None, mean=None, var=None):
+    """Mean negative log-likelihood.
+
+    Classification: ``-mean log p(y_true)`` from ``proba`` ``(n, k)`` (labels are
+    positions in ``classes``, default ``0..k-1``). Regression: the Gaussian NLL of
+    ``y_true`` under ``N(mean, var)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from stochnet.uncertainty import nll
+    >>> round(nll([0, 1], np.array([[0.5, 0.5], [0.5, 0.5]])), 4)
+    0.6931
+    """
+    if proba is None:
+        if mean is None or var is None:
+            raise ValueError("nll needs proba (classification) or mean and var (regression).")
+        y, mu, v = (np.asarray(a, dtype=np.float64) for a in (y_true, mean, var))
+        if np.any(v <= 0):
+            raise ValueError("var must be positive.")
+        return float(np.mean(0.5 * (np.log(2 * np.pi * v) + (y - mu) ** 2 / v)))
+    onehot, p = _probabilities(y_true, proba, classes)
+    picked = np.clip((onehot * p).sum(1), np.finfo(np.float64).tiny, None)
+    return float(-np.mean(np.log(picked)))
+
+
+def brier_score(y_true, proba, classes=None):
+    """Multi-class Brier score ``mean_i Σ_k (p_ik - 1[y_i = k])²`` (0 is perfect)."""
+    onehot, p = _probabilities(y_true, proba, classes)
+    return float(np.mean(((p - onehot) ** 2).sum(1)))
+
+
+@dataclass
+class ReliabilityDiagram:
+    """Confidence against accuracy per bin, and the calibration errors they give.
+
+    Attributes
+    ----------
+    confidence, accuracy, counts : ndarray
+        Mean top-class probability, accuracy and number of samples of each non-empty bin.
+    ece : float
+        Expected calibration error ``Σ_b n_b/n |acc_b - conf_b|``.
+    mce : float
+        Maximum calibration error over the bins.
+    strategy : str
+    """
+
+    confidence: np.ndarray
+    accuracy: np.ndarray
+    counts: np.ndarray
+    ece: float
+    mce: float
+    strategy: str
+
+    def plot(self, ax=None):
+        """Draw the diagram (needs matplotlib); returns the axes."""
+        plt = _pyplot()
+        ax = ax if ax is not None else plt.subplots(figsize=(4.5, 4.5))[1]
+        ax.plot([0, 1], [0, 1], color="0.6", lw=1, ls="--", label="perfect calibration")
+        ax.plot(self.confidence, self.accuracy, "o-", label=f"model (ECE {self.ece:.3f})")
+        ax.set_xlabel("confidence (top-class probability)")
+        ax.set_ylabel("accuracy")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.legend(loc="upper left")
+        return ax
+
+
+def reliability_diagram(y_true, proba, n_bins=15, strategy="uniform", classes=None):
+    """Bin predictions by top-class probability and compare with the accuracy.
+
+    Parameters
+    ----------
+    y_true : array of shape (n,)
+    proba : array of shape (n, k)
+    n_bins : int, default=15
+    strategy : {"uniform", "quantile"}, default="uniform"
+        Equal-width bins on [0, 1], or bins holding equal numbers of samples
+        (adaptive ECE).
+
+    Returns
+    -------
+    ReliabilityDiagram
+    """
+    if not isinstance(n_bins, int) or n_bins < 1:
+        raise ValueError(f"n_bins must be a positive int, got {n_bins!r}.")
+    if strategy not in ("uniform", "quantile"):
+        raise ValueError(f"strategy must be 'uniform' or 'quantile', got {strategy!r}.")
+    onehot, p = _probabilities(y_true, proba, classes)
+    confidence = p.max(1)
+    correct = onehot[np.arange(p.shape[0]), p.argmax(1)]
+    if strategy == "uniform":
+        edges = np.linspace(0.0, 1.0, n_bins + 1)
+    else:
+        edges = np.quantile(confidence, np.linspace(0.0, 1.0, n_bins + 1))
+    bins = np.clip(np.searchsorted(edges, confidence, side="right") - 1, 0, n_bins - 1)
+    counts = np.bincount(bins, minlength=n_bins)
+    filled = counts > 0
+    conf = np.bincount(bins, confidence, n_bins)[filled] / counts[filled]
+    acc = np.bincount(bins, correct, n_bins)[filled] / counts[filled]
+    gaps = np.abs(acc - conf)
+    ece = float((counts[filled] / p.shape[0] * gaps).sum())
+    return ReliabilityDiagram(conf, acc, counts[filled], ece, float(gaps.max()), strategy)
+
+
+def expected_calibration_error(y_true, proba, n_bins=15, strategy="uniform", classes=None):
+    """ECE of the top-class probability (see :func:`reliability_diagram`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from stochnet.uncertainty import expected_calibration_error
+    >>> expected_calibration_error([0, 1], np.array([[1.0, 0.0], [0.0, 1.0]]))
+    0.0
+    """
+    return reliability_diagram(y_true, proba, n_bins, strategy, classes).ece
+
+
+def _pyplot():
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ImportError(
+            "plotting needs matplotlib: pip install 'stochnet[plot]' (or matplotlib)."
+        ) from None
+    return plt

@@ -1,0 +1,195 @@
+"""Deep ensembles: members that differ only by seed, and their uncertainty split."""
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..kernels.codes import STREAMS
+from ..random import derive_key, splitmix64
+from ..uncertainty import decompose_classification, decompose_regression
+from .mlp import MLPClassifier, MLPRegressor
+
+
+def member_seeds(random_state, n_estimators):
+    """One independent 63-bit seed per member from the ``"ensemble"`` stream."""
+    key = int(derive_key(random_state))
+    base = STREAMS["ensemble"] << 32
+    return [splitmix64(key ^ (base | i)) >> 1 for i in range(n_estimators)]
+
+
+def _fit_member(estimator, X, y, sample_weight):
+    if sample_weight is None:
+        return estimator.fit(X, y)
+    return estimator.fit(X, y, sample_weight=sample_weight)
+
+
+class _BaseEnsemble(BaseEstimator):
+    def __init__(self, estimator=None, n_estimators=5, n_jobs=None, random_state=None):
+        self.estimator = estimator
+        self.n_estimators = n_estimators
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def _default_estimator(self):
+        raise NotImplementedError
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit ``n_estimators`` clones of ``estimator`` with independent seeds.
+
+        Members run through joblib, so ``n_jobs`` uses local processes and
+        ``with joblib.parallel_backend("dask"): ens.fit(X, y)`` runs them on a Dask
+        cluster; the members are the same either way.
+
+        Returns
+        -------
+        self
+        """
+        if (
+            not isinstance(self.n_estimators, int | np.integer)
+            or isinstance(self.n_estimators, bool)
+            or self.n_estimators < 1
+        ):
+            raise ValueError(
+                f"The 'n_estimators' parameter must be an int >= 1. Got {self.n_estimators!r}."
+            )
+        base = self._default_estimator() if self.estimator is None else self.estimator
+        if "random_state" not in base.get_params():
+            raise ValueError("estimator must have a random_state parameter.")
+        validate_data(
+            self, X, y, accept_sparse=["csr", "csc"], multi_output=True, dtype=None,
+            ensure_all_finite=True, allow_nd=True,
+        )  # fmt: skip
+        members = [
+            clone(base).set_params(random_state=seed)
+            for seed in member_seeds(self.random_state, self.n_estimators)
+        ]
+        self.estimators_ = Parallel(n_jobs=self.n_jobs)(
+            delayed(_fit_member)(member, X, y, sample_weight) for member in members
+        )
+        return self
+
+    def _stack(self, method, X):
+        check_is_fitted(self, "estimators_")
+        validate_data(self, X, reset=False, accept_sparse=["csr", "csc"], dtype=None, allow_nd=True)
+        return np.stack([getattr(m, method)(X) for m in self.estimators_])
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+class EnsembleClassifier(ClassifierMixin, _BaseEnsemble):
+    """Deep ensemble of classifiers (Lakshminarayanan et al. 2017).
+
+    Parameters
+    ----------
+    estimator : classifier with ``random_state`` and ``predict_proba``, default=None
+        ``None`` means ``MLPClassifier()``. Members are clones that differ only by seed.
+    n_estimators : int, default=5
+    n_jobs : int, default=None
+        joblib parallelism over members.
+    random_state : None, int or numpy generator, default=None
+        Seeds the members through the ``"ensemble"`` Philox stream.
+
+    Attributes
+    ----------
+    estimators_ : list of fitted members
+    classes_ : ndarray
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> import stochnet as sn
+    >>> X, y = load_iris(return_X_y=True)
+    >>> ens = sn.EnsembleClassifier(sn.MLPClassifier((16,), max_iter=300), n_estimators=3,
+    ...                             random_state=0).fit(X, y)
+    >>> ens.predict_uncertainty(X[:2]).total.shape
+    (2,)
+    """
+
+    def _default_estimator(self):
+        return MLPClassifier()
+
+    @property
+    def classes_(self):
+        check_is_fitted(self, "estimators_")
+        return self.estimators_[0].classes_
+
+    def predict_proba(self, X):
+        """Mean of the members' class probabilities."""
+        return self._stack("predict_proba", X).mean(axis=0)
+
+    def predict(self, X):
+        """The class of highest mean probability."""
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    def predict_uncertainty(self, X, return_samples=False):
+        """Predictive entropy = expected entropy (aleatoric) + mutual information
+        (epistemic), over the members.
+
+        Returns
+        -------
+        UncertaintyResult
+        """
+        return decompose_classification(self._stack("predict_proba", X), return_samples)
+
+
+class EnsembleRegressor(RegressorMixin, _BaseEnsemble):
+    """Deep ensemble of regressors: mean, aleatoric and epistemic variance.
+
+    Parameters
+    ----------
+    estimator : regressor with ``random_state``, default=None
+        ``None`` means ``MLPRegressor(loss="gaussian_nll")``, whose members predict a
+        mean and a variance each. Members without a variance head contribute no
+        aleatoric part.
+    n_estimators, n_jobs, random_state
+        As in :class:`EnsembleClassifier`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import stochnet as sn
+    >>> X = np.linspace(-2, 2, 100).reshape(-1, 1)
+    >>> ens = sn.EnsembleRegressor(n_estimators=2, random_state=0).fit(X, X.ravel() ** 2)
+    >>> mean, std = ens.predict(X, return_std=True)
+    >>> mean.shape, std.shape
+    ((100,), (100,))
+    """
+
+    def _default_estimator(self):
+        return MLPRegressor(loss="gaussian_nll")
+
+    def _members(self, X):
+        check_is_fitted(self, "estimators_")
+        validate_data(self, X, reset=False, accept_sparse=["csr", "csc"], dtype=None, allow_nd=True)
+        means, variances = [], []
+        for member in self.estimators_:
+            if getattr(member, "loss", None) == "gaussian_nll":
+                mean, std = member.predict(X, return_std=True)
+                means.append(mean)
+                variances.append(std**2)
+            else:
+                means.append(member.predict(X))
+        return np.stack(means), (np.stack(variances) if len(variances) == len(means) else None)
+
+    def predict(self, X, return_std=False):
+        """Mean prediction; with ``return_std=True`` also the total predictive std
+        (aleatoric + epistemic variance)."""
+        means, variances = self._members(X)
+        if not return_std:
+            return means.mean(axis=0)
+        result = decompose_regression(means, variances)
+        return result.mean, np.sqrt(result.total)
+
+    def predict_uncertainty(self, X, return_samples=False):
+        """Law of total variance over the members.
+
+        Returns
+        -------
+        UncertaintyResult
+        """
+        means, variances = self._members(X)
+        return decompose_regression(means, variances, return_samples)
