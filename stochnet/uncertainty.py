@@ -202,12 +202,19 @@ class ReliabilityDiagram:
         plt = _pyplot()
         ax = ax if ax is not None else plt.subplots(figsize=(4.5, 4.5))[1]
         ax.plot([0, 1], [0, 1], color="0.6", lw=1, ls="--", label="perfect calibration")
-        ax.plot(self.confidence, self.accuracy, "o-", label=f"model (ECE {self.ece:.3f})")
+        ax.plot(self.confidence, self.accuracy, "-", color="C0", lw=1)
+        # Marker area shows how many samples a bin holds: sparse bins are noisy.
+        area = 12 + 200 * self.counts / self.counts.max()
+        ax.scatter(self.confidence, self.accuracy, s=area, color="C0", zorder=3,
+                   label=f"model (ECE {self.ece:.3f})")  # fmt: skip
+        for conf, acc, count in zip(self.confidence, self.accuracy, self.counts, strict=True):
+            ax.annotate(str(count), (conf, acc), textcoords="offset points", xytext=(4, -10),
+                        fontsize=7, color="0.35")  # fmt: skip
         ax.set_xlabel("confidence (top-class probability)")
         ax.set_ylabel("accuracy")
-        ax.set_xlim(0, 1)
-        ax.set_ylim(0, 1)
-        ax.legend(loc="upper left")
+        ax.set_xlim(-0.02, 1.04)
+        ax.set_ylim(-0.04, 1.06)
+        ax.legend(loc="best", fontsize=8)
         return ax
 
 
