@@ -13,9 +13,14 @@ alternate between contenders; the table shows medians and the ratios
 
 import argparse
 import itertools
+import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 import warnings
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -27,21 +32,15 @@ import stochnet as sn
 from stochnet.kernels.cpu import dropout as dropout_kernels
 from stochnet.random import derive_key, keep_threshold
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchmarks.common import mnist_like
+
 try:
     import torch
 except ImportError:  # PyTorch is a peer to measure against, never a dependency
     torch = None
 
 HIDDEN = (256, 256)
-
-
-def mnist_like(n, seed=0):
-    """Seeded stand-in for MNIST: n × 784 float32 in [0, 1), 10 learnable classes."""
-    rng = np.random.default_rng(seed)
-    centers = rng.uniform(0, 1, (10, 784)).astype(np.float32)
-    y = rng.integers(0, 10, n)
-    X = np.clip(centers[y] + 0.3 * rng.standard_normal((n, 784), dtype=np.float32), 0, 1)
-    return X.astype(np.float32), y
 
 
 def sgemm_gflops(threads):
@@ -115,6 +114,72 @@ def fitted_pair(X, y):
         ours = sn.MLPClassifier((100,), max_iter=5, random_state=0).fit(Xs, ys)
         theirs = SkMLP((100,), max_iter=5, random_state=0).fit(Xs, ys)
     return ours, theirs
+
+
+# ------------------------------------------------------------ fresh processes
+IMPORTS = {
+    "stochnet": "from stochnet import MLPClassifier",
+    "sklearn": "from sklearn.neural_network import MLPClassifier",
+}
+FIT_DIGITS = (
+    "import warnings; warnings.simplefilter('ignore')\n"
+    "{import_line}\n"
+    "from sklearn.datasets import load_digits\n"
+    "X, y = load_digits(return_X_y=True)\n"
+    "MLPClassifier(random_state=0).fit(X / 16, y)\n"
+)
+PEAK_MEMORY = """
+import resource, sys, warnings
+sys.path.insert(0, {bench_dir!r})
+warnings.simplefilter("ignore")
+from benchmarks.common import mnist_like
+{import_line}
+X, y = mnist_like(60_000)
+MLPClassifier((256, 256), max_iter=1, batch_size=512).fit(X[:1024], y[:1024])  # load kernels
+with open("/proc/self/statm") as f:
+    before = int(f.read().split()[1]) * resource.getpagesize()
+MLPClassifier((256, 256), max_iter=1, batch_size=512, random_state=0).fit(X, y)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print((peak - before) / 2**20, X.nbytes / 2**20)
+"""
+
+
+def fresh_process(code, env=None):
+    """Wall seconds of ``python -c code`` in a fresh interpreter, and its stdout."""
+    tic = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", code], env=env, check=True,
+                          capture_output=True, text=True)  # fmt: skip
+    return time.perf_counter() - tic, done.stdout
+
+
+def fresh_process_medians(codes, repeats, env=None):
+    for code in codes.values():  # warm the OS file cache and Numba's kernel cache
+        fresh_process(code, env)
+    times = {name: [] for name in codes}
+    for _ in range(repeats):
+        for name, code in codes.items():
+            times[name].append(fresh_process(code, env)[0])
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def startup_rows(threads):
+    env = dict(os.environ, NUMBA_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+    rows = [row("`from … import MLPClassifier`, fresh process [s]",
+                fresh_process_medians(IMPORTS, 7, env))]  # fmt: skip
+    fits = {name: FIT_DIGITS.format(import_line=line) for name, line in IMPORTS.items()}
+    rows.append(row("fresh process: import + fit digits, warm cache [s]",
+                    fresh_process_medians(fits, 5, env)))  # fmt: skip
+    with tempfile.TemporaryDirectory() as cache:
+        cold, _ = fresh_process(fits["stochnet"], dict(env, NUMBA_CACHE_DIR=cache))
+    rows.append(row("same, empty kernel cache (compiles everything) [s]", {"stochnet": cold}))
+    bench_dir = str(Path(__file__).resolve().parent)
+    extra = {}
+    for name, line in IMPORTS.items():
+        code = PEAK_MEMORY.format(bench_dir=bench_dir, import_line=line)
+        extra[name], x_mb = (float(v) for v in fresh_process(code, env)[1].split())
+    rows.append(row(f"fit 60 000 × 784 float32 (X = {x_mb:.0f} MB): peak memory above X [MB]",
+                    extra, fmt="{:.0f}"))  # fmt: skip
+    return rows
 
 
 # ---------------------------------------------------------------------- timing
@@ -210,6 +275,8 @@ def main():
             contenders["torch"] = lambda: torch.nn.functional.dropout(big_t, 0.2, training=True)
         ours_dropout()
         rows.append(row("dropout forward, 10⁷ float32 [ms]", measure(contenders, 5), 1e3))
+
+    rows += startup_rows(args.threads)
 
     header = [
         "workload",

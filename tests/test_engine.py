@@ -6,6 +6,7 @@ import scipy.optimize
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 from stochnet.engine import SGD, Adam, MLPNetwork, Trainer
 from stochnet.kernels.codes import DROPOUT_LAYER_SHIFT, STREAMS
@@ -75,24 +76,25 @@ def test_training_equals_numpy_reimplementation(optimizer):
     assert trainer.t == trainer.step == 9 and trainer.epoch == 3
 
 
-def _fit_once(dtype=np.float64, chunk_seconds=0.25, n=300):
+def _fit_once(dtype=np.float64, chunk_seconds=0.25, n=300, batch_size=16):
     X, Y, _ = _data(n=n, n_in=20, k=4, seed=3)
     X, Y = X.astype(dtype), Y.astype(dtype)
     net = MLPNetwork((20, 32, 16, 4), dropout=(0.2, 0.1), dtype=dtype)
     net.initialize("he_normal", KEY)
     trainer = Trainer(
-        net, Adam(), batch_size=16, input_noise=0.1, key=KEY, chunk_seconds=chunk_seconds
+        net, Adam(), batch_size=batch_size, input_noise=0.1, key=KEY, chunk_seconds=chunk_seconds
     )
     losses = [trainer.run_epoch(X, Y) for _ in range(2)]
     return net.theta.copy(), losses
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_identical_for_one_and_two_threads(threads, dtype):
-    with threads(1):
-        one, _ = _fit_once(dtype)
+@pytest.mark.parametrize("batch_size", [16, 256])  # parallel Numba loops / threaded BLAS
+def test_identical_for_one_and_two_threads(threads, dtype, batch_size):
+    with threads(1), threadpool_limits(1, user_api="blas"):
+        one, _ = _fit_once(dtype, n=1000, batch_size=batch_size)
     with threads(2):
-        two, _ = _fit_once(dtype)
+        two, _ = _fit_once(dtype, n=1000, batch_size=batch_size)
     np.testing.assert_array_equal(one, two)
 
 

@@ -362,3 +362,23 @@ def test_sparse_input_gives_the_dense_model(fmt):
     np.testing.assert_allclose(sparse.predict_proba(Xs), dense.predict_proba(X), rtol=1e-10)
     with pytest.raises(ValueError, match="input_noise"):
         sn.MLPClassifier(input_noise=0.1).fit(Xs, y)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_fast_predict_path_agrees_with_full_validation(n_classes):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 5)).astype(np.float32)
+    y = np.array(["a", "b", "c"])[rng.integers(0, n_classes, 60)]
+    clf = sn.MLPClassifier((8,), max_iter=20, random_state=0).fit(X, y)
+    expected = clf.predict_proba(X.tolist())  # a list always takes the full path
+    for variant in (X, X.astype(np.float64), np.asfortranarray(X), X[::1].copy()):
+        variant.flags.writeable = False
+        np.testing.assert_array_equal(clf.predict_proba(variant), expected)
+        np.testing.assert_array_equal(clf.predict(variant), clf.classes_[expected.argmax(1)])
+    for bad, match in (
+        (X[:, :4], "features"),
+        (X[:0], "0 sample"),
+        (np.full_like(X, np.nan), "NaN"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            clf.predict(bad)

@@ -139,8 +139,12 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         )
 
     def _decode(self, outputs):
-        if self.n_outputs_ == 1:
-            outputs = outputs.ravel()
+        # LabelBinarizer.inverse_transform's own rules, without its validation overhead.
+        y_type = self._label_binarizer.y_type_
+        if y_type == "binary":
+            return self.classes_[(outputs.ravel() > 0.5).astype(np.intp)]
+        if y_type == "multiclass":
+            return self.classes_[outputs.argmax(axis=1)]
         return self._label_binarizer.inverse_transform(outputs)
 
     def predict(self, X):

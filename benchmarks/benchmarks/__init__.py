@@ -1,0 +1,1 @@
+"""asv benchmarks of stochnet (run from ``benchmarks/``: ``asv run --python=same --quick``)."""

@@ -1,0 +1,28 @@
+"""The asv suite runs once in quick mode, so a broken benchmark fails CI."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="asv needs git")
+def test_asv_suite_runs_in_quick_mode(tmp_path):
+    if not (BENCHMARKS.parent / ".git").exists():
+        pytest.skip("asv needs the git checkout of the project")
+    asv = [sys.executable, "-m", "asv"]
+    env = dict(os.environ, HOME=str(tmp_path))  # asv keeps its machine file in HOME
+    subprocess.run([*asv, "machine", "--yes", "--machine", "ci"], cwd=BENCHMARKS, env=env,
+                   check=True, capture_output=True)  # fmt: skip
+    run = subprocess.run(
+        [*asv, "run", "--python=same", "--quick", "--dry-run", "--machine", "ci", "--show-stderr"],
+        cwd=BENCHMARKS, env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    report = run.stdout + run.stderr
+    assert run.returncode == 0, report[-6000:]
+    assert " failed" not in report, report[-6000:]
