@@ -1,12 +1,16 @@
 """Compile-time settings shared by every kernel.
 
-``FASTMATH`` lets LLVM reassociate and contract floating-point arithmetic in the dense
-math kernels. It deliberately leaves out ``nnan`` and ``ninf``: attention masks use
-``-inf`` and divergence detection needs NaN to survive. Random-number kernels are
+``FASTMATH`` lets LLVM contract ``a * b + c`` into fused multiply-adds and ignore the
+sign of zero in the dense math kernels. It deliberately leaves out ``nnan`` and
+``ninf`` (attention masks use ``-inf``; divergence detection needs NaN to survive) and
+``reassoc``: with it, the vectorised and scalar parts of one loop round differently and
+the same kernel gave different bits when compiled in-process and when read from the
+cache, so one seed no longer gave one model. Reductions that must be fast spell out
+their partial sums instead (see ``kernels.cpu.optim``). Random-number kernels are
 compiled without fast-math so that their bits never depend on the optimiser.
 """
 
-FASTMATH = frozenset({"nsz", "arcp", "contract", "reassoc"})
+FASTMATH = frozenset({"nsz", "arcp", "contract"})
 
 #: Numba options for kernels that are pure functions of their arguments.
 JIT = {"cache": True, "nogil": True}

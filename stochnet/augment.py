@@ -13,11 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._device import resolve_device
-from .kernels.codes import STREAMS
-from .kernels.cpu import crop as _crop
+from .kernels.codes import NO_CROP, PADDING_MODES, STREAMS, CropPlan
 from .random import _check_step, derive_key
 
-_PADDING_MODES = tuple(_crop.PADDING_MODES)
+_PADDING_MODES = tuple(PADDING_MODES)
 
 
 def _pair(value, name):
@@ -109,9 +108,9 @@ class RandomCrop:
             (pad_h and pad_h >= height) or (pad_w and pad_w >= width)
         ):
             raise ValueError("padding must be smaller than the input for padding_mode='reflect'.")
-        return _crop.CropPlan(
+        return CropPlan(
             True, height, width, channels, out_h, out_w, pad_h, pad_w,
-            _crop.PADDING_MODES[self.padding_mode],
+            PADDING_MODES[self.padding_mode],
         )  # fmt: skip
 
 
@@ -141,7 +140,7 @@ def parse_augment(augment, n_features, image_shape=None):
         specs = list(augment)
     else:
         specs = [augment]
-    crop, variance, seen_noise = _crop.NO_CROP, 0.0, False
+    crop, variance, seen_noise = NO_CROP, 0.0, False
     for spec in specs:
         if isinstance(spec, RandomCrop):
             if crop.active:
@@ -207,6 +206,8 @@ def random_crop(X, size, seed, padding=0, step=0, device="cpu", padding_mode="co
     out = np.empty((X.shape[0], plan.out_height * plan.out_width * plan.channels), X.dtype)
     offsets = np.empty((X.shape[0], 2), dtype=np.int64)
     stream = np.uint64(STREAMS["crop"])
+    from .kernels.cpu import crop as _crop  # compiled on first use, not at import
+
     _crop.random_offsets(plan, derive_key(seed), stream, _check_step(step), 0, offsets)
     _crop.crop_rows(rows, out, plan, offsets)
     if X.ndim == 2:

@@ -13,13 +13,20 @@ import numpy as np
 
 from ._device import resolve_device
 from .kernels.codes import STREAMS as _STREAMS
-from .kernels.cpu import rng as _rng
 
 #: Stream numbers of the sources of randomness. ``"user"`` is the default of the
 #: public sampling functions.
 STREAMS = dict(_STREAMS)
 
 _MASK64 = (1 << 64) - 1
+
+
+def _kernels():
+    """The compiled samplers, imported on first use so that ``import stochnet`` stays
+    free of Numba."""
+    from .kernels.cpu import rng
+
+    return rng
 
 
 def splitmix64(x):
@@ -150,7 +157,7 @@ def uniform(shape, seed, stream=0, step=0, dtype=np.float64, device="cpu"):
     dtype = _check_float_dtype(dtype)
     resolve_device(device)
     out = np.empty(int(np.prod(shape)), dtype=dtype)
-    _rng.fill_uniform(out, derive_key(seed), stream_id(stream), _check_step(step), 0)
+    _kernels().fill_uniform(out, derive_key(seed), stream_id(stream), _check_step(step), 0)
     return out.reshape(shape)
 
 
@@ -174,7 +181,7 @@ def normal(shape, seed, stream=0, step=0, dtype=np.float64, device="cpu"):
     dtype = _check_float_dtype(dtype)
     resolve_device(device)
     out = np.empty(int(np.prod(shape)), dtype=dtype)
-    _rng.fill_normal(out, derive_key(seed), stream_id(stream), _check_step(step), 0)
+    _kernels().fill_normal(out, derive_key(seed), stream_id(stream), _check_step(step), 0)
     return out.reshape(shape)
 
 
@@ -213,7 +220,7 @@ def dropout_mask(shape, rate, seed, step=0, stream="dropout", device="cpu"):
     shape = _check_shape(shape)
     resolve_device(device)
     out = np.empty(int(np.prod(shape)), dtype=np.bool_)
-    _rng.fill_keep_mask(
+    _kernels().fill_keep_mask(
         out, keep_threshold(rate), derive_key(seed), stream_id(stream), _check_step(step), 0
     )
     return out.reshape(shape)
@@ -231,5 +238,5 @@ def permutation(n, seed, stream=0, step=0):
     if not isinstance(n, numbers.Integral) or isinstance(n, bool) or not 0 <= n < 2**32:
         raise ValueError(f"n must be an int in [0, 2**32), got {n!r}.")
     out = np.arange(n, dtype=np.int64)
-    _rng.permutation(out, derive_key(seed), stream_id(stream), _check_step(step))
+    _kernels().permutation(out, derive_key(seed), stream_id(stream), _check_step(step))
     return out

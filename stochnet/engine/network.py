@@ -5,9 +5,8 @@ import scipy.sparse
 
 from .._config import PREDICT_CHUNK_ROWS
 from ..init import initialize_layer
-from ..kernels.codes import ACTIVATIONS, LOSSES
+from ..kernels.codes import ACTIVATIONS, LOSSES, NO_CROP
 from ..kernels.cpu import mlp as _mlp
-from ..kernels.cpu.crop import NO_CROP
 from ..kernels.cpu.inputs import CSRMatrix
 from .plan import allocate_workspace, build_mlp_plan
 

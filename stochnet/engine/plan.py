@@ -9,8 +9,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..kernels.codes import ACTIVATIONS, LOSSES
-from ..kernels.cpu.crop import NO_CROP, CropPlan
+from ..kernels.codes import ACTIVATIONS, LOSSES, NO_CROP, CropPlan
 from ..kernels.cpu.inputs import CSRBuffers
 from ..random import keep_threshold
 

@@ -14,7 +14,6 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from .._device import resolve_device
 from ..augment import RandomCrop, parse_augment
-from ..engine import SGD, Adam, MLPNetwork, Trainer
 from ..kernels.codes import ACTIVATIONS, STREAMS
 from ..prune import check_amount
 from ..random import derive_key, splitmix64
@@ -261,6 +260,8 @@ class BaseMLP(BaseEstimator):
         self.n_layers_ = len(layer_units)
         self._key = derive_key(self.random_state)
         hidden_dropout = params["dropout"]
+        from ..engine import MLPNetwork  # loads the compiled kernels on first fit
+
         self._network = MLPNetwork(
             layer_units,
             activation=params["activation"],
@@ -320,6 +321,8 @@ class BaseMLP(BaseEstimator):
 
     # --------------------------------------------------------- stochastic
     def _make_optimizer(self, params):
+        from ..engine import SGD, Adam
+
         if params["solver"] == "sgd":
             return SGD(
                 params["learning_rate_init"],
@@ -377,6 +380,8 @@ class BaseMLP(BaseEstimator):
             batch_size = int(np.clip(batch_size, 1, n_train))
 
         if self._trainer is None:
+            from ..engine import Trainer
+
             self._trainer = Trainer(net, self._make_optimizer(params), batch_size, key=self._key)
         elif not incremental:
             self._trainer.reset_optimizer(self._make_optimizer(params))

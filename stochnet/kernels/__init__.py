@@ -1,10 +1,7 @@
 """Compiled kernels: ``cpu`` (Numba ``@njit``) and, later, ``cuda`` (``@cuda.jit``).
 
-``philox_source`` holds the backend-neutral primitives that both compile.
+``philox_source`` holds the backend-neutral primitives that both compile; ``codes`` the
+integer codes and plain records the engine shares with them. Importing this package
+loads no compiler: each backend package registers the kernel cache locators (see
+``_cache``) before its first kernel is defined.
 """
-
-from . import _cache
-
-# Before any kernel module is imported: cache entries of kernels must be stamped
-# with the whole kernel tree (see ``_cache``).
-_cache.register()

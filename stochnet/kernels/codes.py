@@ -1,4 +1,10 @@
-"""Integer codes shared by the engine and every backend's kernels."""
+"""Integer codes and plain records shared by the engine and every backend's kernels.
+
+Nothing here imports Numba: the estimators read these at import time, and
+``import stochnet`` compiles and loads no kernel.
+"""
+
+from typing import NamedTuple
 
 ACTIVATIONS = {
     "identity": 0,
@@ -20,6 +26,25 @@ LOSSES = {
 }
 
 OPTIMIZERS = {"sgd": 0, "adam": 1}
+
+PADDING_MODES = {"constant": 0, "reflect": 1, "edge": 2}
+
+
+class CropPlan(NamedTuple):
+    """Geometry of the input crop (``active=False``: no crop)."""
+
+    active: bool
+    height: int
+    width: int
+    channels: int
+    out_height: int
+    out_width: int
+    pad_h: int
+    pad_w: int
+    mode: int
+
+
+NO_CROP = CropPlan(False, 1, 1, 1, 1, 1, 0, 0, 0)
 
 #: Philox stream numbers, one per source of randomness (``stochnet.random.STREAMS``).
 STREAMS = {

@@ -7,32 +7,12 @@ image of height 1). The crop of sample ``s`` reads the padded image at offsets
 sample therefore depends only on ``(seed, epoch, sample)``, not on the batch it is in.
 """
 
-from typing import NamedTuple
-
 import numpy as np
 from numba import njit
 
 from ..._config import JIT
+from ..codes import NO_CROP, PADDING_MODES, CropPlan  # noqa: F401  (kernels' view of them)
 from ..philox_source import SHIFT32, block_bits
-
-PADDING_MODES = {"constant": 0, "reflect": 1, "edge": 2}
-
-
-class CropPlan(NamedTuple):
-    """Geometry of the input crop (``active=False``: no crop)."""
-
-    active: bool
-    height: int
-    width: int
-    channels: int
-    out_height: int
-    out_width: int
-    pad_h: int
-    pad_w: int
-    mode: int
-
-
-NO_CROP = CropPlan(False, 1, 1, 1, 1, 1, 0, 0, 0)
 
 
 @njit(**JIT)

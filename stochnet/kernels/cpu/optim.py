@@ -58,8 +58,72 @@ def _flushed(x, tiny):
 
 @njit(**JIT_MATH)
 def _penalised(g, w, scale, alpha_s, l1_s):
-    sign = (w > 0) - (w < 0)
-    return g * scale + alpha_s * w + l1_s * sign
+    return g * scale + alpha_s * w + l1_s * np.sign(w)
+
+
+#: Weights per block of the parallel loops; each block's norms are summed by one thread.
+BLOCK = 4096
+
+
+@njit(**JIT_MATH)
+def _block_norms(theta, start, stop):
+    """``(Σ θ², Σ |θ|)`` over ``theta[start:stop]`` in float64, in a fixed order.
+
+    Eight interleaved partial sums, combined left to right: the arithmetic is spelled
+    out, so it vectorises without letting the compiler reassociate, and the result is
+    the same bits whichever thread runs the block and however the code was compiled.
+    (With ``reassoc`` the vectorised and scalar loops of one kernel round differently,
+    and a kernel compiled in-process differed from the same kernel read from the cache.)
+    """
+    q0 = q1 = q2 = q3 = q4 = q5 = q6 = q7 = 0.0
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+    i = start
+    while i + 8 <= stop:
+        w0, w1 = np.float64(theta[i]), np.float64(theta[i + 1])
+        w2, w3 = np.float64(theta[i + 2]), np.float64(theta[i + 3])
+        w4, w5 = np.float64(theta[i + 4]), np.float64(theta[i + 5])
+        w6, w7 = np.float64(theta[i + 6]), np.float64(theta[i + 7])
+        q0 += w0 * w0
+        q1 += w1 * w1
+        q2 += w2 * w2
+        q3 += w3 * w3
+        q4 += w4 * w4
+        q5 += w5 * w5
+        q6 += w6 * w6
+        q7 += w7 * w7
+        a0 += abs(w0)
+        a1 += abs(w1)
+        a2 += abs(w2)
+        a3 += abs(w3)
+        a4 += abs(w4)
+        a5 += abs(w5)
+        a6 += abs(w6)
+        a7 += abs(w7)
+        i += 8
+    sq = ((q0 + q1) + (q2 + q3)) + ((q4 + q5) + (q6 + q7))
+    ab = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
+    while i < stop:
+        w = np.float64(theta[i])
+        sq += w * w
+        ab += abs(w)
+        i += 1
+    return sq, ab
+
+
+@njit(parallel=True, **JIT_MATH)
+def weight_norms(theta, n_coef):
+    """``(Σ θ², Σ |θ|)`` over ``theta[:n_coef]``: blocks in parallel, each summed in
+    a fixed order, then the blocks in order (the same bits for any thread count)."""
+    n_blocks = (n_coef + BLOCK - 1) // BLOCK
+    partial = np.empty((n_blocks, 2))
+    for b in prange(n_blocks):
+        partial[b, 0], partial[b, 1] = _block_norms(theta, b * BLOCK, min(n_coef, (b + 1) * BLOCK))
+    sq = 0.0
+    ab = 0.0
+    for b in range(n_blocks):
+        sq += partial[b, 0]
+        ab += partial[b, 1]
+    return sq, ab
 
 
 @njit(parallel=True, **JIT_MATH)
@@ -77,12 +141,9 @@ def sgd_step(theta, grad, velocity, n_coef, alpha, l1, inv_sw, lr, momentum, nes
     nest = cast_like(theta, 1.0 if nesterov else 0.0)
     keep = cast_like(theta, 0.0 if nesterov else 1.0)
     tiny = flush_threshold(theta)
-    sq = 0.0
-    ab = 0.0
+    norms = weight_norms(theta, n_coef)
     for i in prange(n_coef):
         w = theta[i]
-        sq += np.float64(w) * np.float64(w)
-        ab += np.float64(abs(w))
         g = _penalised(grad[i], w, scale, alpha_s, l1_s)
         vel = _flushed(mu * velocity[i] - lr_ * g, tiny)
         velocity[i] = vel
@@ -92,7 +153,7 @@ def sgd_step(theta, grad, velocity, n_coef, alpha, l1, inv_sw, lr, momentum, nes
         vel = _flushed(mu * velocity[i] - lr_ * g, tiny)
         velocity[i] = vel
         theta[i] = _flushed(theta[i] + nest * (mu * vel - lr_ * g) + keep * vel, tiny)
-    return sq, ab
+    return norms
 
 
 @njit(parallel=True, **JIT_MATH)
@@ -112,12 +173,9 @@ def adam_step(theta, grad, m, v, n_coef, alpha, l1, inv_sw, lr, beta1, beta2, ep
     c2 = cast_like(theta, 1.0 - beta2)
     e = cast_like(theta, eps)
     tiny = flush_threshold(theta)
-    sq = 0.0
-    ab = 0.0
+    norms = weight_norms(theta, n_coef)
     for i in prange(n_coef):
         w = theta[i]
-        sq += np.float64(w) * np.float64(w)
-        ab += np.float64(abs(w))
         g = _penalised(grad[i], w, scale, alpha_s, l1_s)
         mi = _flushed(b1 * m[i] + c1 * g, tiny)
         vi = _flushed(b2 * v[i] + c2 * g * g, tiny)
@@ -131,4 +189,4 @@ def adam_step(theta, grad, m, v, n_coef, alpha, l1, inv_sw, lr, beta1, beta2, ep
         m[i] = mi
         v[i] = vi
         theta[i] = _flushed(theta[i] - lr_t * mi / (np.sqrt(vi) + e), tiny)
-    return sq, ab
+    return norms
