@@ -134,13 +134,14 @@ sys.path.insert(0, {bench_dir!r})
 warnings.simplefilter("ignore")
 from benchmarks.common import mnist_like
 {import_line}
-X, y = mnist_like(60_000)
-MLPClassifier((256, 256), max_iter=1, batch_size=512).fit(X[:1024], y[:1024])  # load kernels
+small, labels = mnist_like(1024, seed=1)
+MLPClassifier((256, 256), max_iter=1, batch_size=512).fit(small, labels)  # load kernels
 with open("/proc/self/statm") as f:
-    before = int(f.read().split()[1]) * resource.getpagesize()
+    baseline = int(f.read().split()[1]) * resource.getpagesize()
+X, y = mnist_like(60_000)
 MLPClassifier((256, 256), max_iter=1, batch_size=512, random_state=0).fit(X, y)
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print((peak - before) / 2**20, X.nbytes / 2**20)
+print((peak - baseline - X.nbytes) / 2**20, X.nbytes / 2**20)
 """
 
 

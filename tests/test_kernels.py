@@ -100,8 +100,9 @@ def test_dense_forward_backward(dtype):
 
 
 @pytest.mark.parametrize("rate", [0.0, 0.25, 0.8])
-def test_dropout_forward_and_backward_share_the_mask(rate):
-    n, offset, step = 103, 8, np.uint64(3)
+@pytest.mark.parametrize("n", [103, dropout.PARALLEL_FROM + 13])  # serial / parallel path
+def test_dropout_forward_and_backward_share_the_mask(rate, n):
+    offset, step = 8, np.uint64(3)
     a = RNG.normal(size=n)
     expected_keep = ref.keep_mask(KEY, STREAMS["dropout"], 3, offset, n, rate)
     out, mask = a.copy(), np.empty(n)

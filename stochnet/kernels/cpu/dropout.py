@@ -1,10 +1,38 @@
 """Inverted dropout: train-time masks from Philox, survivors scaled by 1 / (1 - p)."""
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from ..._config import JIT
 from ..philox_source import block_bits
+
+#: Arrays from this size on are masked by all threads (below, a parallel launch costs
+#: more than it saves). Counter-based draws make both paths give the same mask.
+PARALLEL_FROM = 1 << 16
+_CHUNK_BLOCKS = 1 << 12
+
+
+@njit(**JIT)
+def _dropout_blocks(a, mask, threshold, scale, key, stream, step, first, start, stop):
+    """Blocks ``[start, stop)`` of four elements each (see :func:`dropout_forward`)."""
+    n = a.shape[0]
+    for b in range(start, stop):
+        words = block_bits(key, stream, step, np.uint64(first + b))
+        for lane in range(4):
+            i = 4 * b + lane
+            if i < n:
+                m = scale if words[lane] >= threshold else 0.0
+                mask[i] = m
+                a[i] *= m
+
+
+@njit(parallel=True, **JIT)
+def _dropout_parallel(a, mask, threshold, scale, key, stream, step, first, n_blocks):
+    n_chunks = (n_blocks + _CHUNK_BLOCKS - 1) // _CHUNK_BLOCKS
+    for c in prange(n_chunks):
+        start = c * _CHUNK_BLOCKS
+        stop = min(n_blocks, start + _CHUNK_BLOCKS)
+        _dropout_blocks(a, mask, threshold, scale, key, stream, step, first, start, stop)
 
 
 @njit(**JIT)
@@ -15,16 +43,12 @@ def dropout_forward(a, mask, threshold, scale, key, stream, step, offset):
     least ``threshold`` (``p * 2**32``); kept entries are multiplied by ``scale``.
     ``offset`` must be a multiple of 4 (blocks are never shared between calls).
     """
-    n = a.shape[0]
+    n_blocks = (a.shape[0] + 3) // 4
     first = offset // 4
-    for b in range((n + 3) // 4):
-        words = block_bits(key, stream, step, np.uint64(first + b))
-        for lane in range(4):
-            i = 4 * b + lane
-            if i < n:
-                m = scale if words[lane] >= threshold else 0.0
-                mask[i] = m
-                a[i] *= m
+    if a.shape[0] >= PARALLEL_FROM:
+        _dropout_parallel(a, mask, threshold, scale, key, stream, step, first, n_blocks)
+    else:
+        _dropout_blocks(a, mask, threshold, scale, key, stream, step, first, 0, n_blocks)
 
 
 @njit(**JIT)
