@@ -128,20 +128,28 @@ FIT_DIGITS = (
     "X, y = load_digits(return_X_y=True)\n"
     "MLPClassifier(random_state=0).fit(X / 16, y)\n"
 )
+# Peak resident memory from VmHWM: ru_maxrss would carry over the parent's peak
+# through fork + exec on Linux.
 PEAK_MEMORY = """
-import resource, sys, warnings
+import sys, warnings
 sys.path.insert(0, {bench_dir!r})
 warnings.simplefilter("ignore")
 from benchmarks.common import mnist_like
 {import_line}
+
+
+def status_kib(field):
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
+
+
 small, labels = mnist_like(1024, seed=1)
 MLPClassifier((256, 256), max_iter=1, batch_size=512).fit(small, labels)  # load kernels
-with open("/proc/self/statm") as f:
-    baseline = int(f.read().split()[1]) * resource.getpagesize()
+baseline = status_kib("VmHWM")
 X, y = mnist_like(60_000)
 MLPClassifier((256, 256), max_iter=1, batch_size=512, random_state=0).fit(X, y)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print((peak - baseline - X.nbytes) / 2**20, X.nbytes / 2**20)
+peak = status_kib("VmHWM")
+print((peak - baseline) / 1024 - X.nbytes / 2**20, X.nbytes / 2**20)
 """
 
 
