@@ -19,15 +19,21 @@ from .random import _check_step, derive_key
 _PADDING_MODES = tuple(PADDING_MODES)
 
 
+def _is_positive_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
+
+
 def _pair(value, name):
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        return int(value), int(value)
+        value = (value, value)
     try:
         a, b = value
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}.") from None
     if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in (a, b)):
         raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}.")
+    if not all(abs(v) < 2**31 for v in (a, b)):
+        raise ValueError(f"{name} must be below 2**31, got {value!r}.")
     return int(a), int(b)
 
 
@@ -62,6 +68,23 @@ class RandomCrop:
     padding_mode: str = "constant"
     image_shape: tuple | None = None
 
+    def __post_init__(self):
+        if min(_pair(self.size, "size")) < 1:
+            raise ValueError(f"size must be positive, got {self.size!r}.")
+        if min(_pair(self.padding, "padding")) < 0:
+            raise ValueError(f"padding must be non-negative, got {self.padding!r}.")
+        if not isinstance(self.padding_mode, str) or self.padding_mode not in _PADDING_MODES:
+            raise ValueError(
+                f"padding_mode must be one of {_PADDING_MODES}, got {self.padding_mode!r}."
+            )
+        shape = self.image_shape
+        if shape is not None and not (
+            isinstance(shape, tuple | list)
+            and 1 <= len(shape) <= 3
+            and all(_is_positive_int(d) for d in shape)
+        ):
+            raise ValueError(f"image_shape must be a tuple of 1 to 3 positive ints, got {shape!r}.")
+
     def plan(self, n_features=None, image_shape=None):
         """The compiled crop geometry for samples of ``n_features`` values.
 
@@ -93,7 +116,7 @@ class RandomCrop:
                 f"image_shape {shape} has {height * width * channels} values but X has "
                 f"{n_features} features."
             )
-        if self.padding_mode not in _PADDING_MODES:
+        if not isinstance(self.padding_mode, str) or self.padding_mode not in _PADDING_MODES:
             raise ValueError(
                 f"padding_mode must be one of {_PADDING_MODES}, got {self.padding_mode!r}."
             )
@@ -124,7 +147,8 @@ class GaussianNoise:
     std: float = 0.0
 
     def __post_init__(self):
-        if not isinstance(self.std, numbers.Real) or not np.isfinite(self.std) or self.std < 0:
+        std = self.std
+        if not isinstance(std, numbers.Real) or isinstance(std, bool) or not 0 <= std < 1e30:
             raise ValueError(f"GaussianNoise std must be a finite float >= 0, got {self.std!r}.")
 
 

@@ -3,12 +3,13 @@
 Masks are boolean keep-masks (``True`` keeps the weight). Biases are never pruned.
 """
 
+import math
 import numbers
 
 import numpy as np
 
 from ._device import resolve_device
-from .random import permutation
+from .random import _check_shape, permutation
 
 
 def check_amount(amount, name="amount"):
@@ -43,8 +44,8 @@ def random_mask(shape, amount, seed, step=0, device="cpu"):
     """
     amount = check_amount(amount)
     resolve_device(device)
-    shape = (shape,) if isinstance(shape, numbers.Integral) else tuple(shape)
-    size = int(np.prod(shape))
+    shape = _check_shape(shape)
+    size = math.prod(shape)
     removed = round(amount * size)
     keep = np.ones(size, dtype=bool)
     keep[permutation(size, seed, stream="prune", step=step)[:removed]] = False
@@ -74,12 +75,15 @@ def magnitude_mask(W, amount, scope="layer"):
     array([False,  True, False,  True])
     """
     amount = check_amount(amount)
-    if scope not in ("layer", "global"):
+    if not isinstance(scope, str) or scope not in ("layer", "global"):
         raise ValueError(f"scope must be 'layer' or 'global', got {scope!r}.")
-    arrays = [np.asarray(w) for w in W] if isinstance(W, list | tuple) else [np.asarray(W)]
+    try:
+        arrays = [np.asarray(w) for w in W] if isinstance(W, list | tuple) else [np.asarray(W)]
+    except ValueError:
+        raise ValueError("W must be an array or a list of arrays of real numbers.") from None
     for w in arrays:
-        if not np.issubdtype(w.dtype, np.number) or not np.all(np.isfinite(w)):
-            raise ValueError("W must hold finite numbers.")
+        if w.ndim < 1 or w.dtype.kind not in "iuf" or not np.all(np.isfinite(w)):
+            raise ValueError("W must be an array (or a list of arrays) of finite real numbers.")
 
     def smallest_removed(flat):
         keep = np.ones(flat.size, dtype=bool)

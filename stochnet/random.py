@@ -7,6 +7,7 @@ the user's seed, ``stream`` names the source of randomness (see :data:`STREAMS`)
 Changing how often one stream is used never changes the draws of another.
 """
 
+import math
 import numbers
 
 import numpy as np
@@ -106,23 +107,35 @@ def _check_step(step):
     raise ValueError(f"step must be an int in [0, 2**32), got {step!r}.")
 
 
-def _check_shape(shape):
-    if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
-        shape = (int(shape),)
-    try:
-        shape = tuple(int(s) for s in shape)
-    except TypeError:
-        raise TypeError(f"shape must be an int or a tuple of ints, got {shape!r}.") from None
-    if any(s < 0 for s in shape):
-        raise ValueError(f"shape must have non-negative entries, got {shape}.")
-    return shape
+#: Largest number of elements one call may draw (2**40: 4 TiB of float32).
+MAX_SIZE = 2**40
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _check_shape(shape, name="shape"):
+    """``shape`` as a tuple of non-negative ints with at most :data:`MAX_SIZE` elements."""
+    entries = (shape,) if _is_int(shape) else shape
+    if not isinstance(entries, tuple | list) or not all(_is_int(s) for s in entries):
+        raise TypeError(f"{name} must be an int or a tuple of ints, got {shape!r}.")
+    entries = tuple(int(s) for s in entries)
+    if any(s < 0 for s in entries):
+        raise ValueError(f"{name} must have non-negative entries, got {entries}.")
+    if math.prod(entries) > MAX_SIZE:
+        raise ValueError(f"{name} {entries} has more than {MAX_SIZE} elements.")
+    return entries
 
 
 def _check_float_dtype(dtype):
-    dtype = np.dtype(dtype)
-    if dtype not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be float32 or float64, got {dtype}.")
-    return dtype
+    try:
+        resolved = np.dtype(dtype)
+    except (TypeError, ValueError):
+        resolved = None
+    if resolved not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}.")
+    return resolved
 
 
 def uniform(shape, seed, stream=0, step=0, dtype=np.float64, device="cpu"):

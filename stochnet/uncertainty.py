@@ -69,6 +69,19 @@ class UncertaintyResult:
         return ax
 
 
+def _float_array(value, name, nonnegative=False):
+    """``value`` as a finite float64 array, or a ValueError naming ``name``."""
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an array of real numbers, got {value!r:.80}.") from None
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must hold finite values.")
+    if nonnegative and np.any(array < 0):
+        raise ValueError(f"{name} must be non-negative.")
+    return array
+
+
 def _entropy(p, axis=-1):
     p = np.clip(p, np.finfo(p.dtype).tiny, None)
     return -(p * np.log(p)).sum(axis=axis)
@@ -86,7 +99,7 @@ def decompose_classification(probabilities, keep_samples=False):
     >>> bool(r.epistemic[0] > r.aleatoric[0])
     True
     """
-    p = np.asarray(probabilities, dtype=np.float64)
+    p = _float_array(probabilities, "probabilities", nonnegative=True)
     if p.ndim != 3:
         raise ValueError(f"probabilities must have shape (S, n, k), got {p.shape}.")
     mean = p.mean(axis=0)
@@ -104,10 +117,10 @@ def decompose_regression(means, variances=None, keep_samples=False):
     variances : array of the same shape, or None for models without a variance head
         (aleatoric is then zero).
     """
-    mu = np.asarray(means, dtype=np.float64)
+    mu = _float_array(means, "means")
     if mu.ndim not in (2, 3):
         raise ValueError(f"means must have shape (S, n) or (S, n, t), got {mu.shape}.")
-    var = np.zeros_like(mu) if variances is None else np.asarray(variances, dtype=np.float64)
+    var = np.zeros_like(mu) if variances is None else _float_array(variances, "variances", True)
     if var.shape != mu.shape:
         raise ValueError(f"variances must have the shape of means {mu.shape}, got {var.shape}.")
     aleatoric = var.mean(axis=0)
@@ -121,8 +134,10 @@ def decompose_regression(means, variances=None, keep_samples=False):
 
 def _probabilities(y_true, proba, classes=None):
     """One-hot targets ``(n, k)`` and validated probabilities ``(n, k)``."""
-    proba = np.asarray(proba, dtype=np.float64)
+    proba = _float_array(proba, "proba", nonnegative=True)
     y_true = np.asarray(y_true)
+    if y_true.ndim != 1 or y_true.dtype.kind not in "biuUSO":
+        raise ValueError(f"y_true must be a 1-D array of labels, got shape {y_true.shape}.")
     if proba.ndim != 2 or proba.shape[0] != y_true.shape[0]:
         raise ValueError(
             f"proba must have shape (n_samples, n_classes) matching y_true's {y_true.shape[0]} "
@@ -234,9 +249,9 @@ def reliability_diagram(y_true, proba, n_bins=15, strategy="uniform", classes=No
     -------
     ReliabilityDiagram
     """
-    if not isinstance(n_bins, int) or n_bins < 1:
+    if not isinstance(n_bins, int) or isinstance(n_bins, bool) or not 1 <= n_bins <= 10**6:
         raise ValueError(f"n_bins must be a positive int, got {n_bins!r}.")
-    if strategy not in ("uniform", "quantile"):
+    if not isinstance(strategy, str) or strategy not in ("uniform", "quantile"):
         raise ValueError(f"strategy must be 'uniform' or 'quantile', got {strategy!r}.")
     onehot, p = _probabilities(y_true, proba, classes)
     confidence = p.max(1)

@@ -119,9 +119,7 @@ def test_gaussian_noise_spec_equals_input_noise():
         (sn.RandomCrop(10, image_shape=(8, 8)), "size"),
         (sn.RandomCrop(4, image_shape=(8, 7)), "image_shape"),
         (sn.RandomCrop(4), "image_shape"),
-        (sn.RandomCrop(4, padding=-1, image_shape=(8, 8)), "padding"),
         (sn.RandomCrop(4, padding=8, padding_mode="reflect", image_shape=(8, 8)), "padding"),
-        (sn.RandomCrop(4, padding_mode="wrap", image_shape=(8, 8)), "padding_mode"),
         ([sn.GaussianNoise(0.1), sn.RandomCrop(4, image_shape=(8, 8))], "after RandomCrop"),
         ("crop", "augment"),
     ],
@@ -130,6 +128,20 @@ def test_bad_specs_name_the_parameter(augment, match):
     X_train, _, y_train, _ = _digits()
     with pytest.raises(ValueError, match=match):
         sn.MLPClassifier(augment=augment).fit(X_train, y_train)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"size": 0}, "size"),
+        ({"size": 4, "padding": -1}, "padding"),
+        ({"size": 4, "padding_mode": "wrap"}, "padding_mode"),
+        ({"size": 4, "image_shape": (8, 0)}, "image_shape"),
+    ],
+)
+def test_bad_crop_specs_fail_at_construction(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        sn.RandomCrop(**kwargs)
 
 
 def test_negative_noise_is_rejected():

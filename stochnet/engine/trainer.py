@@ -107,6 +107,18 @@ class Trainer:
         self.t = 0
         optimizer.allocate(self.network.plan.n_params, self.network.dtype)
 
+    def checkpoint(self):
+        """A copy of everything an epoch changes: parameters, optimiser state, counters."""
+        state = tuple(a.copy() for a in self.optimizer.state)
+        return self.network.theta.copy(), state, self.t, self.step, self.epoch
+
+    def restore(self, checkpoint):
+        """Go back to a :meth:`checkpoint` (e.g. after an interrupted epoch)."""
+        theta, state, self.t, self.step, self.epoch = checkpoint
+        self.network.theta[...] = theta
+        for current, saved in zip(self.optimizer.state, state, strict=True):
+            current[...] = saved
+
     def _epoch_order(self, n_rows, rows):
         if not self.shuffle:
             return np.empty(0, dtype=np.int64) if rows is None else rows

@@ -110,7 +110,7 @@ class BaseMLP(BaseEstimator):
         raise NotImplementedError
 
     # -------------------------------------------------------------- fitting
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, interrupt="warn"):
         """Fit the model to data ``X`` and targets ``y``.
 
         Parameters
@@ -118,12 +118,17 @@ class BaseMLP(BaseEstimator):
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         sample_weight : array-like of shape (n_samples,), default=None
+        interrupt : {"warn", "raise"}, default="warn"
+            On Ctrl-C (``KeyboardInterrupt``) the model goes back to the end of the last
+            complete epoch (its parameters and optimiser state) and stays usable; with
+            ``"warn"`` fit then returns with a warning, with ``"raise"`` the
+            ``KeyboardInterrupt`` propagates after that.
 
         Returns
         -------
         self
         """
-        return self._fit(X, y, sample_weight, incremental=False)
+        return self._fit(X, y, sample_weight, incremental=False, interrupt=interrupt)
 
     def _check_params(self):
         params = validate_mlp_params(self, tuple(ACTIVATIONS), ("lbfgs", "sgd", "adam"))
@@ -193,7 +198,8 @@ class BaseMLP(BaseEstimator):
     def _n_outputs_for(self, n_targets):
         return 2 * n_targets if self._engine_loss() == "gaussian_nll" else n_targets
 
-    def _fit(self, X, y, sample_weight, incremental):
+    def _fit(self, X, y, sample_weight, incremental, interrupt="warn"):
+        self._interrupt = check_option("interrupt", interrupt, {"warn", "raise"})
         params, X, Y, sample_weight = self._prepare(X, y, sample_weight, incremental)
         if params["solver"] in _STOCHASTIC_SOLVERS:
             if params["early_stopping"] and incremental:
@@ -395,7 +401,7 @@ class BaseMLP(BaseEstimator):
         optimizer = trainer.optimizer
 
         self.n_iter_ = 0  # as scikit-learn: counts the epochs of this call
-        last_finite = net.theta.copy()
+        last_epoch = trainer.checkpoint()
         progress = _ProgressBar(sys.stdout) if self.verbose and self.verbose >= 2 else None
         try:
             for _ in range(params["max_iter"]):
@@ -409,7 +415,7 @@ class BaseMLP(BaseEstimator):
                 if progress is not None:
                     progress.finish()
                 if not (np.isfinite(loss) and np.all(np.isfinite(net.theta))):
-                    net.theta[...] = last_finite
+                    trainer.restore(last_epoch)
                     warnings.warn(
                         f"Training diverged at epoch {self.n_iter_ + 1}: the loss became "
                         f"{loss}. The parameters of the last finite epoch were restored. "
@@ -418,7 +424,7 @@ class BaseMLP(BaseEstimator):
                         stacklevel=4,
                     )
                     break
-                last_finite[...] = net.theta
+                last_epoch = trainer.checkpoint()
                 self.n_iter_ += 1
                 self.loss_ = loss
                 self.t_ += n_train
@@ -452,9 +458,22 @@ class BaseMLP(BaseEstimator):
                         stacklevel=4,
                     )
         except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.", stacklevel=4)
-        if params["early_stopping"]:
-            net.theta[...] = self._best_theta
+            trainer.restore(last_epoch)
+            self._interrupted(f"after {self.n_iter_} complete epoch(s)")
+        finally:
+            if params["early_stopping"]:
+                net.theta[...] = self._best_theta
+
+    def _interrupted(self, where):
+        """Warn that training stopped at a consistent point, or re-raise if asked."""
+        warnings.warn(
+            f"Training interrupted {where}; the model keeps the parameters of that point "
+            "and can predict or continue with warm_start=True.",
+            UserWarning,
+            stacklevel=5,
+        )
+        if self._interrupt == "raise":
+            raise KeyboardInterrupt
 
     def _update_no_improvement_count(self, params, X_val, Y_val, sw_val):
         tol = params["tol"]
@@ -494,17 +513,29 @@ class BaseMLP(BaseEstimator):
                 grad[: mask.shape[0]] *= mask  # pruned weights never move
             return loss, grad.astype(np.float64)
 
-        result = scipy.optimize.minimize(
-            objective,
-            net.theta.astype(np.float64),
-            method="L-BFGS-B",
-            jac=True,
-            options={
-                "maxfun": params["max_fun"],
-                "maxiter": params["max_iter"],
-                "gtol": params["tol"],
-            },
-        )
+        last_iterate = net.theta.astype(np.float64)
+
+        def remember(intermediate_result):
+            last_iterate[...] = intermediate_result.x
+
+        try:
+            result = scipy.optimize.minimize(
+                objective,
+                net.theta.astype(np.float64),
+                method="L-BFGS-B",
+                jac=True,
+                callback=remember,
+                options={
+                    "maxfun": params["max_fun"],
+                    "maxiter": params["max_iter"],
+                    "gtol": params["tol"],
+                },
+            )
+        except KeyboardInterrupt:
+            net.theta[...] = last_iterate
+            self.loss_ = float(objective(last_iterate)[0])
+            self._interrupted("during L-BFGS; the last complete iteration was kept")
+            return
         if result.status != 0:
             warnings.warn(
                 f"lbfgs failed to converge after {result.nit} iteration(s) "
