@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0.dev0"
 
-from . import augment, init, io, prune, random, uncertainty
+from . import augment, diagnostics, init, io, prune, random, uncertainty
 from ._device import cuda_available
 from .augment import GaussianNoise, RandomCrop
 from .estimators import EnsembleClassifier, EnsembleRegressor, MLPClassifier, MLPRegressor
@@ -17,6 +17,7 @@ __all__ = [
     "__version__",
     "augment",
     "cuda_available",
+    "diagnostics",
     "init",
     "io",
     "prune",

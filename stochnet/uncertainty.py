@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._plotting import new_axes
+
 
 @dataclass
 class UncertaintyResult:
@@ -47,8 +49,7 @@ class UncertaintyResult:
         target : int, default=0
             Which target of a multi-output regression to show.
         """
-        plt = _pyplot()
-        ax = ax if ax is not None else plt.subplots(figsize=(6, 3.5))[1]
+        ax = new_axes(ax)
         x = np.asarray(x).ravel()
         order = np.argsort(x)
         xs = x[order]
@@ -214,8 +215,7 @@ class ReliabilityDiagram:
 
     def plot(self, ax=None):
         """Draw the diagram (needs matplotlib); returns the axes."""
-        plt = _pyplot()
-        ax = ax if ax is not None else plt.subplots(figsize=(4.5, 4.5))[1]
+        ax = new_axes(ax, figsize=(4.5, 4.5))
         ax.plot([0, 1], [0, 1], color="0.6", lw=1, ls="--", label="perfect calibration")
         ax.plot(self.confidence, self.accuracy, "-", color="C0", lw=1)
         # Marker area shows how many samples a bin holds: sparse bins are noisy.
@@ -281,13 +281,3 @@ def expected_calibration_error(y_true, proba, n_bins=15, strategy="uniform", cla
     0.0
     """
     return reliability_diagram(y_true, proba, n_bins, strategy, classes).ece
-
-
-def _pyplot():
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise ImportError(
-            "plotting needs matplotlib: pip install 'stochnet[plot]' (or matplotlib)."
-        ) from None
-    return plt

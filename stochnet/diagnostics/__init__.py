@@ -1,0 +1,15 @@
+"""Diagnostics: the random variables of deep learning, measured beside their theory.
+
+Each function returns a dataclass holding the measured numbers, the theoretical
+prediction beside them, and ``.plot(ax=None)`` (matplotlib needed).
+"""
+
+from .gradients import GradientEstimators, gradient_estimators
+from .signal import SignalPropagation, signal_propagation
+
+__all__ = [
+    "GradientEstimators",
+    "SignalPropagation",
+    "gradient_estimators",
+    "signal_propagation",
+]

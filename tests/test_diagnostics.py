@@ -1,0 +1,105 @@
+"""Diagnostics measure what the theory predicts, within the sampling error."""
+
+import warnings
+
+import matplotlib
+import numpy as np
+import pytest
+
+import stochnet as sn
+from stochnet.diagnostics import gradient_estimators, signal_propagation
+from stochnet.diagnostics.gradients import ESTIMATORS as ESTIMATORS_NAMES
+
+matplotlib.use("Agg")
+
+
+# ------------------------------------------------------------ signal propagation
+def test_he_keeps_relu_signal_stable_through_50_layers():
+    he = signal_propagation(depth=50, width=256, init="he_normal", random_state=0)
+    assert 0.5 <= he.forward[-1] <= 2.0
+    assert 0.5 <= he.backward[0] <= 2.0
+    np.testing.assert_allclose(he.weight_variance, 2 / 256, rtol=0.05)
+    np.testing.assert_allclose(he.theory, 1.0, rtol=0.1)
+
+
+def test_small_uniform_collapses_and_large_uniform_explodes():
+    small = signal_propagation(depth=50, init=("uniform", 0.01), n_networks=2, random_state=0)
+    large = signal_propagation(depth=50, init=("uniform", 1.0), n_networks=2, random_state=0)
+    assert small.forward[-1] < 1e-6 and small.backward[0] < 1e-6
+    assert large.forward[-1] > 1e6
+    # The mean-field prediction tracks the measurement over 200 orders of magnitude.
+    for result in (small, large):
+        log_ratio = np.log10(result.forward[1:]) - np.log10(result.theory[1:])
+        assert np.all(np.abs(log_ratio) < 1.0)
+
+
+def test_signal_propagation_on_a_fitted_estimators_layers():
+    X = np.random.default_rng(0).normal(size=(200, 16))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = sn.MLPClassifier((16, 16), max_iter=20, random_state=0).fit(X, X[:, 0] > 0)
+    result = signal_propagation(coefs=clf.coefs_[:-1], random_state=0)
+    assert result.forward.shape == (3,) and result.label == "fitted"
+    assert np.all(np.isfinite(result.forward)) and np.all(result.forward > 0)
+
+
+def test_signal_propagation_checks_its_arguments():
+    with pytest.raises(ValueError, match="activation"):
+        signal_propagation(activation="swish")
+    with pytest.raises(ValueError, match="init"):
+        signal_propagation(init="nonsense")
+    with pytest.raises(TypeError, match="n_samples"):
+        signal_propagation(n_samples=2.5)
+
+
+# ---------------------------------------------------------- gradient estimators
+def test_reparameterisation_beats_the_score_function_and_both_are_unbiased():
+    result = gradient_estimators("quadratic", mu=2.0, sigma=1.0, n_repeats=2000,
+                                 random_state=0)  # fmt: skip
+    sf, rp = result.variance["score_function"], result.variance["reparameterisation"]
+    assert np.all(sf >= 10 * rp)
+    for name in ESTIMATORS_NAMES:
+        error = np.abs(result.mean[name] - result.exact)
+        assert np.all(error <= 3 * result.standard_error(name)), name
+
+
+def test_estimator_variance_follows_one_over_m_and_the_closed_form():
+    result = gradient_estimators("quadratic", n_repeats=4000, random_state=1)
+    for name in ("score_function", "reparameterisation"):
+        slope = np.polyfit(np.log(result.sample_sizes), np.log(result.variance[name]), 1)[0]
+        assert -1.1 <= slope <= -0.9, (name, slope)
+        np.testing.assert_allclose(result.variance[name], result.theory_variance[name], rtol=0.3)
+
+
+def test_baseline_removes_the_offset_of_f():
+    """A leave-one-out baseline cancels the constant part of f, which carries no
+    gradient but dominates the plain score function's variance."""
+    offset = (lambda x: np.sin(x) + 5.0, np.cos, np.cos(1.0) * np.exp(-0.5))
+    result = gradient_estimators(offset, mu=1.0, sample_sizes=(8, 32, 128), n_repeats=2000,
+                                 random_state=2)  # fmt: skip
+    ratio = result.variance["score_function"] / result.variance["score_function_baseline"]
+    assert np.all(ratio > 5)
+    for name in ESTIMATORS_NAMES:
+        error = np.abs(result.mean[name] - result.exact)
+        assert np.all(error <= 3 * result.standard_error(name)), name
+
+
+def test_custom_function_and_bad_arguments():
+    cubic = (lambda x: x**3, lambda x: 3 * x**2, 3 * (1.0 + 1.0))  # ∇μ E[x³] = 3(μ² + σ²)
+    result = gradient_estimators(cubic, mu=1.0, n_repeats=2000, random_state=0)
+    assert abs(result.mean["reparameterisation"][-1] - 6.0) < 0.2
+    with pytest.raises(ValueError, match="sample_sizes"):
+        gradient_estimators(sample_sizes=(1, 4))
+    with pytest.raises(ValueError, match="sigma"):
+        gradient_estimators(sigma=0.0)
+    with pytest.raises(ValueError, match="f must be"):
+        gradient_estimators("cubic")
+
+
+def test_plots_draw_on_the_given_axes():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    assert signal_propagation(depth=5, width=16, n_samples=50).plot(ax) is ax
+    assert gradient_estimators(sample_sizes=(2, 4), n_repeats=50).plot(ax) is ax
+    plt.close(fig)
