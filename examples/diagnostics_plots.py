@@ -1,7 +1,8 @@
 """Signal propagation and gradient-estimator variance, plotted.
 
 Run with ``python examples/diagnostics_plots.py [out_dir]``; writes
-``signal_propagation.png`` and ``gradient_estimators.png`` (matplotlib needed).
+``signal_propagation.png``, ``gradient_estimators.png`` and ``attention_scaling.png``
+(matplotlib needed).
 """
 
 import sys
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from stochnet.diagnostics import gradient_estimators, signal_propagation
+from stochnet.diagnostics import attention_scaling, gradient_estimators, signal_propagation
 
 
 def main(out_dir="."):
@@ -34,6 +35,20 @@ def main(out_dir="."):
     fig.savefig(out / "gradient_estimators.png", dpi=100)
     for name, variance in result.variance.items():
         print(f"{name:26s} variance at m = {result.sample_sizes.tolist()}: {variance.round(4)}")
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    result = attention_scaling((4, 16, 64, 256, 1024), random_state=0)
+    result.plot(ax)
+    ax.set_title("random q, k: logit variance and softmax entropy over 32 keys")
+    fig.tight_layout()
+    fig.savefig(out / "attention_scaling.png", dpi=100)
+    print(
+        "Var(q·k):",
+        result.logit_variance.round(1),
+        "scaled:",
+        result.scaled_logit_variance.round(3),
+    )
+    print("entropy unscaled:", result.entropy.round(2), "scaled:", result.scaled_entropy.round(2))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import stochnet as sn
-from stochnet.diagnostics import gradient_estimators, signal_propagation
+from stochnet.diagnostics import attention_scaling, gradient_estimators, signal_propagation
 from stochnet.diagnostics.gradients import ESTIMATORS as ESTIMATORS_NAMES
 
 matplotlib.use("Agg")
@@ -102,4 +102,24 @@ def test_plots_draw_on_the_given_axes():
     fig, ax = plt.subplots()
     assert signal_propagation(depth=5, width=16, n_samples=50).plot(ax) is ax
     assert gradient_estimators(sample_sizes=(2, 4), n_repeats=50).plot(ax) is ax
+    assert attention_scaling((4, 8), n_samples=50, n_keys=4).plot(ax) is ax
     plt.close(fig)
+
+
+# ------------------------------------------------------------- attention scaling
+@pytest.mark.parametrize("seed", [0, 1])
+def test_dot_products_of_random_vectors_have_variance_d_k(seed):
+    result = attention_scaling((16, 64, 256), random_state=seed)
+    np.testing.assert_allclose(result.logit_variance, result.d_k, rtol=0.1)
+    np.testing.assert_allclose(result.scaled_logit_variance, 1.0, rtol=0.1)
+    np.testing.assert_allclose(result.cosine_std, 1 / np.sqrt(result.d_k), rtol=0.1)
+
+
+def test_unscaled_logits_saturate_the_softmax():
+    result = attention_scaling((16, 64, 256), n_keys=32, random_state=0)
+    assert np.all(np.diff(result.max_weight) > 0)  # wider heads: ever closer to one-hot
+    assert np.all(result.entropy < result.scaled_entropy)
+    # Scaled logits of variance 1 keep the entropy at one value for every width.
+    assert np.ptp(result.scaled_entropy) < 0.05
+    with pytest.raises(ValueError, match="d_k_values"):
+        attention_scaling((0, 16))
