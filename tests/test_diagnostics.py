@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 
 import stochnet as sn
-from stochnet.diagnostics import attention_scaling, gradient_estimators, signal_propagation
+from stochnet.diagnostics import (
+    attention_scaling,
+    gradient_estimators,
+    jacobian_norms,
+    jacobian_operator,
+    signal_propagation,
+)
 from stochnet.diagnostics.gradients import ESTIMATORS as ESTIMATORS_NAMES
 
 matplotlib.use("Agg")
@@ -123,3 +129,47 @@ def test_unscaled_logits_saturate_the_softmax():
     assert np.ptp(result.scaled_entropy) < 0.05
     with pytest.raises(ValueError, match="d_k_values"):
         attention_scaling((0, 16))
+
+
+# ---------------------------------------------------------------- Jacobian norms
+def _finite_difference_jacobian(regressor, x, eps=1e-6):
+    """Central differences of the compiled network's outputs (identity output layer)."""
+    columns = []
+    for j in range(x.shape[0]):
+        step = np.zeros_like(x)
+        step[j] = eps
+        up, down = regressor.predict(np.stack([x + step, x - step]))
+        columns.append(np.atleast_1d(up - down) / (2 * eps))
+    return np.array(columns).T
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "gelu", "softplus"])
+def test_power_iteration_matches_the_svd_of_the_dense_jacobian(activation):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 5))
+    Y = np.c_[np.sin(X[:, 0]), X[:, 1] * X[:, 2], X[:, 3]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reg = sn.MLPRegressor(hidden_layer_sizes=(16, 8), activation=activation, max_iter=50,
+                              random_state=0).fit(X, Y)  # fmt: skip
+    result = jacobian_norms(reg, X[:10], random_state=0)
+    assert result.converged
+    for x, norm in zip(X[:10], result.norms, strict=True):
+        dense = _finite_difference_jacobian(reg, x)
+        np.testing.assert_allclose(jacobian_operator(reg, x) @ np.eye(5), dense, rtol=1e-5,
+                                   atol=1e-7)  # fmt: skip
+        assert abs(norm - np.linalg.svd(dense, compute_uv=False)[0]) <= 1e-4 * norm
+
+
+def test_jacobian_norms_reflect_weight_decay():
+    """A heavily L2-penalised net is smoother: its Jacobian norms are smaller."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(200, 6))
+    y = (X[:, 0] * X[:, 1] > 0).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        free = sn.MLPClassifier((32,), alpha=0.0, max_iter=300, random_state=0).fit(X, y)
+        decayed = sn.MLPClassifier((32,), alpha=10.0, max_iter=300, random_state=0).fit(X, y)
+    assert np.median(jacobian_norms(decayed, X).norms) < np.median(jacobian_norms(free, X).norms)
+    with pytest.raises(ValueError, match="X must have shape"):
+        jacobian_norms(free, X[:, :3])
