@@ -9,6 +9,7 @@ import pytest
 import stochnet as sn
 from stochnet.diagnostics import (
     attention_scaling,
+    dropout_gap,
     gradient_estimators,
     jacobian_norms,
     jacobian_operator,
@@ -173,3 +174,35 @@ def test_jacobian_norms_reflect_weight_decay():
     assert np.median(jacobian_norms(decayed, X).norms) < np.median(jacobian_norms(free, X).norms)
     with pytest.raises(ValueError, match="X must have shape"):
         jacobian_norms(free, X[:, :3])
+
+
+# ---------------------------------------------------------------- dropout gap
+def _fit_quiet(estimator, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return estimator.fit(X, y)
+
+
+def test_linear_network_has_no_jensen_gap_and_first_layer_variance_is_exact():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 6))
+    y = np.sin(X[:, 0]) + X[:, 1] ** 2
+    linear = sn.MLPRegressor(hidden_layer_sizes=(32, 32), activation="identity", dropout=0.3,
+                             max_iter=50, random_state=0)  # fmt: skip
+    result = dropout_gap(_fit_quiet(linear, X, y), X, random_state=0)
+    assert np.all(np.abs(result.gap) <= 3 * result.gap_standard_error)
+    # Inverted dropout adds a² p / (1 - p) to every unit of the first hidden layer.
+    np.testing.assert_allclose(result.added_variance[0], result.added_variance_theory[0],
+                               rtol=0.03)  # fmt: skip
+
+
+def test_nonlinear_network_has_a_jensen_gap():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 6))
+    y = (np.sin(X[:, 0]) + X[:, 1] ** 2 > 1).astype(int) + (X[:, 2] > 0)
+    clf = sn.MLPClassifier((64,), dropout=0.5, max_iter=50, random_state=0)
+    result = dropout_gap(_fit_quiet(clf, X, y), X, random_state=0)
+    assert np.max(np.abs(result.gap) / result.gap_standard_error) > 5
+    assert abs(result.gap.sum()) < 1e-9  # probabilities: the gaps of the classes cancel
+    with pytest.raises(ValueError, match="dropout"):
+        dropout_gap(_fit_quiet(sn.MLPClassifier((8,), max_iter=5), X, y), X)

@@ -5,16 +5,19 @@ prediction beside them, and ``.plot(ax=None)`` (matplotlib needed).
 """
 
 from .attention import AttentionScaling, attention_scaling
+from .dropout import DropoutGap, dropout_gap
 from .gradients import GradientEstimators, gradient_estimators
 from .jacobian import JacobianNorms, jacobian_norms, jacobian_operator
 from .signal import SignalPropagation, signal_propagation
 
 __all__ = [
     "AttentionScaling",
+    "DropoutGap",
     "GradientEstimators",
     "JacobianNorms",
     "SignalPropagation",
     "attention_scaling",
+    "dropout_gap",
     "gradient_estimators",
     "jacobian_norms",
     "jacobian_operator",
