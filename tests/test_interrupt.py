@@ -118,3 +118,31 @@ def test_interrupted_lbfgs_keeps_its_last_iterate(monkeypatch):
         with pytest.raises(KeyboardInterrupt):
             clf.fit(X, y, interrupt="raise")
     assert clf.predict(X).shape == (200,)
+
+
+def test_interrupted_ensemble_keeps_its_finished_members(monkeypatch):
+    import warnings
+
+    import numpy as np
+
+    import stochnet as sn
+
+    calls = {"n": 0}
+    original = sn.MLPClassifier.fit
+
+    def third_member_interrupted(self, X, y, sample_weight=None, interrupt="warn"):
+        calls["n"] += 1
+        assert interrupt == "raise"  # members must not swallow the user's Ctrl-C
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return original(self, X, y, sample_weight, interrupt)
+
+    monkeypatch.setattr(sn.MLPClassifier, "fit", third_member_interrupted)
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(100, 4)), rng.integers(0, 2, 100)
+    ens = sn.EnsembleClassifier(sn.MLPClassifier((4,), max_iter=5), n_estimators=4)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Stochastic Optimizer")
+        with pytest.warns(UserWarning, match="after 2 of 4 members"):
+            ens.fit(X, y)
+    assert len(ens.estimators_) == 2 and ens.predict_proba(X).shape == (100, 2)

@@ -1,5 +1,8 @@
 """Deep ensembles: members that differ only by seed, and their uncertainty split."""
 
+import inspect
+import warnings
+
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
@@ -19,9 +22,10 @@ def member_seeds(random_state, n_estimators):
 
 
 def _fit_member(estimator, X, y, sample_weight):
-    if sample_weight is None:
-        return estimator.fit(X, y)
-    return estimator.fit(X, y, sample_weight=sample_weight)
+    kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
+    if "interrupt" in inspect.signature(estimator.fit).parameters:
+        kwargs["interrupt"] = "raise"  # Ctrl-C stops the ensemble, not one member
+    return estimator.fit(X, y, **kwargs)
 
 
 class _BaseEnsemble(BaseEstimator):
@@ -34,12 +38,21 @@ class _BaseEnsemble(BaseEstimator):
     def _default_estimator(self):
         raise NotImplementedError
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, interrupt="warn"):
         """Fit ``n_estimators`` clones of ``estimator`` with independent seeds.
 
         Members run through joblib, so ``n_jobs`` uses local processes and
         ``with joblib.parallel_backend("dask"): ens.fit(X, y)`` runs them on a Dask
         cluster; the members are the same either way.
+
+        Parameters
+        ----------
+        X, y, sample_weight
+            As for the members.
+        interrupt : {"warn", "raise"}, default="warn"
+            On Ctrl-C the ensemble keeps the members that finished (fewer than
+            ``n_estimators``) and warns, or re-raises with ``"raise"``; with no finished
+            member, the ``KeyboardInterrupt`` propagates and an earlier fit is kept.
 
         Returns
         -------
@@ -64,9 +77,28 @@ class _BaseEnsemble(BaseEstimator):
             clone(base).set_params(random_state=seed)
             for seed in member_seeds(self.random_state, self.n_estimators)
         ]
-        self.estimators_ = Parallel(n_jobs=self.n_jobs)(
-            delayed(_fit_member)(member, X, y, sample_weight) for member in members
-        )
+        if interrupt not in ("warn", "raise"):
+            raise ValueError(f"interrupt must be 'warn' or 'raise', got {interrupt!r}.")
+        finished = []
+        try:
+            for fitted in Parallel(n_jobs=self.n_jobs, return_as="generator")(
+                delayed(_fit_member)(member, X, y, sample_weight) for member in members
+            ):
+                finished.append(fitted)
+        except KeyboardInterrupt:
+            if not finished:
+                raise
+            self.estimators_ = finished
+            warnings.warn(
+                f"Training interrupted after {len(finished)} of {self.n_estimators} "
+                "members; the ensemble keeps the finished ones.",
+                UserWarning,
+                stacklevel=2,
+            )
+            if interrupt == "raise":
+                raise
+            return self
+        self.estimators_ = finished
         return self
 
     def _stack(self, method, X):
