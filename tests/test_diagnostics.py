@@ -13,6 +13,7 @@ from stochnet.diagnostics import (
     gradient_estimators,
     jacobian_norms,
     jacobian_operator,
+    minibatch_noise,
     signal_propagation,
 )
 from stochnet.diagnostics.gradients import ESTIMATORS as ESTIMATORS_NAMES
@@ -206,3 +207,45 @@ def test_nonlinear_network_has_a_jensen_gap():
     assert abs(result.gap.sum()) < 1e-9  # probabilities: the gaps of the classes cancel
     with pytest.raises(ValueError, match="dropout"):
         dropout_gap(_fit_quiet(sn.MLPClassifier((8,), max_iter=5), X, y), X)
+
+
+# -------------------------------------------------------------- minibatch noise
+@pytest.fixture(scope="module")
+def small_classifier():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1000, 6))
+    y = (X[:, 0] + 0.5 * rng.normal(size=1000) > 0).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return sn.MLPClassifier((16,), max_iter=3, random_state=0).fit(X, y), X, y
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_independent_batches_follow_sigma2_over_m(small_classifier, seed):
+    clf, X, y = small_classifier
+    result = minibatch_noise(clf, X, y, n_draws=400, random_state=seed)
+    assert -1.1 <= result.slope <= -0.9
+    # 400 draws: a variance estimate's relative standard error is about 7 %.
+    np.testing.assert_allclose(result.gradient_variance, result.gradient_theory, rtol=0.3)
+    np.testing.assert_allclose(result.loss_variance, result.loss_theory, rtol=0.3)
+    assert result.floor_theory == 0.0 and np.isfinite(result.noise_scale)
+    assert result.noise_scale > 0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_correlated_batches_level_off_at_rho_sigma2(small_classifier, seed):
+    """Groups of 100 noisy copies of 10 base rows: batches from one group share its
+    base row, so their variance stops falling at the pairwise covariance ρσ²."""
+    clf, _, _ = small_classifier
+    rng = np.random.default_rng(seed)
+    X = np.repeat(rng.normal(size=(10, 6)), 100, axis=0) + rng.normal(size=(1000, 6))
+    y = (X[:, 0] > 0).astype(int)
+    groups = np.repeat(np.arange(10), 100)
+    result = minibatch_noise(clf, X, y, groups=groups, random_state=seed)
+    assert result.floor_theory > 0
+    assert abs(result.floor - result.floor_theory) <= 0.25 * result.floor_theory
+    assert result.slope > -0.9  # flatter than σ²/m
+    with pytest.raises(ValueError, match="batch_sizes"):
+        minibatch_noise(clf, X, y, groups=groups, batch_sizes=(1, 200))
+    with pytest.raises(ValueError, match="groups"):
+        minibatch_noise(clf, X, y, groups=groups[:10])

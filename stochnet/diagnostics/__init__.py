@@ -8,6 +8,7 @@ from .attention import AttentionScaling, attention_scaling
 from .dropout import DropoutGap, dropout_gap
 from .gradients import GradientEstimators, gradient_estimators
 from .jacobian import JacobianNorms, jacobian_norms, jacobian_operator
+from .noise import MinibatchNoise, minibatch_noise
 from .signal import SignalPropagation, signal_propagation
 
 __all__ = [
@@ -15,11 +16,13 @@ __all__ = [
     "DropoutGap",
     "GradientEstimators",
     "JacobianNorms",
+    "MinibatchNoise",
     "SignalPropagation",
     "attention_scaling",
     "dropout_gap",
     "gradient_estimators",
     "jacobian_norms",
     "jacobian_operator",
+    "minibatch_noise",
     "signal_propagation",
 ]
