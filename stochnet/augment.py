@@ -14,23 +14,19 @@ import numpy as np
 
 from ._device import resolve_device
 from .kernels.codes import NO_CROP, PADDING_MODES, STREAMS, CropPlan
-from .random import _check_step, derive_key
+from .random import _check_step, _is_int, derive_key
 
 _PADDING_MODES = tuple(PADDING_MODES)
 
 
-def _is_positive_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
-
-
 def _pair(value, name):
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+    if _is_int(value):
         value = (value, value)
     try:
         a, b = value
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}.") from None
-    if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in (a, b)):
+    if not (_is_int(a) and _is_int(b)):
         raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}.")
     if not all(abs(v) < 2**31 for v in (a, b)):
         raise ValueError(f"{name} must be below 2**31, got {value!r}.")
@@ -81,7 +77,7 @@ class RandomCrop:
         if shape is not None and not (
             isinstance(shape, tuple | list)
             and 1 <= len(shape) <= 3
-            and all(_is_positive_int(d) for d in shape)
+            and all(_is_int(d) and d >= 1 for d in shape)
         ):
             raise ValueError(f"image_shape must be a tuple of 1 to 3 positive ints, got {shape!r}.")
 
@@ -116,12 +112,6 @@ class RandomCrop:
                 f"image_shape {shape} has {height * width * channels} values but X has "
                 f"{n_features} features."
             )
-        if not isinstance(self.padding_mode, str) or self.padding_mode not in _PADDING_MODES:
-            raise ValueError(
-                f"padding_mode must be one of {_PADDING_MODES}, got {self.padding_mode!r}."
-            )
-        if min(pad_h, pad_w) < 0:
-            raise ValueError(f"padding must be non-negative, got {self.padding!r}.")
         if not (1 <= out_h <= height + 2 * pad_h and 1 <= out_w <= width + 2 * pad_w):
             raise ValueError(
                 f"size {self.size!r} must be positive and fit in the padded input "

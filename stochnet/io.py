@@ -312,11 +312,12 @@ class _Decoder:
             raise ValueError(f"{where}: bad scalar dtype {dtype!r}.") from None
         if dtype.kind not in "biuf" or not isinstance(text, str) or len(text) > 64:
             raise ValueError(f"{where}: bad scalar.")
+        if dtype.kind == "b":
+            if text not in ("True", "False"):
+                raise ValueError(f"{where}: bad scalar value {text!r}.")
+            return dtype.type(text == "True")
         try:
-            parsed = float(text) if dtype.kind == "f" else int(text == "True" or text)
-            if dtype.kind == "b":
-                parsed = text == "True"
-            return dtype.type(parsed)
+            return dtype.type(float(text) if dtype.kind == "f" else int(text))
         except (ValueError, OverflowError):
             raise ValueError(f"{where}: bad scalar value {text!r}.") from None
 

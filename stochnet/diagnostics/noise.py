@@ -85,6 +85,11 @@ def minibatch_noise(estimator, X, y, batch_sizes=(1, 2, 4, 8, 16, 32, 64), n_dra
     Returns
     -------
     MinibatchNoise
+
+    Notes
+    -----
+    The per-sample gradients are computed once and kept (``n_samples × n_params``
+    float64), so use a subsample of ``X`` for large networks.
     """
     check_is_fitted(estimator, "_network")
     sizes = np.asarray(batch_sizes)

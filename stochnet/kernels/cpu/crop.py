@@ -11,7 +11,6 @@ import numpy as np
 from numba import njit
 
 from ..._config import JIT
-from ..codes import NO_CROP, PADDING_MODES, CropPlan  # noqa: F401  (kernels' view of them)
 from ..philox_source import SHIFT32, block_bits
 
 
