@@ -239,3 +239,172 @@ def magnitude_keep(arrays, amount):
     keep = np.ones(flat.size, dtype=bool)
     keep[order[: round(amount * flat.size)]] = False
     return keep
+
+
+# -------------------------------------------------------------------- attention
+
+
+def layernorm(x, gamma, beta, eps=1e-5):
+    mean = x.mean(-1, keepdims=True)
+    xhat = (x - mean) / np.sqrt(x.var(-1, keepdims=True) + eps)
+    return xhat * gamma + beta
+
+
+def layernorm_backward(x, gamma, dy, eps=1e-5):
+    """``(dx, dgamma, dbeta)`` of :func:`layernorm` for upstream ``dy``."""
+    mean = x.mean(-1, keepdims=True)
+    rstd = 1.0 / np.sqrt(x.var(-1, keepdims=True) + eps)
+    xhat = (x - mean) * rstd
+    g = dy * gamma
+    dx = rstd * (g - g.mean(-1, keepdims=True) - xhat * (g * xhat).mean(-1, keepdims=True))
+    return dx, (dy * xhat).reshape(-1, x.shape[-1]).sum(0), dy.reshape(-1, x.shape[-1]).sum(0)
+
+
+def attention_allowed(length, lengths, causal, rows):
+    """Boolean ``rows × T × T`` mask of the keys each query may attend to."""
+    lengths = np.full(rows, length) if lengths is None else np.asarray(lengths)
+    j = np.arange(length)
+    allowed = j[None, None, :] < lengths[:, None, None]
+    allowed = np.broadcast_to(allowed, (rows, length, length))
+    if causal:
+        allowed = allowed & (j[None, :, None] >= j[None, None, :])
+    return allowed
+
+
+def attention(q, k, v, lengths=None, causal=False, scale=None, keep=None):
+    """Multi-head SDPA on ``rows × heads × T × d_k`` arrays; returns ``(o, p)``.
+
+    ``keep`` holds the attention-dropout factors (shape of ``p``) or is None."""
+    rows, _, length, dk = q.shape
+    scale = 1.0 / math.sqrt(dk) if scale is None else scale
+    s = scale * np.einsum("bhid,bhjd->bhij", q, k)
+    allowed = attention_allowed(length, lengths, causal, rows)[:, None]
+    s = np.where(allowed, s, -np.inf)
+    peak = s.max(-1, keepdims=True)
+    e = np.where(allowed, np.exp(s - np.where(np.isfinite(peak), peak, 0.0)), 0.0)
+    total = e.sum(-1, keepdims=True)
+    p = np.divide(e, total, out=np.zeros_like(e), where=total > 0)
+    pd = p if keep is None else p * keep
+    return np.einsum("bhij,bhjd->bhid", pd, v), p
+
+
+def attention_backward(q, k, v, do, lengths=None, causal=False, scale=None, keep=None):
+    """``(dq, dk, dv)`` of :func:`attention`'s output for upstream ``do``."""
+    scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
+    _, p = attention(q, k, v, lengths, causal, scale)
+    pd = p if keep is None else p * keep
+    dv = np.einsum("bhij,bhid->bhjd", pd, do)
+    dp = np.einsum("bhid,bhjd->bhij", do, v)
+    if keep is not None:
+        dp = dp * keep
+    ds = scale * p * (dp - (p * dp).sum(-1, keepdims=True))
+    return np.einsum("bhij,bhjd->bhid", ds, k), np.einsum("bhij,bhid->bhjd", ds, q), dv
+
+
+def split_heads(x, heads):
+    rows, length, width = x.shape
+    return x.reshape(rows, length, heads, width // heads).transpose(0, 2, 1, 3)
+
+
+def merge_heads(x):
+    rows, heads, length, dk = x.shape
+    return x.transpose(0, 2, 1, 3).reshape(rows, length, heads * dk)
+
+
+def pool(h, lengths, pooling):
+    """Mean over the valid tokens (zeros for none) or the first token of ``h`` (B×T×d)."""
+    if pooling == "first":
+        return h[:, 0]
+    lengths = np.full(h.shape[0], h.shape[1]) if lengths is None else np.asarray(lengths)
+    valid = np.arange(h.shape[1])[None, :] < lengths[:, None]
+    return (h * valid[..., None]).sum(1) / np.maximum(lengths, 1)[:, None]
+
+
+def encoder_forward(params, x, cfg, lengths=None, masks=None):
+    """Pre-LN encoder on ``x`` (B×T×d_in); ``params`` as ``named_parameters()``.
+
+    ``masks[(layer, site)]`` are dropout factors (sites of ``kernels.cpu.encoder``).
+    Returns the output pre-activations and a cache for :func:`encoder_backward`."""
+    masks = {} if masks is None else masks
+    heads = cfg["heads"]
+    w_emb = params["embedding.weight"]
+    if lengths is not None:
+        x = x * (np.arange(x.shape[1])[None, :, None] < np.asarray(lengths)[:, None, None])
+    h = np.einsum("bti,tid->btd", x, np.broadcast_to(w_emb, (x.shape[1], *w_emb.shape[1:])))
+    h = h + params["embedding.position"]
+    cache = {"x": x, "h": [h]}
+    for layer in range(cfg["n_layers"]):
+        prefix = f"layers.{layer}."
+        P = {name[len(prefix) :]: value for name, value in params.items()
+             if name.startswith(prefix)}  # fmt: skip
+        d = h.shape[-1]
+        u1 = layernorm(h, P["ln1.gamma"], P["ln1.beta"])
+        qkv = u1 @ P["qkv.weight"] + P["qkv.bias"]
+        q, k, v = (split_heads(qkv[..., i * d : (i + 1) * d], heads) for i in range(3))
+        o_heads, p = attention(q, k, v, lengths, cfg["causal"], cfg["scale"],
+                               masks.get((layer, 0)))  # fmt: skip
+        o = merge_heads(o_heads)
+        branch = (o @ P["out.weight"] + P["out.bias"]) * masks.get((layer, 1), 1.0)
+        h_mid = h + branch
+        u2 = layernorm(h_mid, P["ln2.gamma"], P["ln2.beta"])
+        pre = u2 @ P["ff1.weight"] + P["ff1.bias"]
+        hidden = activation(cfg["activation"], pre) * masks.get((layer, 2), 1.0)
+        h = h_mid + (hidden @ P["ff2.weight"] + P["ff2.bias"]) * masks.get((layer, 3), 1.0)
+        cache["h"].append(h)
+        cache[layer] = dict(P=P, u1=u1, q=q, k=k, v=v, p=p, o=o, h_mid=h_mid, u2=u2,
+                            pre=pre, hidden=hidden)  # fmt: skip
+    pooled = pool(h, lengths, cfg["pooling"])
+    uf = layernorm(pooled, params["norm.gamma"], params["norm.beta"])
+    cache.update(pooled=pooled, uf=uf)
+    return uf @ params["output.weight"] + params["output.bias"], cache
+
+
+def encoder_backward(params, cfg, cache, dz, lengths=None, masks=None):
+    """Gradients (a dict like ``params``) for output-pre-activation gradients ``dz``."""
+    masks = {} if masks is None else masks
+    g = {"output.weight": cache["uf"].T @ dz, "output.bias": dz.sum(0)}
+    duf = dz @ params["output.weight"].T
+    dpooled, g["norm.gamma"], g["norm.beta"] = layernorm_backward(
+        cache["pooled"], params["norm.gamma"], duf
+    )
+    h_last = cache["h"][-1]
+    rows, length, _ = h_last.shape
+    dh = np.zeros_like(h_last)
+    if cfg["pooling"] == "first":
+        dh[:, 0] = dpooled
+    else:
+        n_valid = np.full(rows, length) if lengths is None else np.asarray(lengths)
+        valid = np.arange(length)[None, :] < n_valid[:, None]
+        dh = valid[..., None] * dpooled[:, None, :] / np.maximum(n_valid, 1)[:, None, None]
+    for layer in range(cfg["n_layers"] - 1, -1, -1):
+        c = cache[layer]
+        P = c["P"]
+        name = f"layers.{layer}."
+        dbranch = dh * masks.get((layer, 3), 1.0)
+        g[name + "ff2.weight"] = np.einsum("bti,btj->ij", c["hidden"], dbranch)
+        g[name + "ff2.bias"] = dbranch.sum((0, 1))
+        dhidden = dbranch @ P["ff2.weight"].T * masks.get((layer, 2), 1.0)
+        dpre = dhidden * activation_derivative(cfg["activation"], c["pre"])
+        g[name + "ff1.weight"] = np.einsum("bti,btj->ij", c["u2"], dpre)
+        g[name + "ff1.bias"] = dpre.sum((0, 1))
+        dx, g[name + "ln2.gamma"], g[name + "ln2.beta"] = layernorm_backward(
+            c["h_mid"], P["ln2.gamma"], dpre @ P["ff1.weight"].T
+        )
+        dh = dh + dx
+        dbranch = dh * masks.get((layer, 1), 1.0)
+        g[name + "out.weight"] = np.einsum("bti,btj->ij", c["o"], dbranch)
+        g[name + "out.bias"] = dbranch.sum((0, 1))
+        do = split_heads(dbranch @ P["out.weight"].T, cfg["heads"])
+        dq, dk, dv = attention_backward(c["q"], c["k"], c["v"], do, lengths, cfg["causal"],
+                                        cfg["scale"], masks.get((layer, 0)))  # fmt: skip
+        dqkv = np.concatenate([merge_heads(dq), merge_heads(dk), merge_heads(dv)], axis=-1)
+        g[name + "qkv.weight"] = np.einsum("bti,btj->ij", c["u1"], dqkv)
+        g[name + "qkv.bias"] = dqkv.sum((0, 1))
+        dx, g[name + "ln1.gamma"], g[name + "ln1.beta"] = layernorm_backward(
+            cache["h"][layer], P["ln1.gamma"], dqkv @ P["qkv.weight"].T
+        )
+        dh = dh + dx
+    g["embedding.position"] = dh.sum(0)
+    gw = np.einsum("bti,btd->tid", cache["x"], dh)
+    g["embedding.weight"] = gw if params["embedding.weight"].shape[0] > 1 else gw.sum(0)[None]
+    return g

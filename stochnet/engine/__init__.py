@@ -4,8 +4,9 @@ Estimators validate and keep books; the engine owns the parameters, optimiser st
 the epoch driver; the kernels do the arithmetic.
 """
 
+from .encoder import AttentionNetwork
 from .network import MLPNetwork
 from .optim import SGD, Adam
 from .trainer import Trainer
 
-__all__ = ["SGD", "Adam", "MLPNetwork", "Trainer"]
+__all__ = ["SGD", "Adam", "AttentionNetwork", "MLPNetwork", "Trainer"]

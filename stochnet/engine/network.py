@@ -6,12 +6,138 @@ import scipy.sparse
 from .._config import PREDICT_CHUNK_ROWS
 from ..init import initialize_layer
 from ..kernels.codes import ACTIVATIONS, LOSSES, NO_CROP
+from ..kernels.cpu import epoch as _epoch
 from ..kernels.cpu import mlp as _mlp
 from ..kernels.cpu.inputs import CSRMatrix
 from .plan import allocate_workspace, build_mlp_plan
 
 
-class MLPNetwork:
+class Network:
+    """What every network of the engine shares: one flat parameter vector ``theta``
+    (weights ``θ[:plan.n_coef]`` first), a pruning ``mask`` over the weights, cached
+    workspaces, and prediction and full-data gradients through a kernel module.
+
+    Subclasses set ``plan``, ``loss``, ``dtype``, ``n_outputs``, the kernel module
+    ``kernels`` (``predict_rows``, ``loss_grad_sums``) and ``train_batches`` (the
+    compiled epoch), and implement ``_allocate`` and ``kernel_input``.
+    """
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_workspaces"] = {}
+        return state
+
+    @property
+    def n_targets(self):
+        return self.n_outputs // 2 if self.loss == "gaussian_nll" else self.n_outputs
+
+    def set_mask(self, keep):
+        """Prune: ``keep`` (bool, one entry per weight, or ``None`` to unprune) becomes
+        the mask, and the pruned weights are set to zero."""
+        if keep is None:
+            self.mask = np.empty(0, dtype=self.dtype)
+            return
+        keep = np.asarray(keep, dtype=bool).ravel()
+        if keep.shape[0] != self.plan.n_coef:
+            raise ValueError(f"mask needs {self.plan.n_coef} entries, got {keep.shape[0]}.")
+        self.mask = keep.astype(self.dtype)
+        self.theta[: self.plan.n_coef][~keep] = 0.0
+
+    def workspace(self, rows, max_row_nnz=0):
+        """A cached workspace for batches of up to ``rows`` rows (and, for sparse
+        input, up to ``max_row_nnz`` nonzeros per row)."""
+        cache_key = (max(int(rows), 1), int(max_row_nnz))
+        ws = self._workspaces.get(cache_key)
+        if ws is None:
+            if len(self._workspaces) > 8:
+                self._workspaces.clear()
+            ws = self._allocate(*cache_key)
+            self._workspaces[cache_key] = ws
+        return ws
+
+    def _chunk_workspace(self, n_rows, max_row_nnz=0):
+        return self.workspace(min(max(n_rows, 1), self.predict_chunk_rows), max_row_nnz)
+
+    #: Rows of the matrix products per sample (tokens for an encoder).
+    rows_per_sample = 1
+
+    #: Rows per chunk when a whole data set goes through :meth:`predict`.
+    predict_chunk_rows = PREDICT_CHUNK_ROWS
+
+    @staticmethod
+    def n_rows(X):
+        """Number of samples in an input :meth:`kernel_input` accepts."""
+        return X.shape[0]
+
+    def predict(self, X, dropout=False, key=0, step=0):
+        """Outputs after the output activation for each row of ``X``.
+
+        Parameters
+        ----------
+        X : input as :meth:`kernel_input` accepts it
+        dropout : bool, default=False
+            Sample dropout masks (MC dropout) from ``(key, step + chunk)``.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_rows, n_outputs)
+        """
+        n_rows = self.n_rows(X)
+        X, nnz = self.kernel_input(X)
+        out = np.empty((n_rows, self.n_outputs), dtype=self.dtype)
+        self.kernels.predict_rows(
+            X,
+            self.theta,
+            self.plan,
+            self._chunk_workspace(n_rows, nnz),
+            out,
+            bool(dropout),
+            np.uint64(key),
+            np.uint64(step),
+        )
+        return out
+
+    def loss_and_grad(
+        self, theta, X, Y, sample_weight=None, alpha=0.0, l1=0.0, dropout=False, key=0, step=0
+    ):
+        """Regularised mean loss and its gradient at ``theta`` over all of ``X``.
+
+        The loss is ``(Σ w_i ℓ_i + α/2 Σ W² + l1 Σ |W|) / Σ w_i`` (scikit-learn's scaling
+        of ``alpha``). ``theta`` is copied into the network first. With ``dropout``, the
+        masks are those of ``(key, step)``, fixed, so the result is still a function of
+        ``theta`` alone.
+
+        Returns
+        -------
+        loss : float
+        grad : numpy.ndarray, same shape and dtype as ``theta``
+        """
+        self.theta[...] = theta
+        sw = np.empty(0, self.dtype) if sample_weight is None else sample_weight
+        grad = np.empty_like(self.theta)
+        chunk_grad = np.empty_like(self.theta)
+        X, nnz = self.kernel_input(X)
+        loss_sum, sw_sum = self.kernels.loss_grad_sums(
+            X,
+            Y,
+            sw,
+            self.theta,
+            grad,
+            chunk_grad,
+            self.plan,
+            self._chunk_workspace(Y.shape[0], nnz),
+            bool(dropout),
+            np.uint64(key),
+            np.uint64(step),
+        )
+        w = self.theta[: self.plan.n_coef]
+        loss_sum += 0.5 * alpha * float(np.dot(w, w)) + l1 * float(np.abs(w).sum())
+        grad[: self.plan.n_coef] += alpha * w + l1 * np.sign(w)
+        grad /= sw_sum
+        return loss_sum / sw_sum, grad
+
+
+class MLPNetwork(Network):
     """A multi-layer perceptron: plan, flat parameters and cached workspaces.
 
     Parameters
@@ -38,6 +164,9 @@ class MLPNetwork:
     mask : numpy.ndarray
         Pruning mask over the weights ``theta[:n_coef]`` (1 keep, 0 pruned), or empty.
     """
+
+    kernels = _mlp
+    train_batches = staticmethod(_epoch.train_batches)
 
     def __init__(
         self,
@@ -73,17 +202,8 @@ class MLPNetwork:
         self.plan = build_mlp_plan(layer_sizes, activation, loss, dropout, crop)
         self.theta = np.zeros(self.plan.n_params, dtype=self.dtype)
         self.mask = np.empty(0, dtype=self.dtype)
+        self.n_outputs = layer_sizes[-1]
         self._workspaces = {}
-
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state["_workspaces"] = {}
-        return state
-
-    @property
-    def n_targets(self):
-        out = self.layer_sizes[-1]
-        return out // 2 if self.loss == "gaussian_nll" else out
 
     @property
     def coefs(self):
@@ -111,31 +231,6 @@ class MLPNetwork:
             )
         return self
 
-    def set_mask(self, keep):
-        """Prune: ``keep`` (bool, one entry per weight, or ``None`` to unprune) becomes
-        the mask, and the pruned weights are set to zero."""
-        if keep is None:
-            self.mask = np.empty(0, dtype=self.dtype)
-            return
-        keep = np.asarray(keep, dtype=bool).ravel()
-        if keep.shape[0] != self.plan.n_coef:
-            raise ValueError(f"mask needs {self.plan.n_coef} entries, got {keep.shape[0]}.")
-        self.mask = keep.astype(self.dtype)
-        self.theta[: self.plan.n_coef][~keep] = 0.0
-
-    def workspace(self, rows, max_row_nnz=0):
-        """A cached workspace for batches of up to ``rows`` rows (and, for sparse
-        input, up to ``max_row_nnz`` nonzeros per row)."""
-        cache_key = (max(int(rows), 1), int(max_row_nnz))
-        ws = self._workspaces.get(cache_key)
-        if ws is None:
-            if len(self._workspaces) > 8:
-                self._workspaces.clear()
-            ws = allocate_workspace(self.plan, *cache_key[:1], self.n_targets, self.dtype,
-                                    max_row_nnz=cache_key[1])  # fmt: skip
-            self._workspaces[cache_key] = ws
-        return ws
-
     def kernel_input(self, X):
         """``X`` as the kernels take it, and its largest row nonzero count.
 
@@ -150,71 +245,7 @@ class MLPNetwork:
         csr = CSRMatrix(X.data.astype(self.dtype, copy=False), X.indices, X.indptr, X.shape[1])
         return csr, nnz
 
-    def _chunk_workspace(self, n_rows, max_row_nnz=0):
-        return self.workspace(min(max(n_rows, 1), PREDICT_CHUNK_ROWS), max_row_nnz)
-
-    def predict(self, X, dropout=False, key=0, step=0):
-        """Outputs after the output activation for each row of ``X``.
-
-        Parameters
-        ----------
-        X : 2-D C-contiguous array of the network's dtype, or a scipy sparse matrix
-        dropout : bool, default=False
-            Sample dropout masks (MC dropout) from ``(key, step + chunk)``.
-
-        Returns
-        -------
-        numpy.ndarray of shape (n_rows, n_outputs)
-        """
-        out = np.empty((X.shape[0], self.layer_sizes[-1]), dtype=self.dtype)
-        X, nnz = self.kernel_input(X)
-        _mlp.predict_rows(
-            X,
-            self.theta,
-            self.plan,
-            self._chunk_workspace(out.shape[0], nnz),
-            out,
-            bool(dropout),
-            np.uint64(key),
-            np.uint64(step),
+    def _allocate(self, rows, max_row_nnz):
+        return allocate_workspace(
+            self.plan, rows, self.n_targets, self.dtype, max_row_nnz=max_row_nnz
         )
-        return out
-
-    def loss_and_grad(
-        self, theta, X, Y, sample_weight=None, alpha=0.0, l1=0.0, dropout=False, key=0, step=0
-    ):
-        """Regularised mean loss and its gradient at ``theta`` over all of ``X``.
-
-        The loss is ``(Σ w_i ℓ_i + α/2 Σ W² + l1 Σ |W|) / Σ w_i`` (scikit-learn's scaling
-        of ``alpha``). ``theta`` is copied into the network first. With ``dropout``, the
-        masks are those of ``(key, step)``, fixed, so the result is still a function of
-        ``theta`` alone.
-
-        Returns
-        -------
-        loss : float
-        grad : numpy.ndarray, same shape and dtype as ``theta``
-        """
-        self.theta[...] = theta
-        sw = np.empty(0, self.dtype) if sample_weight is None else sample_weight
-        grad = np.empty_like(self.theta)
-        chunk_grad = np.empty_like(self.theta)
-        X, nnz = self.kernel_input(X)
-        loss_sum, sw_sum = _mlp.loss_grad_sums(
-            X,
-            Y,
-            sw,
-            self.theta,
-            grad,
-            chunk_grad,
-            self.plan,
-            self._chunk_workspace(Y.shape[0], nnz),
-            bool(dropout),
-            np.uint64(key),
-            np.uint64(step),
-        )
-        w = self.theta[: self.plan.n_coef]
-        loss_sum += 0.5 * alpha * float(np.dot(w, w)) + l1 * float(np.abs(w).sum())
-        grad[: self.plan.n_coef] += alpha * w + l1 * np.sign(w)
-        grad /= sw_sum
-        return loss_sum / sw_sum, grad

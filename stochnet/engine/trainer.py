@@ -9,7 +9,6 @@ from threadpoolctl import threadpool_limits
 
 from ..kernels.codes import STREAMS
 from ..kernels.cpu import rng as _rng
-from ..kernels.cpu.epoch import train_batches
 
 _SHUFFLE = np.uint64(STREAMS["shuffle"])
 
@@ -45,7 +44,8 @@ def single_pool(batch_rows):
 
 
 class Trainer:
-    """Mini-batch training of an :class:`~stochnet.engine.MLPNetwork`.
+    """Mini-batch training of an :class:`~stochnet.engine.MLPNetwork` or
+    :class:`~stochnet.engine.AttentionNetwork` (through its ``train_batches``).
 
     Each call into compiled code covers a chunk of batches sized to last about
     ``chunk_seconds``, so progress output and Ctrl-C stay responsive while per-batch
@@ -159,11 +159,11 @@ class Trainer:
         total = 0.0
         done = 0
         chunk = 1
-        with single_pool(batch_size):
+        with single_pool(batch_size * net.rows_per_sample):
             while done < n_batches:
                 count = min(chunk, n_batches - done)
                 tic = time.perf_counter()
-                data, penalty = train_batches(
+                data, penalty = net.train_batches(
                     X, Y, sw, order, batch_size, done, count, net.theta, grad, state1, state2,
                     net.plan, work, config, self.key, self.t, self.step, self.epoch,
                     self.input_noise, net.mask,

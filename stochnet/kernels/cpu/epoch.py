@@ -1,7 +1,9 @@
-"""The compiled training loop: many mini-batches per call, no Python in between.
+"""The compiled training loops: many mini-batches per call, no Python in between.
 
 For each batch: gather rows (in ``order``) into the workspace, add input noise, forward
 with dropout, fused loss and output delta, backward, and one fused optimiser pass.
+``train_batches`` trains an MLP, ``train_encoder_batches`` an attention encoder; both
+take the same arguments (see ``train_batches``).
 """
 
 import numpy as np
@@ -9,13 +11,29 @@ from numba import njit
 
 from ..._config import JIT
 from ..codes import STREAMS
+from . import encoder
+from .batch import load_targets
 from .inputs import add_input_noise, load_batch
 from .losses import output_loss
-from .mlp import backward, block, forward, input_block, load_rows, load_weights
-from .optim import adam_step, sgd_step
+from .mlp import backward, block, forward, input_block
+from .optim import optimizer_step
 from .prune import apply_mask
+from .tokens import clear_padding
 
 _NOISE = np.uint64(STREAMS["noise"])
+
+
+@njit(**JIT)
+def update(theta, grad, state1, state2, n_coef, opt, t, mask, loss, sw_sum, rows):
+    """Optimiser step from a batch's gradient sums, pruning mask re-applied.
+
+    Returns the batch's ``rows ×`` weighted mean loss and ``rows ×`` penalty / Σw.
+    """
+    inv_sw = 1.0 / sw_sum
+    sq, ab = optimizer_step(theta, grad, state1, state2, n_coef, opt, inv_sw, t)
+    if mask.shape[0] > 0:
+        apply_mask(theta, state1, state2, mask)
+    return loss * inv_sw * rows, (0.5 * opt.alpha * sq + opt.l1 * ab) * inv_sw * rows
 
 
 @njit(**JIT)
@@ -51,7 +69,6 @@ def train_batches(
     n = order.shape[0] if order.shape[0] > 0 else Y.shape[0]
     n_layers = plan.sizes.shape[0] - 1
     n_out = plan.sizes[n_layers]
-    weighted = sw.shape[0] > 0
     data = 0.0
     penalty = 0.0
     for k in range(count):
@@ -65,14 +82,7 @@ def train_batches(
             X, order, start, rows, input_block(work, X, rows), work.sparse, plan.crop, True,
             key, np.uint64(epoch),
         )  # fmt: skip
-        y = work.y[:rows]
-        load_rows(Y, order, start, rows, y)
-        if weighted:
-            w = work.sw[:rows]
-            sw_sum = load_weights(sw, order, start, rows, w)
-        else:
-            w = work.sw[:0]
-            sw_sum = float(rows)
+        y, w, sw_sum = load_targets(Y, sw, order, start, rows, work)
         if noise_std > 0.0:
             add_input_noise(x0, noise_std, key, _NOISE, step)
         forward(theta, plan, work, x0, rows, True, key, step)
@@ -81,38 +91,42 @@ def train_batches(
         d = block(work.d, work.offsets, n_layers, rows, n_out)
         loss = output_loss(plan.loss, z, a, y, w, d)
         backward(theta, grad, plan, work, x0, rows, True)
-        inv_sw = 1.0 / sw_sum
-        if opt.kind == 0:
-            sq, ab = sgd_step(
-                theta,
-                grad,
-                state1,
-                plan.n_coef,
-                opt.alpha,
-                opt.l1,
-                inv_sw,
-                opt.lr,
-                opt.momentum,
-                opt.nesterov,
-            )
-        else:
-            sq, ab = adam_step(
-                theta,
-                grad,
-                state1,
-                state2,
-                plan.n_coef,
-                opt.alpha,
-                opt.l1,
-                inv_sw,
-                opt.lr,
-                opt.beta1,
-                opt.beta2,
-                opt.eps,
-                t,
-            )
-        if mask.shape[0] > 0:
-            apply_mask(theta, state1, state2, mask)
-        data += loss * inv_sw * rows
-        penalty += (0.5 * opt.alpha * sq + opt.l1 * ab) * inv_sw * rows
+        batch_data, batch_penalty = update(
+            theta, grad, state1, state2, plan.n_coef, opt, t, mask, loss, sw_sum, rows
+        )
+        data += batch_data
+        penalty += batch_penalty
+    return data, penalty
+
+
+@njit(**JIT)
+def train_encoder_batches(
+    X, Y, sw, order, batch_size, first, count, theta, grad, state1, state2,
+    plan, work, opt, key, t0, step0, epoch, noise_std, mask,
+):  # fmt: skip
+    """:func:`train_batches` for an encoder (``X`` a ``TokenInput``, ``plan`` an
+    ``EncoderPlan``); ``epoch`` is unused (no crops)."""
+    n = order.shape[0] if order.shape[0] > 0 else Y.shape[0]
+    data = 0.0
+    penalty = 0.0
+    for k in range(count):
+        start = (first + k) * batch_size
+        rows = min(batch_size, n - start)
+        if rows <= 0:
+            break
+        step = np.uint64(step0 + k + 1)
+        with_lengths = encoder.load_tokens(X, order, start, rows, work)
+        lengths = encoder.batch_lengths(work, rows, with_lengths)
+        if noise_std > 0.0:
+            add_input_noise(work.x[:rows], noise_std, key, _NOISE, step)
+        clear_padding(work.x[:rows], lengths, plan.d_in)
+        y, w, sw_sum = load_targets(Y, sw, order, start, rows, work)
+        encoder.forward(theta, plan, work, rows, with_lengths, True, key, step)
+        loss = output_loss(plan.loss, work.z[:rows], work.a[:rows], y, w, work.d[:rows])
+        encoder.backward(theta, grad, plan, work, rows, with_lengths, True)
+        batch_data, batch_penalty = update(
+            theta, grad, state1, state2, plan.n_coef, opt, t0 + k + 1, mask, loss, sw_sum, rows
+        )
+        data += batch_data
+        penalty += batch_penalty
     return data, penalty

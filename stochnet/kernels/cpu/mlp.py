@@ -13,6 +13,7 @@ from numba import njit
 from ..._config import JIT
 from ..codes import DROPOUT_LAYER_SHIFT, STREAMS
 from .activations import activate, activation_backward
+from .batch import load_targets
 from .dense import dense_backward, dense_forward
 from .dropout import dropout_backward, dropout_forward
 from .inputs import input_backward, input_forward, load_batch
@@ -112,30 +113,6 @@ def input_block(work, X, rows):
 
 
 @njit(**JIT)
-def load_rows(X, order, start, rows, dest):
-    """Copy rows ``order[start : start + rows]`` of ``X`` into ``dest`` (``order`` may be
-    empty for the identity)."""
-    n_cols = X.shape[1]
-    use_order = order.shape[0] > 0
-    for r in range(rows):
-        src = order[start + r] if use_order else start + r
-        for j in range(n_cols):
-            dest[r, j] = X[src, j]
-
-
-@njit(**JIT)
-def load_weights(sw, order, start, rows, dest):
-    """Copy the weights of the batch into ``dest``; returns their sum."""
-    use_order = order.shape[0] > 0
-    total = 0.0
-    for r in range(rows):
-        src = order[start + r] if use_order else start + r
-        dest[r] = sw[src]
-        total += sw[src]
-    return total
-
-
-@njit(**JIT)
 def predict_rows(X, theta, plan, work, out, dropout, key, step):
     """Predictions for every row of ``X`` into ``out``, in chunks of the workspace size.
 
@@ -179,7 +156,6 @@ def loss_grad_sums(X, Y, sw, theta, grad, chunk_grad, plan, work, dropout, key, 
     n_layers = plan.sizes.shape[0] - 1
     n_out = plan.sizes[n_layers]
     empty = np.empty(0, dtype=np.int64)
-    weighted = sw.shape[0] > 0
     grad[:] = 0.0
     loss_sum = 0.0
     sw_sum = 0.0
@@ -197,14 +173,8 @@ def loss_grad_sums(X, Y, sw, theta, grad, chunk_grad, plan, work, dropout, key, 
             key,
             key,
         )
-        y = work.y[:rows]
-        load_rows(Y, empty, start, rows, y)
-        if weighted:
-            w = work.sw[:rows]
-            sw_sum += load_weights(sw, empty, start, rows, w)
-        else:
-            w = work.sw[:0]
-            sw_sum += rows
+        y, w, chunk_sw = load_targets(Y, sw, empty, start, rows, work)
+        sw_sum += chunk_sw
         forward(theta, plan, work, x0, rows, dropout, key, step + np.uint64(c))
         z = block(work.z, work.offsets, n_layers, rows, n_out)
         a = block(work.a, work.offsets, n_layers, rows, n_out)

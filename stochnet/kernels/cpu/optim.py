@@ -190,3 +190,19 @@ def adam_step(theta, grad, m, v, n_coef, alpha, l1, inv_sw, lr, beta1, beta2, ep
         v[i] = vi
         theta[i] = _flushed(theta[i] - lr_t * mi / (np.sqrt(vi) + e), tiny)
     return norms
+
+
+@njit(**JIT)
+def optimizer_step(theta, grad, state1, state2, n_coef, opt, inv_sw, t):
+    """One step of the optimiser ``opt`` (``engine.optim.OptimConfig``): SGD with
+    ``state1`` as velocity, or Adam step ``t`` with moments ``state1``, ``state2``.
+    Returns the weight norms of :func:`weight_norms` before the update."""
+    if opt.kind == 0:
+        return sgd_step(
+            theta, grad, state1, n_coef, opt.alpha, opt.l1, inv_sw, opt.lr, opt.momentum,
+            opt.nesterov,
+        )  # fmt: skip
+    return adam_step(
+        theta, grad, state1, state2, n_coef, opt.alpha, opt.l1, inv_sw, opt.lr, opt.beta1,
+        opt.beta2, opt.eps, t,
+    )  # fmt: skip

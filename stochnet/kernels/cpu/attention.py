@@ -1,0 +1,126 @@
+"""Multi-head scaled dot-product attention on head-major blocks.
+
+Queries, keys and values of a batch live in ``rows × heads × T × d_k`` C-contiguous
+arrays, so each head's products are ``np.dot`` calls on contiguous ``T × d_k`` blocks.
+Per head, ``S = scale · Q Kᵀ``, key ``j`` is masked for query ``i`` when ``j ≥ length``
+(key padding) or, with ``causal``, when ``j > i``; ``P = softmax(S)`` over the unmasked
+keys (the row maximum is subtracted; a row with every key masked is all zeros, not
+NaN); attention dropout turns ``P`` into ``P̃ = P ⊙ M`` and the output is ``O = P̃ V``.
+"""
+
+import math
+
+import numpy as np
+from numba import njit
+
+from ..._config import JIT_MATH
+
+
+@njit(**JIT_MATH)
+def heads_from_rows(src, col0, dst):
+    """Scatter columns ``col0 : col0 + heads·d_k`` of the token rows ``src``
+    (``rows·T × width``) into the head-major ``dst`` (``rows × heads × T × d_k``)."""
+    rows, heads, length, dk = dst.shape
+    for b in range(rows):
+        for h in range(heads):
+            for t in range(length):
+                r = b * length + t
+                c = col0 + h * dk
+                for e in range(dk):
+                    dst[b, h, t, e] = src[r, c + e]
+
+
+@njit(**JIT_MATH)
+def rows_from_heads(src, dst, col0):
+    """The inverse of :func:`heads_from_rows`: head-major ``src`` into the columns
+    ``col0 : col0 + heads·d_k`` of the token rows ``dst``."""
+    rows, heads, length, dk = src.shape
+    for b in range(rows):
+        for h in range(heads):
+            for t in range(length):
+                r = b * length + t
+                c = col0 + h * dk
+                for e in range(dk):
+                    dst[r, c + e] = src[b, h, t, e]
+
+
+@njit(**JIT_MATH)
+def masked_softmax(s, length, causal):
+    """Softmax of each row of the ``T × T`` scores ``s`` in place, over the keys
+    ``j < length`` (and ``j ≤ i`` when ``causal``); masked entries become 0."""
+    n = s.shape[0]
+    for i in range(n):
+        stop = min(length, i + 1) if causal else length
+        if stop <= 0:
+            for j in range(n):
+                s[i, j] = 0.0
+            continue
+        peak = s[i, 0]
+        for j in range(1, stop):
+            peak = max(peak, s[i, j])
+        total = 0.0
+        for j in range(stop):
+            e = math.exp(s[i, j] - peak)
+            s[i, j] = e
+            total += e
+        inv = 1.0 / total
+        for j in range(stop):
+            s[i, j] *= inv
+        for j in range(stop, n):
+            s[i, j] = 0.0
+
+
+@njit(**JIT_MATH)
+def attention_probs(q, k, lengths, causal, scale, p):
+    """``p[b, h] = softmax(scale · q[b, h] k[b, h]ᵀ)`` with the masks of the module
+    docstring; ``lengths`` is empty when every sequence is full."""
+    rows, heads, length, _ = q.shape
+    full = lengths.shape[0] == 0
+    for b in range(rows):
+        valid = length if full else lengths[b]
+        for h in range(heads):
+            s = p[b, h]
+            np.dot(q[b, h], k[b, h].T, s)
+            for i in range(length):
+                for j in range(length):
+                    s[i, j] *= scale
+            masked_softmax(s, valid, causal)
+
+
+@njit(**JIT_MATH)
+def attention_output(pd, v, o):
+    """``o[b, h] = pd[b, h] @ v[b, h]`` (``pd``: the probabilities after dropout)."""
+    rows, heads = pd.shape[0], pd.shape[1]
+    for b in range(rows):
+        for h in range(heads):
+            np.dot(pd[b, h], v[b, h], o[b, h])
+
+
+@njit(**JIT_MATH)
+def attention_backward(q, k, v, p, pd, pmask, do, scale, dq, dk, dv, scratch):
+    """Gradients with respect to ``q``, ``k``, ``v`` from ``do = ∂L/∂O``.
+
+    ``pmask`` holds the dropout factors of ``P`` (empty without attention dropout);
+    ``scratch`` is one ``T × T`` buffer. Per head::
+
+        dV = P̃ᵀ dO,  dP = (dO Vᵀ) ⊙ M,  dS = P ⊙ (dP - rowsum(P ⊙ dP)),
+        dQ = scale · dS K,  dK = scale · dSᵀ Q
+    """
+    rows, heads, length, _ = q.shape
+    dropped = pmask.shape[0] > 0
+    for b in range(rows):
+        for h in range(heads):
+            np.dot(pd[b, h].T, do[b, h], dv[b, h])
+            np.dot(do[b, h], v[b, h].T, scratch)
+            pbh = p[b, h]
+            for i in range(length):
+                if dropped:
+                    for j in range(length):
+                        scratch[i, j] *= pmask[b, h, i, j]
+                inner = 0.0
+                for j in range(length):
+                    inner += pbh[i, j] * scratch[i, j]
+                for j in range(length):
+                    scratch[i, j] = scale * pbh[i, j] * (scratch[i, j] - inner)
+            np.dot(scratch, k[b, h], dq[b, h])
+            np.dot(scratch.T, q[b, h], dk[b, h])

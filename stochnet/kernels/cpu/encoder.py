@@ -1,0 +1,287 @@
+"""Whole-encoder forward and backward passes, interpreting an ``EncoderPlan``.
+
+``plan`` (``engine.encoder_plan.EncoderPlan``) holds the sizes and parameter offsets,
+``work`` (``EncoderWorkspace``) the activations of every layer for a batch of up to
+``work.rows`` sequences. With ``n = rows·T`` token rows, layer ``l`` (pre-LayerNorm)::
+
+    u = LN₁(h_l);  Q, K, V = u W_qkv + b_qkv  (split into heads)
+    h' = h_l + drop(concat_h(drop_attn(softmax(scale · Q Kᵀ, masks)) V) W_o + b_o)
+    h_{l+1} = h' + drop(act(LN₂(h') W₁ + b₁) ⊙ drop W₂ + b₂)
+
+then the pooled tokens go through a final LayerNorm and the output layer. Every
+dropout site of layer ``l`` draws counter indices from
+``(4 l + site + 1) << DROPOUT_LAYER_SHIFT`` (site 0: attention weights, 1: attention
+branch, 2: feed-forward hidden units, 3: feed-forward branch).
+"""
+
+import numpy as np
+from numba import njit
+
+from ..._config import JIT, JIT_MATH
+from ..codes import DROPOUT_LAYER_SHIFT, STREAMS
+from .activations import activate, activation_backward
+from .attention import (
+    attention_backward,
+    attention_output,
+    attention_probs,
+    heads_from_rows,
+    rows_from_heads,
+)
+from .batch import load_targets
+from .dense import dense_backward, dense_forward
+from .dropout import dropout_backward, dropout_forward
+from .layernorm import layernorm_backward, layernorm_forward
+from .losses import output_activation, output_loss
+from .tokens import clear_padding, embed_backward, embed_forward, pool_backward, pool_forward
+
+_DROPOUT = np.uint64(STREAMS["dropout"])
+
+
+@njit(**JIT)
+def matrix(theta, start, n_rows, n_cols):
+    """The ``n_rows × n_cols`` view of ``theta`` at ``start``."""
+    return theta[start : start + n_rows * n_cols].reshape((n_rows, n_cols))
+
+
+@njit(**JIT)
+def vector(theta, start, size):
+    return theta[start : start + size]
+
+
+@njit(**JIT)
+def flat(a):
+    """A C-contiguous block as 1-D (a view)."""
+    return a.reshape(a.size)
+
+
+@njit(**JIT)
+def _site(layer, site):
+    return np.int64(4 * layer + site + 1) << DROPOUT_LAYER_SHIFT
+
+
+@njit(**JIT)
+def _drop(a, mask, threshold, scale, key, step, layer, site):
+    dropout_forward(flat(a), flat(mask), threshold, scale, key, _DROPOUT, step, _site(layer, site))
+
+
+@njit(**JIT)
+def embedding(theta, plan):
+    """Views ``(W, P)``: ``W`` is ``(T or 1) × d_in × d_model``, ``P`` is ``T × d_model``."""
+    n_w = plan.length if plan.per_token else 1
+    size = n_w * plan.d_in * plan.d_model
+    w = theta[plan.emb_w : plan.emb_w + size].reshape((n_w, plan.d_in, plan.d_model))
+    return w, matrix(theta, plan.pos, plan.length, plan.d_model)
+
+
+@njit(**JIT)
+def batch_lengths(work, rows, with_lengths):
+    return work.lengths[:rows] if with_lengths else work.lengths[:0]
+
+
+@njit(**JIT_MATH)
+def forward(theta, plan, work, rows, with_lengths, dropout, key, step):
+    """Outputs' pre-activations ``work.z[:rows]`` for the batch in ``work.x[:rows]``."""
+    n = rows * plan.length
+    d, f = plan.d_model, plan.d_ff
+    lengths = batch_lengths(work, rows, with_lengths)
+    drop_attn = dropout and plan.attn_threshold > 0
+    drop = dropout and plan.drop_threshold > 0
+    w_emb, pos = embedding(theta, plan)
+    embed_forward(work.x[:rows], w_emb, pos, work.h[0, :n])
+    for layer in range(plan.n_layers):
+        wo, bo = plan.layer_w[layer], plan.layer_b[layer]
+        h = work.h[layer, :n]
+        h_next = work.h[layer + 1, :n]
+        u1 = work.u1[layer, :n]
+        layernorm_forward(h, vector(theta, bo[0], d), vector(theta, bo[1], d),
+                          work.xhat1[layer, :n], work.rstd1[layer, :n], u1)  # fmt: skip
+        qkv = work.qkv[:n]
+        dense_forward(u1, matrix(theta, wo[0], d, 3 * d), vector(theta, bo[2], 3 * d), qkv)
+        q, k, v = work.q[layer, :rows], work.k[layer, :rows], work.v[layer, :rows]
+        heads_from_rows(qkv, 0, q)
+        heads_from_rows(qkv, d, k)
+        heads_from_rows(qkv, 2 * d, v)
+        p = work.p[layer, :rows]
+        attention_probs(q, k, lengths, plan.causal, plan.scale, p)
+        pd = p
+        if drop_attn:
+            pd = work.pd[layer, :rows]
+            pd[:] = p
+            _drop(pd, work.pmask[layer, :rows], plan.attn_threshold, plan.attn_scale,
+                  key, step, layer, 0)  # fmt: skip
+        heads = work.heads[:rows]
+        attention_output(pd, v, heads)
+        o = work.o[layer, :n]
+        rows_from_heads(heads, o, 0)
+        branch = work.branch[:n]
+        dense_forward(o, matrix(theta, wo[1], d, d), vector(theta, bo[3], d), branch)
+        if drop:
+            _drop(branch, work.r1[layer, :n], plan.drop_threshold, plan.drop_scale, key, step,
+                  layer, 1)  # fmt: skip
+        for i in range(n):
+            for j in range(d):
+                h_next[i, j] = h[i, j] + branch[i, j]
+        u2 = work.u2[layer, :n]
+        layernorm_forward(h_next, vector(theta, bo[4], d), vector(theta, bo[5], d),
+                          work.xhat2[layer, :n], work.rstd2[layer, :n], u2)  # fmt: skip
+        pre = work.fpre[layer, :n]
+        hidden = work.f[layer, :n]
+        dense_forward(u2, matrix(theta, wo[2], d, f), vector(theta, bo[6], f), pre)
+        activate(plan.activation, flat(pre), flat(hidden))
+        if drop:
+            _drop(hidden, work.fmask[layer, :n], plan.drop_threshold, plan.drop_scale, key,
+                  step, layer, 2)  # fmt: skip
+        dense_forward(hidden, matrix(theta, wo[3], f, d), vector(theta, bo[7], d), branch)
+        if drop:
+            _drop(branch, work.r2[layer, :n], plan.drop_threshold, plan.drop_scale, key, step,
+                  layer, 3)  # fmt: skip
+        for i in range(n):
+            for j in range(d):
+                h_next[i, j] += branch[i, j]
+    pooled = work.pooled[:rows]
+    pool_forward(work.h[plan.n_layers, :n], lengths, plan.pooling, pooled)
+    uf = work.uf[:rows]
+    layernorm_forward(pooled, vector(theta, plan.lnf_g, d), vector(theta, plan.lnf_b, d),
+                      work.xhatf[:rows], work.rstdf[:rows], uf)  # fmt: skip
+    dense_forward(uf, matrix(theta, plan.out_w, d, plan.n_out),
+                  vector(theta, plan.out_b, plan.n_out), work.z[:rows])  # fmt: skip
+
+
+@njit(**JIT_MATH)
+def backward(theta, grad, plan, work, rows, with_lengths, dropout):
+    """Every gradient sum into ``grad`` (all entries written) from the output deltas
+    ``work.d[:rows]`` of the last :func:`forward` call."""
+    n = rows * plan.length
+    d, f = plan.d_model, plan.d_ff
+    lengths = batch_lengths(work, rows, with_lengths)
+    drop_attn = dropout and plan.attn_threshold > 0
+    drop = dropout and plan.drop_threshold > 0
+    dpool = work.dpool[:rows]
+    dense_backward(work.uf[:rows], matrix(theta, plan.out_w, d, plan.n_out), work.d[:rows],
+                   matrix(grad, plan.out_w, d, plan.n_out),
+                   vector(grad, plan.out_b, plan.n_out), dpool)  # fmt: skip
+    layernorm_backward(dpool, vector(theta, plan.lnf_g, d), work.xhatf[:rows],
+                       work.rstdf[:rows], vector(grad, plan.lnf_g, d),
+                       vector(grad, plan.lnf_b, d), dpool)  # fmt: skip
+    dh = work.dh[:n]
+    dx = work.dx[:n]
+    dy = work.dy[:n]
+    pool_backward(dpool, lengths, plan.pooling, dh)
+    for layer in range(plan.n_layers - 1, -1, -1):
+        wo, bo = plan.layer_w[layer], plan.layer_b[layer]
+        # feed-forward branch
+        dx[:] = dh
+        if drop:
+            dropout_backward(flat(dx), flat(work.r2[layer, :n]))
+        dhidden = work.df[:n]
+        dense_backward(work.f[layer, :n], matrix(theta, wo[3], f, d), dx,
+                       matrix(grad, wo[3], f, d), vector(grad, bo[7], d), dhidden)  # fmt: skip
+        if drop:
+            dropout_backward(flat(dhidden), flat(work.fmask[layer, :n]))
+        activation_backward(plan.activation, flat(work.fpre[layer, :n]), flat(dhidden))
+        dense_backward(work.u2[layer, :n], matrix(theta, wo[2], d, f), dhidden,
+                       matrix(grad, wo[2], d, f), vector(grad, bo[6], f), dx)  # fmt: skip
+        layernorm_backward(dx, vector(theta, bo[4], d), work.xhat2[layer, :n],
+                           work.rstd2[layer, :n], vector(grad, bo[4], d),
+                           vector(grad, bo[5], d), dx)  # fmt: skip
+        dh += dx
+        # attention branch
+        dx[:] = dh
+        if drop:
+            dropout_backward(flat(dx), flat(work.r1[layer, :n]))
+        dense_backward(work.o[layer, :n], matrix(theta, wo[1], d, d), dx,
+                       matrix(grad, wo[1], d, d), vector(grad, bo[3], d), dy)  # fmt: skip
+        dheads = work.dheads[:rows]
+        heads_from_rows(dy, 0, dheads)
+        p = work.p[layer, :rows]
+        pd = work.pd[layer, :rows] if drop_attn else p
+        pmask = work.pmask[layer, :rows] if drop_attn else work.pmask[layer, :0]
+        dq, dk, dv = work.dq[:rows], work.dk[:rows], work.dv[:rows]
+        attention_backward(work.q[layer, :rows], work.k[layer, :rows], work.v[layer, :rows],
+                           p, pd, pmask, dheads, plan.scale, dq, dk, dv,
+                           work.scratch)  # fmt: skip
+        dqkv = work.dqkv[:n]
+        rows_from_heads(dq, dqkv, 0)
+        rows_from_heads(dk, dqkv, d)
+        rows_from_heads(dv, dqkv, 2 * d)
+        dense_backward(work.u1[layer, :n], matrix(theta, wo[0], d, 3 * d), dqkv,
+                       matrix(grad, wo[0], d, 3 * d), vector(grad, bo[2], 3 * d),
+                       dx)  # fmt: skip
+        layernorm_backward(dx, vector(theta, bo[0], d), work.xhat1[layer, :n],
+                           work.rstd1[layer, :n], vector(grad, bo[0], d),
+                           vector(grad, bo[1], d), dx)  # fmt: skip
+        dh += dx
+    gw, gpos = embedding(grad, plan)
+    embed_backward(work.x[:rows], dh, gw, gpos)
+
+
+@njit(**JIT)
+def load_tokens(X, order, start, rows, work):
+    """Sequences ``order[start : start + rows]`` (``order`` empty: the natural order)
+    of the ``TokenInput`` ``X`` into ``work.x`` and ``work.lengths``; padding cleared.
+    Returns whether the input has lengths."""
+    values, lengths = X.values, X.lengths
+    use_order = order.shape[0] > 0
+    with_lengths = lengths.shape[0] > 0
+    x = work.x
+    for r in range(rows):
+        src = order[start + r] if use_order else start + r
+        for j in range(values.shape[1]):
+            x[r, j] = values[src, j]
+        if with_lengths:
+            work.lengths[r] = lengths[src]
+    return with_lengths
+
+
+@njit(**JIT)
+def _load(X, order, start, rows, plan, work):
+    with_lengths = load_tokens(X, order, start, rows, work)
+    clear_padding(work.x[:rows], batch_lengths(work, rows, with_lengths), plan.d_in)
+    return with_lengths
+
+
+@njit(**JIT)
+def predict_rows(X, theta, plan, work, out, dropout, key, step):
+    """Predictions for every sequence of ``X`` into ``out``, in chunks of the workspace
+    size; with ``dropout`` (MC dropout) chunk ``c`` draws its masks at ``step + c``."""
+    n = out.shape[0]
+    empty = np.empty(0, dtype=np.int64)
+    for c, start in enumerate(range(0, n, work.rows)):
+        rows = min(work.rows, n - start)
+        with_lengths = _load(X, empty, start, rows, plan, work)
+        forward(theta, plan, work, rows, with_lengths, dropout, key, step + np.uint64(c))
+        output_activation(plan.loss, work.z[:rows], out[start : start + rows])
+
+
+@njit(**JIT)
+def attention_maps(X, theta, plan, work, out):
+    """Attention probabilities of every layer and head (no dropout) into ``out``
+    (``n × layers × heads × T × T``)."""
+    n = out.shape[0]
+    empty = np.empty(0, dtype=np.int64)
+    for start in range(0, n, work.rows):
+        rows = min(work.rows, n - start)
+        with_lengths = _load(X, empty, start, rows, plan, work)
+        forward(theta, plan, work, rows, with_lengths, False, np.uint64(0), np.uint64(0))
+        for layer in range(plan.n_layers):
+            out[start : start + rows, layer] = work.p[layer, :rows]
+
+
+@njit(**JIT)
+def loss_grad_sums(X, Y, sw, theta, grad, chunk_grad, plan, work, dropout, key, step):
+    """Full-data loss sum and gradient sum, in chunks (see ``mlp.loss_grad_sums``)."""
+    n = Y.shape[0]
+    empty = np.empty(0, dtype=np.int64)
+    grad[:] = 0.0
+    loss_sum = 0.0
+    sw_sum = 0.0
+    for c, start in enumerate(range(0, n, work.rows)):
+        rows = min(work.rows, n - start)
+        with_lengths = _load(X, empty, start, rows, plan, work)
+        y, w, chunk_sw = load_targets(Y, sw, empty, start, rows, work)
+        sw_sum += chunk_sw
+        forward(theta, plan, work, rows, with_lengths, dropout, key, step + np.uint64(c))
+        loss_sum += output_loss(plan.loss, work.z[:rows], work.a[:rows], y, w, work.d[:rows])
+        backward(theta, chunk_grad, plan, work, rows, with_lengths, dropout)
+        grad += chunk_grad
+    return loss_sum, sw_sum
