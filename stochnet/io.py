@@ -49,13 +49,22 @@ def _classes():
     from sklearn.preprocessing import LabelBinarizer
 
     from .augment import GaussianNoise, RandomCrop
-    from .estimators import EnsembleClassifier, EnsembleRegressor, MLPClassifier, MLPRegressor
+    from .estimators import (
+        AttentionClassifier,
+        AttentionRegressor,
+        EnsembleClassifier,
+        EnsembleRegressor,
+        MLPClassifier,
+        MLPRegressor,
+    )
 
     return {
         cls.__name__: cls
         for cls in (
             MLPClassifier,
             MLPRegressor,
+            AttentionClassifier,
+            AttentionRegressor,
             EnsembleClassifier,
             EnsembleRegressor,
             RandomCrop,
@@ -65,7 +74,14 @@ def _classes():
     }
 
 
-_ESTIMATORS = ("MLPClassifier", "MLPRegressor", "EnsembleClassifier", "EnsembleRegressor")
+_ESTIMATORS = (
+    "MLPClassifier",
+    "MLPRegressor",
+    "EnsembleClassifier",
+    "EnsembleRegressor",
+    "AttentionClassifier",
+    "AttentionRegressor",
+)
 _RECORDS = ("RandomCrop", "GaussianNoise")
 
 
@@ -75,7 +91,8 @@ def save(estimator, path):
 
     Parameters
     ----------
-    estimator : MLPClassifier, MLPRegressor, EnsembleClassifier or EnsembleRegressor
+    estimator : MLPClassifier, MLPRegressor, AttentionClassifier, AttentionRegressor,
+        EnsembleClassifier or EnsembleRegressor
     path : str or os.PathLike
         Conventionally ending in ``.npz``.
 
@@ -156,6 +173,8 @@ def _encode(value, arrays, where):
         return {"__object__": name, "state": _encode(fields, arrays, f"{where}<{name}>")}
     if type(value).__name__ == "MLPNetwork":
         return {"__network__": _encode(_network_state(value), arrays, f"{where}<network>")}
+    if type(value).__name__ == "AttentionNetwork":
+        return {"__encoder__": _encode(_encoder_state(value), arrays, f"{where}<encoder>")}
     raise ValueError(
         f"{where}: a {type(value).__name__} cannot be saved in a model file (only numbers, "
         "strings, arrays, lists, dicts and stochnet's own specs). Use a named "
@@ -178,6 +197,15 @@ def _network_state(net):
         "dropout": list(net.dropout),
         "dtype": net.dtype.name,
         "crop": list(net.crop),
+        "theta": net.theta,
+        "mask": net.mask.astype(bool) if net.mask.size else None,
+    }
+
+
+def _encoder_state(net):
+    return {
+        **net.config,
+        "dtype": net.dtype.name,
         "theta": net.theta,
         "mask": net.mask.astype(bool) if net.mask.size else None,
     }
@@ -300,6 +328,8 @@ class _Decoder:
             return {str(k): self(v, f"{where}.{k}", depth + 1) for k, v in value.items()}
         if tag == "__network__" and len(node) == 1:
             return _build_network(self(value, f"{where}<network>", depth + 1), where)
+        if tag == "__encoder__" and len(node) == 1:
+            return _build_encoder(self(value, f"{where}<encoder>", depth + 1), where)
         if tag == "__object__" and set(node) == {"__object__", "state"}:
             return self._object(value, node["state"], where, depth)
         raise ValueError(f"{where}: unknown node {tag!r}.")
@@ -384,11 +414,36 @@ def _build_network(state, where):
         )
     except (TypeError, KeyError, ValueError) as exc:
         raise ValueError(f"{where}: {exc}") from None
+    return _load_parameters(net, state, f"layers {sizes}", where)
+
+
+def _build_encoder(state, where):
+    from .engine import AttentionNetwork
+
+    sizes = ("length", "d_in", "n_outputs", "d_model", "n_heads", "n_layers", "d_ff")
+    expected = {*sizes, "per_token", "causal", "pooling", "scale", "attention_dropout",
+                "dropout", "activation", "loss", "dtype", "theta", "mask"}  # fmt: skip
+    if not isinstance(state, dict) or set(state) != expected:
+        raise ValueError(f"{where}: malformed encoder.")
+    if not all(isinstance(state[k], int) and 0 < state[k] <= 2**20 for k in sizes):
+        raise ValueError(f"{where}: bad encoder sizes.")
+    if state["dtype"] not in ("float32", "float64"):
+        raise ValueError(f"{where}: dtype must be float32 or float64.")
+    config = {k: v for k, v in state.items() if k not in ("theta", "mask")}
+    try:
+        net = AttentionNetwork(**config)
+    except (TypeError, KeyError, ValueError) as exc:
+        raise ValueError(f"{where}: {exc}") from None
+    return _load_parameters(net, state, "this encoder", where)
+
+
+def _load_parameters(net, state, what, where):
+    """Checked copy of the saved parameter vector and pruning mask into ``net``."""
     theta = state["theta"]
     if not isinstance(theta, np.ndarray) or theta.shape != net.theta.shape:
         raise ValueError(
-            f"{where}: the parameter vector must have shape {net.theta.shape} for layers "
-            f"{sizes}, got {getattr(theta, 'shape', None)}."
+            f"{where}: the parameter vector must have shape {net.theta.shape} for {what}, "
+            f"got {getattr(theta, 'shape', None)}."
         )
     if theta.dtype != net.dtype:
         raise ValueError(f"{where}: parameters must be {net.dtype}, got {theta.dtype}.")
@@ -406,13 +461,33 @@ def _build_network(state, where):
     return net
 
 
+def _check_classes(classes, n_out, where):
+    if classes is None:
+        return
+    if not isinstance(classes, np.ndarray) or classes.ndim != 1:
+        raise ValueError(f"{where}: classes_ must be a 1-D array.")
+    if n_out != len(classes) and not (len(classes) == 2 and n_out == 1):
+        raise ValueError(f"{where}: {len(classes)} classes do not fit {n_out} output units.")
+
+
 def _check_estimator_state(cls, state, where):
     """Cross-checks between the parameters and the fitted attributes."""
     params = set(cls._get_param_names())
     missing = params - set(state)
     if missing:
         raise ValueError(f"{where}: missing parameters {sorted(missing)}.")
-    if "_network" in state:
+    if "_network" in state and cls.__name__.startswith("Attention"):
+        net = state["_network"]
+        if type(net).__name__ != "AttentionNetwork":
+            raise ValueError(f"{where}: _network is not an attention network.")
+        shape = state.get("sequence_shape_")
+        cfg = net.config
+        if shape != (cfg["length"], cfg["d_in"]) or state.get("n_features_in_") != (
+            cfg["length"] * cfg["d_in"]
+        ):
+            raise ValueError(f"{where}: sequence_shape_ does not match the network's input.")
+        _check_classes(state.get("classes_"), net.n_outputs, where)
+    elif "_network" in state:
         net = state["_network"]
         if type(net).__name__ != "MLPNetwork":
             raise ValueError(f"{where}: _network is not a network.")
@@ -426,15 +501,7 @@ def _check_estimator_state(cls, state, where):
         n_in = state.get("n_features_in_")
         if not isinstance(n_in, int) or (not net.crop.active and n_in != net.layer_sizes[0]):
             raise ValueError(f"{where}: n_features_in_ does not match the network's input.")
-        classes = state.get("classes_")
-        if classes is not None:
-            if not isinstance(classes, np.ndarray) or classes.ndim != 1:
-                raise ValueError(f"{where}: classes_ must be a 1-D array.")
-            n_out = net.layer_sizes[-1]
-            if n_out != len(classes) and not (len(classes) == 2 and n_out == 1):
-                raise ValueError(
-                    f"{where}: {len(classes)} classes do not fit {n_out} output units."
-                )
+        _check_classes(state.get("classes_"), net.layer_sizes[-1], where)
     if "estimators_" in state:
         members = state["estimators_"]
         if not isinstance(members, list) or not all(

@@ -106,8 +106,12 @@ class BaseMLP(BaseEstimator):
         """Return ``(X, Y)`` with ``Y`` a 2-D float array in ``X.dtype``."""
         raise NotImplementedError
 
-    def _score(self, X, y, sample_weight=None):
-        raise NotImplementedError
+    def _validate_Xy(self, X, y, reset, y_numeric=False):
+        """scikit-learn's validation of ``(X, y)``: dense or CSR/CSC float ``X``."""
+        return validate_data(
+            self, X, y, accept_sparse=["csr", "csc"], multi_output=True, y_numeric=y_numeric,
+            dtype=(np.float64, np.float32), reset=reset,
+        )  # fmt: skip
 
     # -------------------------------------------------------------- fitting
     def fit(self, X, y, sample_weight=None, interrupt="warn"):
@@ -256,26 +260,29 @@ class BaseMLP(BaseEstimator):
             self.best_validation_score_ = -np.inf
         return self
 
-    def _initialize(self, X, Y, params):
-        self.n_iter_ = 0
-        self.t_ = 0
-        self.n_outputs_ = Y.shape[1]
+    def _build_network(self, X, Y, params):
+        """The initialised network for validated ``X`` and encoded targets ``Y``."""
         crop = params["crop"]
         n_inputs = crop.out_height * crop.out_width * crop.channels if crop.active else X.shape[1]
         layer_units = [n_inputs, *params["hidden_layer_sizes"], self._n_outputs_for(Y.shape[1])]
         self.n_layers_ = len(layer_units)
-        self._key = derive_key(self.random_state)
-        hidden_dropout = params["dropout"]
         from ..engine import MLPNetwork  # loads the compiled kernels on first fit
 
-        self._network = MLPNetwork(
+        return MLPNetwork(
             layer_units,
             activation=params["activation"],
             loss=self._engine_loss(),
-            dropout=hidden_dropout,
+            dropout=params["dropout"],
             dtype=X.dtype,
             crop=crop,
         ).initialize(params["init"], self._key)
+
+    def _initialize(self, X, Y, params):
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = Y.shape[1]
+        self._key = derive_key(self.random_state)
+        self._network = self._build_network(X, Y, params)
         self.masks_ = None
         self.sparsity_ = 0.0
         self._trainer = None
@@ -343,7 +350,7 @@ class BaseMLP(BaseEstimator):
 
     def _validation_split(self, X, Y, sample_weight, params):
         """Indices of the training rows and the validation data (a copy of 10%)."""
-        n = X.shape[0]
+        n = Y.shape[0]
         rows = np.arange(n, dtype=np.int64)
         stratify = self._stratify_labels(Y)
         seed = splitmix64(int(self._key) ^ STREAMS["validation"]) & 0xFFFFFFFF
@@ -360,7 +367,12 @@ class BaseMLP(BaseEstimator):
             )
         train = np.sort(train)
         sw_val = None if sample_weight is None else sample_weight[val]
-        return train, X[val], Y[val], sw_val
+        return train, self._take_rows(X, val), Y[val], sw_val
+
+    @staticmethod
+    def _take_rows(X, rows):
+        """Rows ``rows`` of a validated input (a copy)."""
+        return X[rows]
 
     def _stratify_labels(self, Y):
         return None
@@ -373,7 +385,7 @@ class BaseMLP(BaseEstimator):
             n_train = rows.shape[0]
         else:
             rows, X_val, Y_val, sw_val = None, None, None, None
-            n_train = X.shape[0]
+            n_train = Y.shape[0]
         if batch_size == "auto":
             batch_size = min(200, n_train)
         else:

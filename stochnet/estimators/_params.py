@@ -88,12 +88,10 @@ def check_batch_size(value):
     return check_int("batch_size", value)
 
 
-def validate_mlp_params(est, activations, solvers):
-    """All hyper-parameters of an MLP estimator, checked; returns normalised values."""
-    hidden = check_hidden_layer_sizes(est.hidden_layer_sizes)
+def validate_training_params(est, solvers):
+    """The optimiser, schedule and regularisation parameters every network estimator
+    shares, checked; returns normalised values."""
     return dict(
-        hidden_layer_sizes=hidden,
-        activation=check_option("activation", est.activation, activations),
         solver=check_option("solver", est.solver, solvers),
         alpha=check_real("alpha", est.alpha, 0.0),
         batch_size=check_batch_size(est.batch_size),
@@ -119,8 +117,18 @@ def validate_mlp_params(est, activations, solvers):
         epsilon=check_real("epsilon", est.epsilon, 0.0, None, True),
         n_iter_no_change=check_n_iter_no_change(est.n_iter_no_change),
         max_fun=check_int("max_fun", est.max_fun),
-        dropout=check_dropout(est.dropout, len(hidden)),
         input_noise=check_real("input_noise", est.input_noise, 0.0),
         init=check_init(est.init),
         l1=check_real("l1", est.l1, 0.0),
+    )
+
+
+def validate_mlp_params(est, activations, solvers):
+    """All hyper-parameters of an MLP estimator, checked; returns normalised values."""
+    hidden = check_hidden_layer_sizes(est.hidden_layer_sizes)
+    return dict(
+        validate_training_params(est, solvers),
+        hidden_layer_sizes=hidden,
+        activation=check_option("activation", est.activation, activations),
+        dropout=check_dropout(est.dropout, len(hidden)),
     )

@@ -1,0 +1,519 @@
+"""AttentionClassifier and AttentionRegressor: transformer encoders as estimators."""
+
+import math
+import numbers
+
+import numpy as np
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .._device import resolve_device
+from ..kernels.codes import ACTIVATIONS
+from ._mlp_base import BaseMLP
+from ._outputs import ClassifierOutputs, RegressorOutputs
+from ._params import check_bool, check_int, check_option, check_real, validate_training_params
+
+_POOLINGS = {"mean", "first"}
+
+
+class BaseAttention(BaseMLP):
+    """Base class; use :class:`AttentionClassifier` or :class:`AttentionRegressor`."""
+
+    def __init__(
+        self,
+        d_model=64,
+        n_heads=4,
+        n_layers=2,
+        d_ff=128,
+        *,
+        dropout=0.0,
+        attention_dropout=0.0,
+        pooling="mean",
+        causal=False,
+        attention_scale=None,
+        sequence_shape=None,
+        padding_value=None,
+        activation="relu",
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        input_noise=0.0,
+        init="glorot_uniform",
+        l1=0.0,
+        device="cpu",
+    ):
+        self.d_model = d_model
+        self.n_heads = n_heads
+        self.n_layers = n_layers
+        self.d_ff = d_ff
+        self.dropout = dropout
+        self.attention_dropout = attention_dropout
+        self.pooling = pooling
+        self.causal = causal
+        self.attention_scale = attention_scale
+        self.sequence_shape = sequence_shape
+        self.padding_value = padding_value
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.input_noise = input_noise
+        self.init = init
+        self.l1 = l1
+        self.device = device
+
+    # ------------------------------------------------------------ parameters
+    def _check_params(self):
+        params = validate_training_params(self, ("lbfgs", "sgd", "adam"))
+        resolve_device(self.device)
+        d_model = check_int("d_model", self.d_model)
+        n_heads = check_int("n_heads", self.n_heads)
+        if d_model % n_heads:
+            raise ValueError(
+                f"The 'd_model' parameter ({d_model}) must be a multiple of 'n_heads' ({n_heads})."
+            )
+        scale = self.attention_scale
+        if scale is not None:
+            scale = check_real("attention_scale", scale, 0.0, None, low_open=True)
+        params.update(
+            d_model=d_model,
+            n_heads=n_heads,
+            n_layers=check_int("n_layers", self.n_layers),
+            d_ff=check_int("d_ff", self.d_ff),
+            dropout=check_real("dropout", self.dropout, 0.0, 1.0, high_open=True),
+            attention_dropout=check_real(
+                "attention_dropout", self.attention_dropout, 0.0, 1.0, high_open=True
+            ),
+            pooling=check_option("pooling", self.pooling, _POOLINGS),
+            causal=check_bool("causal", self.causal),
+            attention_scale=scale,
+            activation=check_option("activation", self.activation, set(ACTIVATIONS)),
+            sequence_shape=_check_sequence_shape(self.sequence_shape),
+            padding_value=_check_padding_value(self.padding_value),
+            prune=None,
+        )
+        stochastic = params["dropout"] or params["attention_dropout"] or params["input_noise"]
+        if params["solver"] == "lbfgs" and stochastic:
+            raise ValueError(
+                "solver='lbfgs' needs a deterministic objective: dropout, attention_dropout "
+                "and input_noise require solver='sgd' or 'adam'."
+            )
+        return params
+
+    # ----------------------------------------------------------------- input
+    def _sequence_rows(self, X, reset):
+        """``X`` as rows of ``T·d`` values, and the sequence shape ``(T, d)``.
+
+        3-D input is ``n × T × d``; 2-D input is tabular (``T = n_features``, ``d = 1``)
+        unless ``sequence_shape`` is set. Anything else goes to scikit-learn's checks.
+        """
+        shape = _check_sequence_shape(self.sequence_shape)
+        if getattr(X, "ndim", None) == 3 and not hasattr(X, "tocsr"):
+            X = np.asarray(X)
+            if shape is not None and X.shape[1:] != shape:
+                raise ValueError(
+                    f"X has sequences of shape {X.shape[1:]} but sequence_shape={shape}."
+                )
+            shape = X.shape[1:]
+            if not reset and shape != self.sequence_shape_:
+                raise ValueError(
+                    f"X has sequences of shape {shape}, but {type(self).__name__} was fitted "
+                    f"on sequences of shape {self.sequence_shape_}."
+                )
+            X = X.reshape(X.shape[0], -1)
+        if not reset and shape is None and getattr(self, "_sequences", False):
+            shape = self.sequence_shape_
+        return X, shape
+
+    def _finish_shape(self, X, shape, reset):
+        n_values = X.shape[1]
+        sequences = shape is not None
+        if not sequences:
+            shape = (n_values, 1)
+        elif shape[0] * shape[1] != n_values:
+            raise ValueError(
+                f"sequence_shape {shape} needs {shape[0] * shape[1]} values per row; X has "
+                f"{n_values}."
+            )
+        if reset:
+            self.sequence_shape_ = tuple(int(s) for s in shape)
+            self._sequences = sequences
+        elif tuple(shape) != self.sequence_shape_ or sequences != self._sequences:
+            raise ValueError(
+                f"X has sequences of shape {tuple(shape)}, but {type(self).__name__} was "
+                f"fitted on sequences of shape {self.sequence_shape_}."
+            )
+
+    def _finite_flag(self):
+        value = _check_padding_value(self.padding_value)
+        return "allow-nan" if value is not None and math.isnan(value) else True
+
+    def _validate_Xy(self, X, y, reset, y_numeric=False):
+        X, shape = self._sequence_rows(X, reset)
+        X, y = validate_data(
+            self, X, y, multi_output=True, y_numeric=y_numeric, dtype=(np.float64, np.float32),
+            reset=reset, ensure_all_finite=self._finite_flag(),
+        )  # fmt: skip
+        self._finish_shape(X, shape, reset)
+        return X, y
+
+    def _tokens(self, X, dtype):
+        """A ``TokenInput`` for validated rows ``X``: lengths from ``padding_value``."""
+        from ..kernels.cpu.tokens import TokenInput
+
+        values = np.ascontiguousarray(X, dtype=dtype)
+        length, width = self.sequence_shape_
+        pad = _check_padding_value(self.padding_value)
+        if pad is None:
+            return TokenInput(values, np.empty(0, dtype=np.int64))
+        steps = values.reshape(values.shape[0], length, width)
+        padding = np.isnan(steps) if math.isnan(pad) else steps == pad
+        real = ~padding.all(axis=2)
+        lengths = np.where(real.any(axis=1), length - np.argmax(real[:, ::-1], axis=1), 0)
+        inside = np.arange(length)[None, :] < lengths[:, None]
+        if not np.all(np.isfinite(steps[inside])):
+            raise ValueError(
+                "X contains NaN or infinity before the trailing padding (padding_value="
+                f"{pad!r} only marks whole tokens at the end of a sequence)."
+            )
+        return TokenInput(values, lengths.astype(np.int64))
+
+    @staticmethod
+    def _take_rows(X, rows):
+        from ..kernels.cpu.tokens import TokenInput
+
+        lengths = X.lengths[rows] if X.lengths.shape[0] else X.lengths
+        return TokenInput(X.values[rows], lengths)
+
+    def _prepare(self, X, y, sample_weight, incremental):
+        from sklearn.utils.validation import _check_sample_weight
+
+        params = self._check_params()
+        first_pass = not hasattr(self, "_network") or (not self.warm_start and not incremental)
+        X, Y = self._validate_input(X, y, incremental, reset=first_pass)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        if first_pass:
+            self._initialize(X, Y, params)
+        elif self._n_outputs_for(Y.shape[1]) != self._network.n_outputs:
+            raise ValueError(
+                f"y has {Y.shape[1]} outputs but the fitted network has {self.n_outputs_}; "
+                "refit without warm_start."
+            )
+        net = self._network
+        tokens = self._tokens(X, net.dtype)
+        Y = np.ascontiguousarray(Y, dtype=net.dtype)
+        if sample_weight is not None:
+            sample_weight = sample_weight.astype(net.dtype, copy=False)
+        return params, tokens, Y, sample_weight
+
+    def _build_network(self, X, Y, params):
+        from ..engine import AttentionNetwork  # loads the compiled kernels on first fit
+
+        length, width = self.sequence_shape_
+        self.n_layers_ = params["n_layers"]
+        return AttentionNetwork(
+            length, width, self._n_outputs_for(Y.shape[1]), d_model=params["d_model"],
+            n_heads=params["n_heads"], n_layers=params["n_layers"], d_ff=params["d_ff"],
+            per_token=not self._sequences, causal=params["causal"],
+            pooling=params["pooling"], scale=params["attention_scale"],
+            attention_dropout=params["attention_dropout"], dropout=params["dropout"],
+            activation=params["activation"], loss=self._engine_loss(), dtype=X.dtype,
+        ).initialize(params["init"], self._key)  # fmt: skip
+
+    def _check_X(self, X):
+        if not hasattr(self, "_network"):
+            check_is_fitted(self, "_network")
+        self._sync_parameters()
+        X, shape = self._sequence_rows(X, reset=False)
+        X = validate_data(
+            self, X, reset=False, dtype=(np.float64, np.float32),
+            ensure_all_finite=self._finite_flag(),
+        )  # fmt: skip
+        self._finish_shape(X, shape, reset=False)
+        return self._tokens(X, self._network.dtype)
+
+    def attention_weights(self, X):
+        """Attention maps of the fitted model on ``X`` (no dropout).
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_samples, n_layers, n_heads, T, T)
+            Row ``i`` of map ``[s, l, h]`` is how query token ``i`` of sample ``s``
+            weights the keys in head ``h`` of layer ``l`` (zeros for masked keys).
+        """
+        return self._network.attention_weights(self._check_X(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        tags.input_tags.allow_nan = self._finite_flag() == "allow-nan"
+        return tags
+
+
+def _check_sequence_shape(value):
+    if value is None:
+        return None
+    ok = (
+        isinstance(value, tuple | list)
+        and len(value) == 2
+        and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0
+                for v in value)
+    )  # fmt: skip
+    if not ok:
+        raise ValueError(
+            f"The 'sequence_shape' parameter must be None or a pair of positive ints "
+            f"(T, d). Got {value!r} instead."
+        )
+    return (int(value[0]), int(value[1]))
+
+
+def _check_padding_value(value):
+    if value is None:
+        return None
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise ValueError(
+            f"The 'padding_value' parameter must be None or a real number (NaN allowed). "
+            f"Got {value!r} instead."
+        )
+    return float(value)
+
+
+_PARAMETERS = """
+    d_model : int, default=64
+        Width of the token representations.
+    n_heads : int, default=4
+        Attention heads per layer; ``d_model`` must be a multiple (``d_k = d_model /
+        n_heads``).
+    n_layers : int, default=2
+        Encoder layers (pre-LayerNorm: attention, then feed-forward, each residual).
+    d_ff : int, default=128
+        Hidden units of each feed-forward block.
+    dropout : float, default=0.0
+        Inverted-dropout rate of the feed-forward hidden units and of both residual
+        branches (Philox ``"dropout"`` stream; prediction is deterministic).
+    attention_dropout : float, default=0.0
+        Dropout rate of the attention weights.
+    pooling : {"mean", "first"}, default="mean"
+        Sequence summary fed to the output layer: the mean over non-padding tokens, or
+        the first token.
+    causal : bool, default=False
+        Token ``i`` attends to tokens ``j <= i`` only.
+    attention_scale : float or None, default=None
+        Factor on ``Q Kᵀ``; ``None`` is ``1/sqrt(d_k)`` (set it to study the scaling).
+    sequence_shape : (int, int) or None, default=None
+        Read 2-D ``X`` as sequences of ``T`` tokens with ``d`` features each (row-major
+        ``T × d``). Without it, 2-D ``X`` is tabular: every feature is a token with its
+        own linear embedding plus a learned feature embedding (FT-Transformer); 3-D ``X``
+        (``n × T × d``) is always a batch of sequences (one shared embedding plus learned
+        positional embeddings).
+    padding_value : float or None, default=None
+        Tokens at the end of a sequence whose features all equal this value (NaN
+        allowed) are padding: masked as keys, left out of mean pooling. Use
+        :func:`stochnet.pad_sequences` for lists of variable-length sequences.
+    activation : str, default="relu"
+        Feed-forward activation (``"relu"``, ``"gelu"``, ...).
+    solver, alpha, batch_size, learning_rate, learning_rate_init, power_t, max_iter,
+    shuffle, random_state, tol, verbose, warm_start, momentum, nesterovs_momentum,
+    early_stopping, validation_fraction, beta_1, beta_2, epsilon, n_iter_no_change,
+    max_fun, input_noise, init, l1, device
+        As in :class:`~stochnet.MLPClassifier`; ``alpha`` and ``l1`` penalise the weight
+        matrices and embeddings, not biases or LayerNorm parameters.
+"""
+
+_ATTRIBUTES = """
+    Attributes
+    ----------
+    sequence_shape_ : tuple of int
+        ``(T, d)`` of the fitted input (``(n_features, 1)`` for tabular input).
+    coefs_, intercepts_ : list of numpy.ndarray
+        Live views of the weight matrices and of the vectors (biases, LayerNorm gains
+        and shifts); ``parameters_`` is the flat vector.
+    loss_, best_loss_, loss_curve_, validation_scores_, best_validation_score_,
+    validation_loss_curve_, t_, n_features_in_, feature_names_in_, n_iter_,
+    n_outputs_, out_activation_
+        As in :class:`~stochnet.MLPClassifier`.
+"""
+
+
+class AttentionClassifier(ClassifierOutputs, ClassifierMixin, BaseAttention):
+    (
+        """Transformer-encoder classifier for tabular data and sequences.
+
+    Parameters
+    ----------"""
+        + _PARAMETERS
+        + _ATTRIBUTES
+        + """    classes_ : numpy.ndarray
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from stochnet import AttentionClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = AttentionClassifier(d_model=16, n_heads=2, n_layers=1, d_ff=32,
+    ...                           max_iter=60, random_state=0)
+    >>> clf.fit(X, y).score(X, y) > 0.9
+    True
+    >>> clf.attention_weights(X[:2]).shape  # samples, layers, heads, query, key
+    (2, 1, 2, 4, 4)
+    """
+    )
+
+
+class AttentionRegressor(RegressorOutputs, RegressorMixin, BaseAttention):
+    (
+        """Transformer-encoder regressor for tabular data and sequences.
+
+    Parameters
+    ----------
+    loss : {"squared_error", "poisson", "gaussian_nll"}, default="squared_error"
+        As in :class:`~stochnet.MLPRegressor`."""
+        + _PARAMETERS
+        + _ATTRIBUTES
+        + """
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from stochnet import AttentionRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(300, 8, 1))  # 300 sequences of 8 scalars
+    >>> y = X.max(axis=(1, 2))
+    >>> reg = AttentionRegressor(d_model=16, n_heads=2, n_layers=1, d_ff=32,
+    ...                          max_iter=100, random_state=0).fit(X, y)
+    >>> reg.score(X, y) > 0.8
+    True
+    """
+    )
+
+    def __init__(
+        self,
+        loss="squared_error",
+        d_model=64,
+        n_heads=4,
+        n_layers=2,
+        d_ff=128,
+        *,
+        dropout=0.0,
+        attention_dropout=0.0,
+        pooling="mean",
+        causal=False,
+        attention_scale=None,
+        sequence_shape=None,
+        padding_value=None,
+        activation="relu",
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        input_noise=0.0,
+        init="glorot_uniform",
+        l1=0.0,
+        device="cpu",
+    ):
+        super().__init__(
+            d_model, n_heads, n_layers, d_ff, dropout=dropout,
+            attention_dropout=attention_dropout, pooling=pooling, causal=causal,
+            attention_scale=attention_scale, sequence_shape=sequence_shape,
+            padding_value=padding_value, activation=activation, solver=solver, alpha=alpha,
+            batch_size=batch_size, learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
+            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
+            warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping, validation_fraction=validation_fraction,
+            beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun, input_noise=input_noise, init=init, l1=l1, device=device,
+        )  # fmt: skip
+        self.loss = loss
+
+
+def pad_sequences(sequences, length=None, padding_value=np.nan, dtype=np.float64):
+    """Stack variable-length sequences into ``n × T × d``, padded at the end.
+
+    Parameters
+    ----------
+    sequences : iterable of array-like of shape (T_i, d) or (T_i,)
+    length : int or None, default=None
+        ``T``; ``None`` is the longest sequence. Longer sequences raise ``ValueError``.
+    padding_value : float, default=nan
+        Fill value; give the same to the estimator's ``padding_value``.
+    dtype : numpy dtype, default=float64
+
+    Returns
+    -------
+    numpy.ndarray of shape (n, T, d)
+
+    Examples
+    --------
+    >>> from stochnet import pad_sequences
+    >>> pad_sequences([[1.0, 2.0], [3.0]]).shape
+    (2, 2, 1)
+    """
+    arrays = [np.asarray(s, dtype=dtype) for s in sequences]
+    arrays = [a[:, None] if a.ndim == 1 else a for a in arrays]
+    if not arrays or any(a.ndim != 2 for a in arrays):
+        raise ValueError("sequences must be a non-empty list of 1-D or 2-D arrays.")
+    width = arrays[0].shape[1]
+    if any(a.shape[1] != width for a in arrays):
+        raise ValueError("every sequence must have the same number of features.")
+    longest = max(a.shape[0] for a in arrays)
+    length = longest if length is None else check_int("length", length)
+    if longest > length:
+        raise ValueError(f"a sequence has {longest} tokens, more than length={length}.")
+    out = np.full((len(arrays), length, width), padding_value, dtype=dtype)
+    for i, a in enumerate(arrays):
+        out[i, : a.shape[0]] = a
+    return out
