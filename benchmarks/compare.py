@@ -106,6 +106,79 @@ def torch_epoch(X, y, batch_size, dropout):
     return run
 
 
+ENCODER = dict(batch=64, length=64, d_model=64, heads=4, d_ff=256, dropout=0.1, steps=20)
+
+
+def encoder_data():
+    """Sequences ``(steps · batch) × T × d_model`` and 10-class labels, float32."""
+    c = ENCODER
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(c["steps"] * c["batch"], c["length"], c["d_model"]))
+    return X.astype(np.float32), rng.integers(0, 10, len(X))
+
+
+def stochnet_encoder(X, y):
+    c = ENCODER
+    clf = sn.AttentionClassifier(
+        d_model=c["d_model"], n_heads=c["heads"], n_layers=1, d_ff=c["d_ff"],
+        dropout=c["dropout"], attention_dropout=c["dropout"], batch_size=c["batch"],
+        random_state=0,
+    )  # fmt: skip
+    clf.partial_fit(X[: c["batch"]], y[: c["batch"]], classes=np.arange(10))  # compile
+    return lambda: clf.partial_fit(X, y)
+
+
+def torch_encoder(X, y):
+    """The same network in PyTorch: linear token embedding + positions, one pre-LN
+    ``TransformerEncoderLayer`` (``nn.MultiheadAttention`` + LayerNorm + FFN, dropout
+    on attention weights, FFN hidden units and both residual branches), final
+    LayerNorm, mean pooling, linear head; Adam."""
+    c = ENCODER
+    torch.manual_seed(0)
+
+    class Encoder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            d = c["d_model"]
+            self.embed = torch.nn.Linear(d, d, bias=False)
+            self.pos = torch.nn.Parameter(torch.zeros(c["length"], d))
+            self.block = torch.nn.TransformerEncoderLayer(
+                d, c["heads"], c["d_ff"], c["dropout"], batch_first=True, norm_first=True
+            )
+            self.norm = torch.nn.LayerNorm(d)
+            self.head = torch.nn.Linear(d, 10)
+
+        def forward(self, x):
+            h = self.block(self.embed(x) + self.pos)
+            return self.head(self.norm(h.mean(1)))
+
+    model = Encoder()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+
+    def run():
+        model.train()
+        perm = torch.randperm(len(Xt))
+        for i in range(0, len(Xt), c["batch"]):
+            idx = perm[i : i + c["batch"]]
+            opt.zero_grad()
+            loss_fn(model(Xt[idx]), yt[idx]).backward()
+            opt.step()
+
+    return run
+
+
+def encoder_row(repeats):
+    X, y = encoder_data()
+    contenders = {"stochnet": stochnet_encoder(X, y)}
+    if torch is not None:
+        contenders["torch"] = torch_encoder(X, y)
+    medians = measure(contenders, repeats)
+    per_step = {name: t / ENCODER["steps"] for name, t in medians.items()}
+    return row("encoder block train step, batch 64 × T 64 [ms]", per_step, unit=1e3)
+
+
 def fitted_pair(X, y):
     """A fitted 64-100-10 MLP from each library (same weights) for predict timings."""
     Xs, ys = X[:2000, :64].copy(), y[:2000]
@@ -225,6 +298,7 @@ def main():
     parser.add_argument("--quick", action="store_true", help="10 000 samples, 3 repeats")
     parser.add_argument("--threads", type=int, default=numba.config.NUMBA_NUM_THREADS)
     parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--encoder-only", action="store_true", help="only the encoder row")
     args = parser.parse_args()
     n = 10_000 if args.quick else 60_000
     repeats = args.repeats or 3
@@ -233,6 +307,10 @@ def main():
         torch.set_num_threads(args.threads)
     else:
         print("PyTorch not installed: its columns are skipped (pip install torch==2.13.0).")
+    if args.encoder_only:
+        with threadpool_limits(args.threads, user_api="blas"):
+            print(encoder_row(repeats))
+        return
     X, y = mnist_like(n)
     rows = []
     gflops = sgemm_gflops(args.threads)
@@ -284,6 +362,7 @@ def main():
             contenders["torch"] = lambda: torch.nn.functional.dropout(big_t, 0.2, training=True)
         ours_dropout()
         rows.append(row("dropout forward, 10⁷ float32 [ms]", measure(contenders, 5), 1e3))
+        rows.append(encoder_row(repeats))
 
     rows += startup_rows(args.threads)
 

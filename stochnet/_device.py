@@ -30,18 +30,39 @@ def cuda_available():
         return False
 
 
-def resolve_device(device, name="device"):
+def resolve_device(device, name="device", training=False):
     """Turn a ``device`` parameter into ``"cpu"`` or ``"cuda"``.
 
-    ``"auto"`` picks the GPU when one is usable. The CUDA kernels are not part of this
-    release yet, so ``"cuda"`` raises even where a GPU exists.
+    ``"auto"`` picks the GPU when one is usable. ``"cuda"`` without a usable GPU
+    raises ``RuntimeError``. The random, crop and pruning kernels run on a GPU; the
+    training engine (``training=True``: the estimators) does not yet, so there
+    ``"cuda"`` raises and ``"auto"`` uses the CPU.
     """
     if not isinstance(device, str) or device not in DEVICES:
         raise ValueError(f"{name} must be one of {DEVICES}, got {device!r}.")
-    if device == "cpu" or (device == "auto"):
+    if device == "cpu":
         return "cpu"
-    raise RuntimeError(
-        f"{name}='cuda' was requested, but the CUDA backend is not available "
-        f"(GPU found: {cuda_available()}; the CUDA kernels are not in this release). "
-        "Use device='cpu' or device='auto'."
-    )
+    if device == "auto":
+        return "cuda" if cuda_available() and not training else "cpu"
+    if training:
+        raise RuntimeError(
+            f"{name}='cuda' was requested, but training on a GPU is not in this release "
+            f"(GPU found: {cuda_available()}; stochnet.random, augment.random_crop and "
+            "prune.random_mask do run on it). Use device='cpu' or device='auto'."
+        )
+    if not cuda_available():
+        raise RuntimeError(
+            f"{name}='cuda' was requested, but no usable CUDA GPU was found (install "
+            "stochnet[cuda] and an NVIDIA driver, or set NUMBA_ENABLE_CUDASIM=1 for the "
+            "simulator). Use device='cpu' or device='auto'."
+        )
+    return "cuda"
+
+
+def kernel_module(name, device):
+    """The kernel module ``name`` (e.g. ``"rng"``) of the backend for a resolved device;
+    imported on first use so that ``import stochnet`` loads no compiler."""
+    import importlib
+
+    backend = "cuda" if device == "cuda" else "cpu"
+    return importlib.import_module(f"stochnet.kernels.{backend}.{name}")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._device import resolve_device
+from ._device import kernel_module, resolve_device
 from .kernels.codes import NO_CROP, PADDING_MODES, STREAMS, CropPlan
 from .random import _check_step, _is_int, derive_key
 
@@ -206,7 +206,7 @@ def random_crop(X, size, seed, padding=0, step=0, device="cpu", padding_mode="co
     >>> sn.augment.random_crop(images, 2, seed=0, padding=1).shape
     (2, 2, 2)
     """
-    resolve_device(device)
+    device = resolve_device(device)
     X = np.asarray(X)
     if X.ndim not in (2, 3, 4):
         raise ValueError(f"X must have 2 to 4 dimensions (samples first), got {X.ndim}.")
@@ -220,8 +220,7 @@ def random_crop(X, size, seed, padding=0, step=0, device="cpu", padding_mode="co
     out = np.empty((X.shape[0], plan.out_height * plan.out_width * plan.channels), X.dtype)
     offsets = np.empty((X.shape[0], 2), dtype=np.int64)
     stream = np.uint64(STREAMS["crop"])
-    from .kernels.cpu import crop as _crop  # compiled on first use, not at import
-
+    _crop = kernel_module("crop", device)  # compiled on first use, not at import
     _crop.random_offsets(plan, derive_key(seed), stream, _check_step(step), 0, offsets)
     _crop.crop_rows(rows, out, plan, offsets)
     if X.ndim == 2:

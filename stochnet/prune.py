@@ -43,12 +43,12 @@ def random_mask(shape, amount, seed, step=0, device="cpu"):
     30
     """
     amount = check_amount(amount)
-    resolve_device(device)
+    device = resolve_device(device)
     shape = _check_shape(shape)
     size = math.prod(shape)
     removed = round(amount * size)
     keep = np.ones(size, dtype=bool)
-    keep[permutation(size, seed, stream="prune", step=step)[:removed]] = False
+    keep[permutation(size, seed, stream="prune", step=step, device=device)[:removed]] = False
     return keep.reshape(shape)
 
 

@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-from ._device import resolve_device
+from ._device import kernel_module, resolve_device
 from .kernels.codes import STREAMS as _STREAMS
 
 #: Stream numbers of the sources of randomness. ``"user"`` is the default of the
@@ -20,14 +20,6 @@ from .kernels.codes import STREAMS as _STREAMS
 STREAMS = dict(_STREAMS)
 
 _MASK64 = (1 << 64) - 1
-
-
-def _kernels():
-    """The compiled samplers, imported on first use so that ``import stochnet`` stays
-    free of Numba."""
-    from .kernels.cpu import rng
-
-    return rng
 
 
 def splitmix64(x):
@@ -153,6 +145,7 @@ def uniform(shape, seed, stream=0, step=0, dtype=np.float64, device="cpu"):
     dtype : {numpy.float64, numpy.float32}, default=numpy.float64
         float64 draws have 2**-32 resolution, float32 draws 2**-23; both exclude 0 and 1.
     device : {"cpu", "cuda", "auto"}, default="cpu"
+        Where to draw; the result is a NumPy array either way, bit-identical.
 
     Returns
     -------
@@ -168,9 +161,9 @@ def uniform(shape, seed, stream=0, step=0, dtype=np.float64, device="cpu"):
     """
     shape = _check_shape(shape)
     dtype = _check_float_dtype(dtype)
-    resolve_device(device)
+    kernels = kernel_module("rng", resolve_device(device))
     out = np.empty(int(np.prod(shape)), dtype=dtype)
-    _kernels().fill_uniform(out, derive_key(seed), stream_id(stream), _check_step(step), 0)
+    kernels.fill_uniform(out, derive_key(seed), stream_id(stream), _check_step(step), 0)
     return out.reshape(shape)
 
 
@@ -192,9 +185,9 @@ def normal(shape, seed, stream=0, step=0, dtype=np.float64, device="cpu"):
     """
     shape = _check_shape(shape)
     dtype = _check_float_dtype(dtype)
-    resolve_device(device)
+    kernels = kernel_module("rng", resolve_device(device))
     out = np.empty(int(np.prod(shape)), dtype=dtype)
-    _kernels().fill_normal(out, derive_key(seed), stream_id(stream), _check_step(step), 0)
+    kernels.fill_normal(out, derive_key(seed), stream_id(stream), _check_step(step), 0)
     return out.reshape(shape)
 
 
@@ -215,6 +208,7 @@ def dropout_mask(shape, rate, seed, step=0, stream="dropout", device="cpu"):
     step : int, default=0
     stream : int or str, default="dropout"
     device : {"cpu", "cuda", "auto"}, default="cpu"
+        Where to draw; the result is a NumPy array either way, bit-identical.
 
     Returns
     -------
@@ -231,16 +225,18 @@ def dropout_mask(shape, rate, seed, step=0, stream="dropout", device="cpu"):
     if not isinstance(rate, numbers.Real) or not 0.0 <= float(rate) < 1.0:
         raise ValueError(f"rate must be a float in [0, 1), got {rate!r}.")
     shape = _check_shape(shape)
-    resolve_device(device)
+    kernels = kernel_module("rng", resolve_device(device))
     out = np.empty(int(np.prod(shape)), dtype=np.bool_)
-    _kernels().fill_keep_mask(
+    kernels.fill_keep_mask(
         out, keep_threshold(rate), derive_key(seed), stream_id(stream), _check_step(step), 0
     )
     return out.reshape(shape)
 
 
-def permutation(n, seed, stream=0, step=0):
+def permutation(n, seed, stream=0, step=0, device="cpu"):
     """A random permutation of ``range(n)`` (Fisher-Yates on Philox words).
+
+    ``device="cuda"`` shuffles on the GPU (one thread: the same swaps).
 
     Examples
     --------
@@ -250,6 +246,7 @@ def permutation(n, seed, stream=0, step=0):
     """
     if not isinstance(n, numbers.Integral) or isinstance(n, bool) or not 0 <= n < 2**32:
         raise ValueError(f"n must be an int in [0, 2**32), got {n!r}.")
+    kernels = kernel_module("rng", resolve_device(device))
     out = np.arange(n, dtype=np.int64)
-    _kernels().permutation(out, derive_key(seed), stream_id(stream), _check_step(step))
+    kernels.permutation(out, derive_key(seed), stream_id(stream), _check_step(step))
     return out

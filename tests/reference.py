@@ -50,13 +50,19 @@ def uniform(key, stream, step, offset, n, dtype=np.float64):
 
 
 def normal(key, stream, step, offset, n):
-    """Box-Muller on lanes (0, 1) and (2, 3) of each block."""
+    """Box-Muller on lanes (0, 1) and (2, 3) of each block: ``√(-2 log u₁)`` times
+    ``cos θ`` or ``sin θ``, ``θ = 2π u₂``. The angle is reduced exactly from the word
+    (quadrant = top two bits) before libm's cos/sin, so near zero crossings the
+    reference is accurate to an ulp, not to the rounding of ``2π u₂``."""
     out = np.empty(n)
     for k, i in enumerate(range(offset, offset + n)):
         pair = (i // 2) * 2
-        u1, u2 = (words(key, stream, step, [pair, pair + 1]).astype(np.float64) + 0.5) * 2.0**-32
-        r = math.sqrt(-2.0 * math.log(u1))
-        out[k] = r * (math.cos(2 * math.pi * u2) if i % 2 == 0 else math.sin(2 * math.pi * u2))
+        w1, w2 = (int(w) for w in words(key, stream, step, [pair, pair + 1]))
+        r = math.sqrt(-2.0 * math.log((w1 + 0.5) * 2.0**-32))
+        phi = ((w2 & (2**30 - 1)) + 0.5) * 2.0**-30 * (math.pi / 2)
+        c, s = math.cos(phi), math.sin(phi)
+        c, s = ((c, s), (-s, c), (-c, -s), (s, -c))[w2 >> 30]
+        out[k] = r * (c if i % 2 == 0 else s)
     return out
 
 

@@ -249,3 +249,24 @@ def test_correlated_batches_level_off_at_rho_sigma2(small_classifier, seed):
         minibatch_noise(clf, X, y, groups=groups, batch_sizes=(1, 200))
     with pytest.raises(ValueError, match="groups"):
         minibatch_noise(clf, X, y, groups=groups[:10])
+
+
+def test_head_logits_match_the_random_vector_theory_at_initialisation():
+    from stochnet import AttentionClassifier
+    from stochnet.diagnostics import head_logits
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 16, 8))
+    y = rng.integers(0, 2, 200)
+    results = []
+    for scale in (None, 2.0 / np.sqrt(8)):
+        # A learning rate of ~0 keeps the initial (independent) queries and keys.
+        clf = AttentionClassifier(32, 4, 2, 32, attention_scale=scale, max_iter=1,
+                                  learning_rate_init=1e-12, random_state=0).fit(X, y)  # fmt: skip
+        r = head_logits(clf, X)
+        assert r.variance.shape == (2, 4) and r.d_k == 8
+        ratio = r.variance / r.predicted_variance
+        assert np.all((ratio > 0.5) & (ratio < 2.0)), ratio
+        assert np.all(r.entropy <= r.max_entropy + 1e-9)
+        results.append(r.variance)
+    np.testing.assert_allclose(results[1] / results[0], 4.0, rtol=1e-3)

@@ -100,3 +100,55 @@ class Ensemble:
         return sn.uncertainty.nll(self.y_test, proba, classes=self.ens.classes_)
 
     track_test_nll.unit = "nats"
+
+
+class EncoderStep:
+    """Train steps of one encoder block (batch 64, T = 64, d_model 64, 4 heads, d_ff 256,
+    dropout 0.1, Adam): one epoch of 10 batches."""
+
+    timeout = 180
+
+    def setup(self):
+        rng = np.random.default_rng(0)
+        self.X = rng.standard_normal((640, 64, 64), dtype=np.float32)
+        self.y = rng.integers(0, 10, 640)
+        self.clf = sn.AttentionClassifier(64, 4, 1, 256, dropout=0.1, attention_dropout=0.1,
+                                          batch_size=64, random_state=0)  # fmt: skip
+        self.clf.partial_fit(self.X[:64], self.y[:64], classes=np.arange(10))
+
+    def time_epoch(self):
+        self.clf.partial_fit(self.X, self.y)
+
+
+class AttentionFit:
+    """AttentionClassifier on digits as 64 feature tokens: fit, predict, accuracy."""
+
+    timeout = 300
+
+    @staticmethod
+    def make():
+        return sn.AttentionClassifier(32, 4, 1, 64, batch_size=64, max_iter=20, random_state=0)
+
+    def setup_cache(self):
+        # One fit shared by the predict and score benchmarks (asv runs each in its own
+        # process, so setup would refit for every one of them).
+        X_train, X_test, y_train, y_test = digits_split()
+        return quiet_fit(self.make(), X_train, y_train), (X_train, X_test, y_train, y_test)
+
+    def time_fit(self, cache):
+        _, (X_train, _, y_train, _) = cache
+        quiet_fit(self.make(), X_train, y_train)
+
+    def peakmem_fit(self, cache):
+        _, (X_train, _, y_train, _) = cache
+        quiet_fit(self.make(), X_train, y_train)
+
+    def time_predict(self, cache):
+        fitted, (_, X_test, _, _) = cache
+        fitted.predict(X_test)
+
+    def track_test_score(self, cache):
+        fitted, (_, X_test, _, y_test) = cache
+        return fitted.score(X_test, y_test)
+
+    track_test_score.unit = "accuracy"

@@ -3,7 +3,7 @@
 import numpy as np
 
 import stochnet as sn
-from stochnet.kernels.cpu import dense, dropout, optim
+from stochnet.kernels.cpu import attention, dense, dropout, optim
 from stochnet.random import derive_key, keep_threshold
 
 from .common import mnist_like
@@ -101,3 +101,30 @@ class OptimiserStep:
         else:
             optim.sgd_step(self.theta, self.grad, self.m, self.n_coef,
                            1e-4, 0.0, 1.0, 1e-3, 0.9, True)  # fmt: skip
+
+
+class Attention:
+    """Multi-head attention probabilities, weighted sum and backward, 64 sequences ×
+    4 heads × T = 64 × d_k = 16, float32."""
+
+    def setup(self):
+        rng = np.random.default_rng(0)
+        shape = (64, 4, 64, 16)
+        self.q, self.k, self.v, self.do = (rng.standard_normal(shape, dtype=np.float32)
+                                           for _ in range(4))  # fmt: skip
+        self.p = np.empty((64, 4, 64, 64), np.float32)
+        self.o = np.empty(shape, np.float32)
+        self.grads = [np.empty(shape, np.float32) for _ in range(3)]
+        self.scratch = np.empty((64, 64), np.float32)
+        self.lengths = np.empty(0, np.int64)
+        self.no_mask = np.empty((0, 4, 64, 64), np.float32)
+        self.time_forward()
+        self.time_backward()
+
+    def time_forward(self):
+        attention.attention_probs(self.q, self.k, self.lengths, False, 0.25, self.p)
+        attention.attention_output(self.p, self.v, self.o)
+
+    def time_backward(self):
+        attention.attention_backward(self.q, self.k, self.v, self.p, self.p, self.no_mask,
+                                     self.do, 0.25, *self.grads, self.scratch)  # fmt: skip

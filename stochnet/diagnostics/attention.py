@@ -1,5 +1,8 @@
 """Why attention divides by √d_k: the geometry of random high-dimensional vectors.
 
+:func:`attention_scaling` measures it on random vectors, :func:`head_logits` on the
+queries and keys of a fitted attention estimator.
+
 For ``q, k`` with i.i.d. unit-variance entries, ``q·k`` is a sum of ``d_k`` unit-variance
 products: its variance is ``d_k``, so unscaled attention logits grow with the head
 width and the softmax saturates (one key takes all the weight, gradients vanish).
@@ -13,6 +16,8 @@ import numpy as np
 
 from .._plotting import new_axes
 from ..random import _check_shape, derive_key, normal
+
+__all__ = ["AttentionScaling", "HeadLogits", "attention_scaling", "head_logits"]
 
 
 @dataclass
@@ -117,3 +122,108 @@ def attention_scaling(d_k_values=(16, 64, 256), n_samples=4000, n_keys=32, rando
 def _softmax(logits):
     shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
     return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+@dataclass
+class HeadLogits:
+    """Attention logits of a fitted model, per layer and head.
+
+    Attributes
+    ----------
+    variance : ndarray (n_layers, n_heads)
+        Variance of the logits ``scale · q·k`` over every allowed query–key pair.
+    predicted_variance : ndarray (n_layers, n_heads)
+        ``scale² · d_k · mean(q²) · mean(k²)``: the variance if ``q`` and ``k`` were
+        independent with zero-mean entries (the random-vector theory; at ``scale =
+        1/√d_k`` and unit-variance entries it is 1). A measured variance far above it
+        means the head has learned aligned queries and keys.
+    entropy : ndarray (n_layers, n_heads)
+        Mean softmax entropy of the attention rows, in nats.
+    max_entropy : float
+        ``log T``: uniform attention over every token.
+    scale : float
+    d_k : int
+    """
+
+    variance: np.ndarray
+    predicted_variance: np.ndarray
+    entropy: np.ndarray
+    max_entropy: float
+    scale: float
+    d_k: int
+
+    def plot(self, ax=None):
+        """Measured against predicted logit variance, one bar pair per head."""
+        ax = new_axes(ax)
+        n_layers, n_heads = self.variance.shape
+        x = np.arange(n_layers * n_heads)
+        ax.bar(x - 0.2, self.variance.ravel(), 0.4, label="measured Var(scale · q·k)")
+        ax.bar(x + 0.2, self.predicted_variance.ravel(), 0.4,
+               label="scale² d_k E[q²] E[k²] (independent q, k)")  # fmt: skip
+        ax.set_xticks(x, [f"L{i}H{h}" for i in range(n_layers) for h in range(n_heads)])
+        ax.set_ylabel("logit variance")
+        ax.set_yscale("log")
+        ax.legend(fontsize=8)
+        return ax
+
+
+def head_logits(estimator, X):
+    """Measure each head's attention logits on ``X`` with a fitted attention estimator.
+
+    Parameters
+    ----------
+    estimator : fitted AttentionClassifier or AttentionRegressor
+    X : array-like accepted by the estimator's ``predict``
+
+    Returns
+    -------
+    HeadLogits
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from stochnet import AttentionRegressor
+    >>> from stochnet.diagnostics import head_logits
+    >>> X = np.random.default_rng(0).normal(size=(50, 6, 2))
+    >>> reg = AttentionRegressor(8, 2, 1, 16, max_iter=2, random_state=0)
+    >>> r = head_logits(reg.fit(X, X.sum((1, 2))), X)
+    >>> r.variance.shape, r.d_k
+    ((1, 2), 4)
+    """
+    if not hasattr(estimator, "attention_weights"):
+        raise TypeError(
+            f"estimator must be a fitted attention estimator, got {type(estimator).__name__}."
+        )
+    tokens = estimator._check_X(X)
+    net = estimator._network
+    probs, q, k = net.attention_weights(tokens, return_queries_keys=True)
+    plan = net.plan
+    n, n_layers, n_heads, length, d_k = q.shape
+    q, k = q.astype(np.float64), k.astype(np.float64)
+    logits = plan.scale * np.einsum("blhid,blhjd->blhij", q, k)
+    lengths = tokens.lengths if tokens.lengths.size else np.full(n, length)
+    j = np.arange(length)
+    allowed = np.broadcast_to(j[None, None, :] < lengths[:, None, None], (n, length, length))
+    if plan.causal:
+        allowed = allowed & (j[:, None] >= j[None, :])[None]
+    allowed = np.broadcast_to(allowed[:, None, None], logits.shape)
+    valid_query = np.broadcast_to((j[None, :] < lengths[:, None])[:, None, None, :], q.shape[:4])
+    variance = np.empty((n_layers, n_heads))
+    predicted = np.empty((n_layers, n_heads))
+    for layer in range(n_layers):
+        for head in range(n_heads):
+            values = logits[:, layer, head][allowed[:, layer, head]]
+            variance[layer, head] = values.var()
+            rows = valid_query[:, layer, head]
+            q2 = (q[:, layer, head][rows] ** 2).mean()
+            k2 = (k[:, layer, head][rows] ** 2).mean()
+            predicted[layer, head] = plan.scale**2 * d_k * q2 * k2
+    p = probs.astype(np.float64)
+    row_entropy = -(p * np.log(np.where(p > 0, p, 1.0))).sum(-1)
+    has_keys = allowed.any(-1)
+    entropy = np.array([[row_entropy[:, i, h][has_keys[:, i, h]].mean()
+                         for h in range(n_heads)] for i in range(n_layers)])  # fmt: skip
+    return HeadLogits(
+        variance=variance, predicted_variance=predicted, entropy=entropy,
+        max_entropy=float(np.log(length)), scale=float(plan.scale), d_k=d_k,
+    )  # fmt: skip

@@ -175,11 +175,16 @@ class AttentionNetwork(Network):
     def _allocate(self, rows, max_row_nnz):
         return allocate_encoder_workspace(self.plan, rows, self.n_targets, self.dtype)
 
-    def attention_weights(self, X):
-        """Attention probabilities, shape ``(n, n_layers, n_heads, T, T)`` (no dropout)."""
+    def attention_weights(self, X, return_queries_keys=False):
+        """Attention probabilities, shape ``(n, n_layers, n_heads, T, T)`` (no dropout);
+        with ``return_queries_keys``, also the queries and keys
+        (``(n, n_layers, n_heads, T, d_k)`` each)."""
         n = self.n_rows(X)
         X, _ = self.kernel_input(X)
         p = self.plan
-        out = np.empty((n, p.n_layers, p.heads, p.length, p.length), dtype=self.dtype)
-        _encoder.attention_maps(X, self.theta, p, self._chunk_workspace(n), out)
-        return out
+        probs = np.empty((n, p.n_layers, p.heads, p.length, p.length), dtype=self.dtype)
+        shape = (n if return_queries_keys else 0, p.n_layers, p.heads, p.length,
+                 p.d_model // p.heads)  # fmt: skip
+        queries, keys = np.empty(shape, self.dtype), np.empty(shape, self.dtype)
+        _encoder.attention_maps(X, self.theta, p, self._chunk_workspace(n), probs, queries, keys)
+        return (probs, queries, keys) if return_queries_keys else probs

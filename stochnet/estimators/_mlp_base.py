@@ -136,7 +136,7 @@ class BaseMLP(BaseEstimator):
 
     def _check_params(self):
         params = validate_mlp_params(self, tuple(ACTIVATIONS), ("lbfgs", "sgd", "adam"))
-        resolve_device(self.device)
+        resolve_device(self.device, training=True)
         params["prune"] = None if self.prune is None else check_amount(self.prune, "prune")
         params["prune_method"] = check_option(
             "prune_method", self.prune_method, {"random", "magnitude"}

@@ -101,7 +101,7 @@ class BaseAttention(BaseMLP):
     # ------------------------------------------------------------ parameters
     def _check_params(self):
         params = validate_training_params(self, ("lbfgs", "sgd", "adam"))
-        resolve_device(self.device)
+        resolve_device(self.device, training=True)
         d_model = check_int("d_model", self.d_model)
         n_heads = check_int("n_heads", self.n_heads)
         if d_model % n_heads:

@@ -11,6 +11,7 @@ import numpy as np
 from numba import njit
 
 from ..._config import JIT
+from ..crop_source import source_index
 from ..philox_source import SHIFT32, block_bits
 
 
@@ -33,20 +34,6 @@ def centre_offsets(crop):
         (crop.height + 2 * crop.pad_h - crop.out_height) // 2,
         (crop.width + 2 * crop.pad_w - crop.out_width) // 2,
     )
-
-
-@njit(**JIT)
-def source_index(p, n, pad, mode):
-    """Index into the unpadded axis of length ``n`` for padded position ``p``
-    (``-1``: a constant-zero pad). ``reflect`` mirrors without repeating the edge."""
-    i = p - pad
-    if 0 <= i < n:
-        return i
-    if mode == 0:
-        return -1
-    if mode == 2:
-        return 0 if i < 0 else n - 1
-    return -i if i < 0 else 2 * (n - 1) - i
 
 
 @njit(**JIT)

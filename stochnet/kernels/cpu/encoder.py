@@ -254,17 +254,21 @@ def predict_rows(X, theta, plan, work, out, dropout, key, step):
 
 
 @njit(**JIT)
-def attention_maps(X, theta, plan, work, out):
-    """Attention probabilities of every layer and head (no dropout) into ``out``
-    (``n × layers × heads × T × T``)."""
-    n = out.shape[0]
+def attention_maps(X, theta, plan, work, probs, queries, keys):
+    """Attention probabilities of every layer and head (no dropout) into ``probs``
+    (``n × layers × heads × T × T``) and, unless they are empty, the queries and keys
+    into ``queries`` and ``keys`` (``n × layers × heads × T × d_k``)."""
+    n = probs.shape[0]
     empty = np.empty(0, dtype=np.int64)
     for start in range(0, n, work.rows):
         rows = min(work.rows, n - start)
         with_lengths = _load(X, empty, start, rows, plan, work)
         forward(theta, plan, work, rows, with_lengths, False, np.uint64(0), np.uint64(0))
         for layer in range(plan.n_layers):
-            out[start : start + rows, layer] = work.p[layer, :rows]
+            probs[start : start + rows, layer] = work.p[layer, :rows]
+            if queries.shape[0] > 0:
+                queries[start : start + rows, layer] = work.q[layer, :rows]
+                keys[start : start + rows, layer] = work.k[layer, :rows]
 
 
 @njit(**JIT)

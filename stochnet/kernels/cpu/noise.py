@@ -4,7 +4,7 @@ import numpy as np
 from numba import njit
 
 from ..._config import JIT
-from ..philox_source import block_bits, box_muller, unit_float64
+from ..philox_source import add, block_bits, box_muller, mul
 
 
 @njit(**JIT)
@@ -18,13 +18,13 @@ def add_gaussian_noise(x, std, key, stream, step, offset):
     first = offset // 4
     for b in range((n + 3) // 4):
         w0, w1, w2, w3 = block_bits(key, stream, step, np.uint64(first + b))
-        z0, z1 = box_muller(unit_float64(w0), unit_float64(w1))
-        z2, z3 = box_muller(unit_float64(w2), unit_float64(w3))
+        z0, z1 = box_muller(w0, w1)
+        z2, z3 = box_muller(w2, w3)
         i = 4 * b
-        x[i] += std * z0
+        x[i] = add(x[i], mul(std, z0))
         if i + 1 < n:
-            x[i + 1] += std * z1
+            x[i + 1] = add(x[i + 1], mul(std, z1))
         if i + 2 < n:
-            x[i + 2] += std * z2
+            x[i + 2] = add(x[i + 2], mul(std, z2))
         if i + 3 < n:
-            x[i + 3] += std * z3
+            x[i + 3] = add(x[i + 3], mul(std, z3))

@@ -68,8 +68,8 @@ def fill_normal(out, key, stream, step, offset):
     for b in prange(n_blocks):
         block = first + b
         w0, w1, w2, w3 = block_bits(key, stream, step, np.uint64(block))
-        z0, z1 = box_muller(unit_float64(w0), unit_float64(w1))
-        z2, z3 = box_muller(unit_float64(w2), unit_float64(w3))
+        z0, z1 = box_muller(w0, w1)
+        z2, z3 = box_muller(w2, w3)
         base = block * 4 - offset
         if 0 <= base < n:
             out[base] = z0

@@ -1,0 +1,28 @@
+"""CUDA kernel tests: run on a GPU, or on Numba's simulator with NUMBA_ENABLE_CUDASIM=1
+(``tests/test_cuda.py`` starts that process). Skipped when neither is available."""
+
+import pytest
+
+import stochnet
+
+
+def pytest_collection_modifyitems(config, items):
+    if stochnet.cuda_available():
+        return
+    skip = pytest.mark.skip(reason="no CUDA GPU and NUMBA_ENABLE_CUDASIM is not set")
+    for item in items:
+        item.add_marker(skip)
+
+
+@pytest.fixture(params=[(4, None), (32, None), (8, 2)], ids=["tpb4", "tpb32", "tpb8-2blocks"])
+def geometry(request, monkeypatch):
+    """Launch geometries: threads per block, and optionally a cap on the blocks (so the
+    grid-stride loops wrap around)."""
+    from stochnet import _config
+    from stochnet.kernels.cuda import launch
+
+    threads, max_blocks = request.param
+    monkeypatch.setattr(_config, "THREADS_PER_BLOCK", threads)
+    if max_blocks is not None:
+        monkeypatch.setattr(launch, "MAX_BLOCKS", max_blocks)
+    return request.param

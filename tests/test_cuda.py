@@ -1,0 +1,90 @@
+"""The CUDA backend without a GPU: the kernel tests on Numba's CUDA simulator (a
+separate process), PTX for compute capability 9.0, and the errors of device="cuda"."""
+
+import importlib
+import inspect
+import os
+import subprocess
+import sys
+import types
+from pathlib import Path
+from unittest import mock
+
+import pytest
+
+import stochnet as sn
+
+ROOT = Path(__file__).resolve().parent.parent
+cuda = pytest.importorskip("numba.cuda", reason="numba-cuda is not installed")
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("NUMBA_ENABLE_CUDASIM") == "1", reason="already inside the simulator"
+)
+
+
+def test_kernels_on_the_simulator():
+    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(ROOT / "tests/cuda")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout and "skipped" not in result.stdout.split("\n")[-2]
+
+
+def _signatures():
+    from numba import types as nt
+
+    f32, f64, u64, i64 = nt.float32, nt.float64, nt.uint64, nt.int64
+    vec = nt.Array(f32, 1, "C")
+    mat = nt.Array(f32, 2, "C")
+    return {
+        "rng._fill_uniform": [(vec, nt.boolean, u64, u64, u64, i64),
+                              (nt.Array(f64, 1, "C"), nt.boolean, u64, u64, u64, i64)],
+        "rng._fill_normal": [(vec, u64, u64, u64, i64)],
+        "rng._fill_keep_mask": [(nt.Array(nt.boolean, 1, "C"), u64, u64, u64, u64, i64)],
+        "rng._permutation": [(nt.Array(i64, 1, "C"), u64, u64, u64)],
+        "dropout._dropout_forward": [(vec, vec, u64, f64, u64, u64, u64, i64)],
+        "dropout._dropout_backward": [(vec, vec)],
+        "noise._add_gaussian_noise": [(vec, f64, u64, u64, u64, i64)],
+        "crop._random_offsets": [(i64, i64, u64, u64, u64, i64, nt.Array(i64, 2, "C"))],
+        "crop._crop_rows": [(mat, mat, *([i64] * 8), nt.Array(i64, 2, "C"))],
+        "prune._apply_mask": [(vec, vec, vec, vec)],
+    }  # fmt: skip
+
+
+def _kernels():
+    """Every ``@cuda.jit`` kernel of ``stochnet.kernels.cuda``, by ``module.name``."""
+    found = {}
+    for path in sorted((ROOT / "stochnet/kernels/cuda").glob("[!_]*.py")):
+        module = importlib.import_module(f"stochnet.kernels.cuda.{path.stem}")
+        for name, obj in inspect.getmembers(module):
+            if hasattr(obj, "py_func") and hasattr(obj, "overloads"):
+                found[f"{path.stem}.{name}"] = obj
+    return found
+
+
+def test_every_kernel_compiles_to_ptx_for_sm90():
+    from numba.cuda import dispatcher
+
+    kernels = _kernels()
+    signatures = _signatures()
+    assert set(kernels) == set(signatures), "give every new kernel a signature here"
+    # numba-cuda asks the driver for the current device's compute capability when it
+    # compiles a device function called from a kernel, even for compile_ptx with an
+    # explicit cc: stand in a device of cc 9.0 so that no GPU is needed.
+    fake_device = types.SimpleNamespace(compute_capability=(9, 0))
+    with mock.patch.object(dispatcher, "get_current_device", lambda: fake_device):
+        for name, kernel in kernels.items():
+            for signature in signatures[name]:
+                ptx, _ = cuda.compile_ptx(kernel.py_func, signature, cc=(9, 0))
+                assert ".target sm_90" in ptx, name
+
+
+def test_device_errors_are_clear():
+    if not sn.cuda_available():
+        with pytest.raises(RuntimeError, match="no usable CUDA GPU"):
+            sn.random.uniform(3, 0, device="cuda")
+    with pytest.raises(RuntimeError, match="training on a GPU is not in this release"):
+        sn.MLPClassifier(device="cuda").fit([[0.0], [1.0]], [0, 1])
+    assert sn.random.uniform(3, 0, device="auto").shape == (3,)
