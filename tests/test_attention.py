@@ -70,8 +70,7 @@ def test_attention_kernels_match_reference(causal, with_lengths, dropout):
     do = RNG.normal(size=o.shape)
     dq, dk_, dv = (np.empty_like(q) for _ in range(3))
     pmask = keep if dropout else np.empty((0, heads, length, length))
-    att.attention_backward(q, k, v, p, pd, pmask, do, scale, dq, dk_, dv,
-                           np.empty((length, length)))  # fmt: skip
+    att.attention_backward(q, k, v, p, pd, pmask, do, scale, dq, dk_, dv, np.empty_like(p))
     expected = ref.attention_backward(q, k, v, do, ref_lengths, causal, scale, keep)
     for got, want in zip((dq, dk_, dv), expected, strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-13)
@@ -100,7 +99,7 @@ def test_attention_backward_matches_finite_differences(causal):
     _, p, pd = _kernel_attention(q, k, v, lengths, causal, 0.5)
     grads = [np.empty_like(q) for _ in range(3)]
     att.attention_backward(q, k, v, p, pd, np.empty((0, 2, 4, 4)), r, 0.5, *grads,
-                           np.empty((4, 4)))  # fmt: skip
+                           np.empty_like(p))  # fmt: skip
     eps = 1e-6
     for arr, grad in zip((q, k, v), grads, strict=True):
         numeric = np.empty_like(arr)

@@ -115,7 +115,7 @@ class Attention:
         self.p = np.empty((64, 4, 64, 64), np.float32)
         self.o = np.empty(shape, np.float32)
         self.grads = [np.empty(shape, np.float32) for _ in range(3)]
-        self.scratch = np.empty((64, 64), np.float32)
+        self.ds = np.empty_like(self.p)
         self.lengths = np.empty(0, np.int64)
         self.no_mask = np.empty((0, 4, 64, 64), np.float32)
         self.time_forward()
@@ -127,4 +127,4 @@ class Attention:
 
     def time_backward(self):
         attention.attention_backward(self.q, self.k, self.v, self.p, self.p, self.no_mask,
-                                     self.do, 0.25, *self.grads, self.scratch)  # fmt: skip
+                                     self.do, 0.25, *self.grads, self.ds)  # fmt: skip

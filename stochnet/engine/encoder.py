@@ -56,6 +56,9 @@ class AttentionNetwork(Network):
     kernels = _encoder
     train_batches = staticmethod(_epoch.train_encoder_batches)
     predict_chunk_rows = ENCODER_CHUNK_ROWS
+    # The per-head products, softmax, LayerNorm and dropout loops (parallel over
+    # sequences × heads) outweigh the projections: Numba keeps the cores, the BLAS one.
+    rows_per_sample = 0
 
     def __init__(
         self, length, d_in, n_outputs, d_model=64, n_heads=4, n_layers=2, d_ff=128,
@@ -83,7 +86,6 @@ class AttentionNetwork(Network):
             length, d_in, n_outputs, d_model, n_heads, n_layers, d_ff, per_token, causal,
             POOLING[pooling], scale, attention_dropout, dropout, activation, loss,
         )  # fmt: skip
-        self.rows_per_sample = int(length)
         self.theta = np.zeros(self.plan.n_params, dtype=self.dtype)
         self.mask = np.empty(0, dtype=self.dtype)
         self._workspaces = {}

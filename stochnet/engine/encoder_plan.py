@@ -99,7 +99,7 @@ class EncoderWorkspace(NamedTuple):
     dk: np.ndarray
     dv: np.ndarray
     dpool: np.ndarray  # (rows, d)
-    scratch: np.ndarray  # (T, T)
+    ds: np.ndarray  # (rows, heads, T, T) attention-score gradients
     rows: int
 
 
@@ -169,5 +169,5 @@ def allocate_encoder_workspace(plan, rows, n_targets, dtype):
         d=z(rows, plan.n_out), y=z(rows, n_targets), sw=z(rows), qkv=z(n, 3 * d),
         heads=z(*heads), branch=z(n, d), dh=z(n, d), dx=z(n, d), dy=z(n, d),
         df=z(n, plan.d_ff), dqkv=z(n, 3 * d), dheads=z(*heads), dq=z(*heads), dk=z(*heads),
-        dv=z(*heads), dpool=z(rows, d), scratch=z(t, t), rows=rows,
+        dv=z(*heads), dpool=z(rows, d), ds=z(*probs[1:]), rows=rows,
     )  # fmt: skip

@@ -58,7 +58,8 @@ class Network:
     def _chunk_workspace(self, n_rows, max_row_nnz=0):
         return self.workspace(min(max(n_rows, 1), self.predict_chunk_rows), max_row_nnz)
 
-    #: Rows of the matrix products per sample (tokens for an encoder).
+    #: Rows of matrix products per sample, for the thread policy of
+    #: ``trainer.single_pool`` (0: never hand the cores to the BLAS).
     rows_per_sample = 1
 
     #: Rows per chunk when a whole data set goes through :meth:`predict`.

@@ -64,6 +64,39 @@ def block_bits(key, stream, step, block):
 
 
 @register_jitable
+def philox_blocks(key, stream, step, first, c0, c1, c2, c3):
+    """Words of counter blocks ``first, first + 1, …`` into ``c0..c3`` (one entry per
+    block; the arrays' length is the number of blocks).
+
+    The same rounds as :func:`philox4x32_10`, run on a whole chunk of blocks at a time
+    (structure of arrays): the independent blocks' multiplies overlap, about twice the
+    throughput of one block after another on a CPU core.
+    """
+    n = c0.shape[0]
+    for i in range(n):
+        block = np.uint64(first + i)
+        c0[i] = block & MASK32
+        c1[i] = block >> SHIFT32
+        c2[i] = step & MASK32
+        c3[i] = stream & MASK32
+    k0 = key & MASK32
+    k1 = key >> SHIFT32
+    for r in range(10):
+        if r > 0:
+            k0 = (k0 + PHILOX_W0) & MASK32
+            k1 = (k1 + PHILOX_W1) & MASK32
+        for i in range(n):
+            p0 = PHILOX_M0 * c0[i]
+            p1 = PHILOX_M1 * c2[i]
+            next0 = (p1 >> SHIFT32) ^ c1[i] ^ k0
+            next2 = (p0 >> SHIFT32) ^ c3[i] ^ k1
+            c1[i] = p1 & MASK32
+            c3[i] = p0 & MASK32
+            c0[i] = next0
+            c2[i] = next2
+
+
+@register_jitable
 def unit_float64(word):
     """Map a 32-bit word to the open interval (0, 1) exactly: ``(word + 0.5) / 2**32``."""
     return (np.float64(word) + 0.5) * TWO_POW_M32

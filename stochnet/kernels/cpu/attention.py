@@ -1,7 +1,9 @@
 """Multi-head scaled dot-product attention on head-major blocks.
 
 Queries, keys and values of a batch live in ``rows × heads × T × d_k`` C-contiguous
-arrays, so each head's products are ``np.dot`` calls on contiguous ``T × d_k`` blocks.
+arrays, so each head's products are ``np.dot`` calls on contiguous ``T × d_k`` blocks;
+the (sequence, head) pairs run in parallel (``prange``; keep the BLAS single-threaded
+meanwhile), each one's arithmetic the same whatever the thread count.
 Per head, ``S = scale · Q Kᵀ``, key ``j`` is masked for query ``i`` when ``j ≥ length``
 (key padding) or, with ``causal``, when ``j > i``; ``P = softmax(S)`` over the unmasked
 keys (the row maximum is subtracted; a row with every key masked is all zeros, not
@@ -11,7 +13,7 @@ NaN); attention dropout turns ``P`` into ``P̃ = P ⊙ M`` and the output is ``O
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from ..._config import JIT_MATH
 
@@ -70,57 +72,58 @@ def masked_softmax(s, length, causal):
             s[i, j] = 0.0
 
 
-@njit(**JIT_MATH)
+@njit(parallel=True, **JIT_MATH)
 def attention_probs(q, k, lengths, causal, scale, p):
     """``p[b, h] = softmax(scale · q[b, h] k[b, h]ᵀ)`` with the masks of the module
     docstring; ``lengths`` is empty when every sequence is full."""
     rows, heads, length, _ = q.shape
     full = lengths.shape[0] == 0
-    for b in range(rows):
-        valid = length if full else lengths[b]
-        for h in range(heads):
-            s = p[b, h]
-            np.dot(q[b, h], k[b, h].T, s)
-            for i in range(length):
-                for j in range(length):
-                    s[i, j] *= scale
-            masked_softmax(s, valid, causal)
+    for bh in prange(rows * heads):
+        b = bh // heads
+        h = bh % heads
+        s = p[b, h]
+        np.dot(q[b, h], k[b, h].T, s)
+        for i in range(length):
+            for j in range(length):
+                s[i, j] *= scale
+        masked_softmax(s, length if full else lengths[b], causal)
 
 
-@njit(**JIT_MATH)
+@njit(parallel=True, **JIT_MATH)
 def attention_output(pd, v, o):
     """``o[b, h] = pd[b, h] @ v[b, h]`` (``pd``: the probabilities after dropout)."""
     rows, heads = pd.shape[0], pd.shape[1]
-    for b in range(rows):
-        for h in range(heads):
-            np.dot(pd[b, h], v[b, h], o[b, h])
+    for bh in prange(rows * heads):
+        np.dot(pd[bh // heads, bh % heads], v[bh // heads, bh % heads], o[bh // heads, bh % heads])
 
 
-@njit(**JIT_MATH)
-def attention_backward(q, k, v, p, pd, pmask, do, scale, dq, dk, dv, scratch):
+@njit(parallel=True, **JIT_MATH)
+def attention_backward(q, k, v, p, pd, pmask, do, scale, dq, dk, dv, ds):
     """Gradients with respect to ``q``, ``k``, ``v`` from ``do = ∂L/∂O``.
 
     ``pmask`` holds the dropout factors of ``P`` (empty without attention dropout);
-    ``scratch`` is one ``T × T`` buffer. Per head::
+    ``ds`` (shaped like ``p``) receives ``dS``. Per head::
 
         dV = P̃ᵀ dO,  dP = (dO Vᵀ) ⊙ M,  dS = P ⊙ (dP - rowsum(P ⊙ dP)),
         dQ = scale · dS K,  dK = scale · dSᵀ Q
     """
     rows, heads, length, _ = q.shape
     dropped = pmask.shape[0] > 0
-    for b in range(rows):
-        for h in range(heads):
-            np.dot(pd[b, h].T, do[b, h], dv[b, h])
-            np.dot(do[b, h], v[b, h].T, scratch)
-            pbh = p[b, h]
-            for i in range(length):
-                if dropped:
-                    for j in range(length):
-                        scratch[i, j] *= pmask[b, h, i, j]
-                inner = 0.0
+    for bh in prange(rows * heads):
+        b = bh // heads
+        h = bh % heads
+        np.dot(pd[b, h].T, do[b, h], dv[b, h])
+        grad = ds[b, h]
+        np.dot(do[b, h], v[b, h].T, grad)
+        pbh = p[b, h]
+        for i in range(length):
+            if dropped:
                 for j in range(length):
-                    inner += pbh[i, j] * scratch[i, j]
-                for j in range(length):
-                    scratch[i, j] = scale * pbh[i, j] * (scratch[i, j] - inner)
-            np.dot(scratch, k[b, h], dq[b, h])
-            np.dot(scratch.T, q[b, h], dk[b, h])
+                    grad[i, j] *= pmask[b, h, i, j]
+            inner = 0.0
+            for j in range(length):
+                inner += pbh[i, j] * grad[i, j]
+            for j in range(length):
+                grad[i, j] = scale * pbh[i, j] * (grad[i, j] - inner)
+        np.dot(grad, k[b, h], dq[b, h])
+        np.dot(grad.T, q[b, h], dk[b, h])

@@ -4,7 +4,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..._config import JIT
-from ..philox_source import block_bits
+from ..philox_source import philox_blocks
 
 #: Arrays from this size on are masked by all threads (below, a parallel launch costs
 #: more than it saves). Counter-based draws make both paths give the same mask.
@@ -12,18 +12,26 @@ PARALLEL_FROM = 1 << 16
 _CHUNK_BLOCKS = 1 << 12
 
 
+#: Counter blocks whose words are drawn together (see ``philox_blocks``).
+_WORD_CHUNK = 256
+
+
 @njit(**JIT)
 def _dropout_blocks(a, mask, threshold, scale, key, stream, step, first, start, stop):
     """Blocks ``[start, stop)`` of four elements each (see :func:`dropout_forward`)."""
     n = a.shape[0]
-    for b in range(start, stop):
-        words = block_bits(key, stream, step, np.uint64(first + b))
-        for lane in range(4):
-            i = 4 * b + lane
-            if i < n:
-                m = scale if words[lane] >= threshold else 0.0
-                mask[i] = m
-                a[i] *= m
+    words = np.empty((4, _WORD_CHUNK), dtype=np.uint64)
+    for chunk in range(start, stop, _WORD_CHUNK):
+        count = min(_WORD_CHUNK, stop - chunk)
+        philox_blocks(key, stream, step, first + chunk, words[0, :count], words[1, :count],
+                      words[2, :count], words[3, :count])  # fmt: skip
+        for i in range(count):
+            for lane in range(4):
+                e = 4 * (chunk + i) + lane
+                if e < n:
+                    m = scale if words[lane, i] >= threshold else 0.0
+                    mask[e] = m
+                    a[e] *= m
 
 
 @njit(parallel=True, **JIT)

@@ -28,7 +28,8 @@ from .attention import (
     rows_from_heads,
 )
 from .batch import load_targets
-from .dense import dense_backward, dense_forward
+from .dense import dense_backward_rows as dense_backward
+from .dense import dense_forward_rows as dense_forward
 from .dropout import dropout_backward, dropout_forward
 from .layernorm import layernorm_backward, layernorm_forward
 from .losses import output_activation, output_loss
@@ -199,7 +200,7 @@ def backward(theta, grad, plan, work, rows, with_lengths, dropout):
         dq, dk, dv = work.dq[:rows], work.dk[:rows], work.dv[:rows]
         attention_backward(work.q[layer, :rows], work.k[layer, :rows], work.v[layer, :rows],
                            p, pd, pmask, dheads, plan.scale, dq, dk, dv,
-                           work.scratch)  # fmt: skip
+                           work.ds[:rows])  # fmt: skip
         dqkv = work.dqkv[:n]
         rows_from_heads(dq, dqkv, 0)
         rows_from_heads(dk, dqkv, d)

@@ -7,7 +7,7 @@ pass, so nothing is recomputed and ``γ = 0`` loses nothing.
 
 import math
 
-from numba import njit
+from numba import njit, prange
 
 from ..._config import JIT_MATH
 
@@ -15,12 +15,13 @@ from ..._config import JIT_MATH
 LAYERNORM_EPS = 1e-5
 
 
-@njit(**JIT_MATH)
+@njit(parallel=True, **JIT_MATH)
 def layernorm_forward(x, gamma, beta, xhat, rstd, y):
     """Normalise each row of ``x`` into ``y``; ``xhat`` (rows × width) and ``rstd``
-    (rows) receive what :func:`layernorm_backward` needs. ``y`` may alias ``x``."""
+    (rows) receive what :func:`layernorm_backward` needs. ``y`` may alias ``x``.
+    Rows run in parallel."""
     n_rows, width = x.shape
-    for i in range(n_rows):
+    for i in prange(n_rows):
         mean = 0.0
         for j in range(width):
             mean += x[i, j]

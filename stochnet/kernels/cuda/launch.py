@@ -20,6 +20,7 @@ if not cuda.config.ENABLE_CUDASIM:  # the simulator runs philox_source's Python 
     def _add_cuda(a, b):
         return lambda a, b: libdevice.dadd_rn(a, b)
 
+
 #: Upper bound on the blocks of one launch; grid-stride loops cover the rest.
 MAX_BLOCKS = 4096
 
