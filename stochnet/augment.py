@@ -132,6 +132,13 @@ class GaussianNoise:
     """Add N(0, std²) noise to every input value of every training batch.
 
     The same as the estimators' ``input_noise``; several entries add their variances.
+
+    Examples
+    --------
+    >>> from stochnet import GaussianNoise, MLPClassifier
+    >>> clf = MLPClassifier((16,), augment=GaussianNoise(0.1))
+    >>> clf.augment
+    GaussianNoise(std=0.1)
     """
 
     std: float = 0.0
@@ -147,6 +154,13 @@ def parse_augment(augment, n_features, image_shape=None):
 
     ``image_shape`` (from an ``n × H × W (× C)`` input) fills in a crop spec's missing
     ``image_shape``.
+
+    Examples
+    --------
+    >>> from stochnet.augment import GaussianNoise, RandomCrop, parse_augment
+    >>> crop, std = parse_augment([RandomCrop(6, padding=1), GaussianNoise(0.1)], 64, (8, 8))
+    >>> (crop.out_height, crop.out_width), std
+    ((6, 6), 0.1)
     """
     if augment is None:
         specs = []

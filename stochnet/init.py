@@ -49,6 +49,12 @@ def check_init(init, name="init"):
     ------
     ValueError
         If ``init`` is not a valid specification; the message lists the choices.
+
+    Examples
+    --------
+    >>> from stochnet.init import check_init
+    >>> check_init("he_normal")
+    'he_normal'
     """
     if isinstance(init, str):
         if init in NAMED:

@@ -13,7 +13,14 @@ from .random import _check_shape, permutation
 
 
 def check_amount(amount, name="amount"):
-    """A pruning fraction in [0, 1)."""
+    """A pruning fraction in [0, 1).
+
+    Examples
+    --------
+    >>> from stochnet.prune import check_amount
+    >>> check_amount(0.8)
+    0.8
+    """
     if not isinstance(amount, numbers.Real) or isinstance(amount, bool) or not 0 <= amount < 1:
         raise ValueError(f"{name} must be a float in [0, 1), got {amount!r}.")
     return float(amount)

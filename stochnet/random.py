@@ -23,7 +23,14 @@ _MASK64 = (1 << 64) - 1
 
 
 def splitmix64(x):
-    """The SplitMix64 finaliser of ``x`` (a Python int), as a Python int < 2**64."""
+    """The SplitMix64 finaliser of ``x`` (a Python int), as a Python int < 2**64.
+
+    Examples
+    --------
+    >>> from stochnet.random import splitmix64
+    >>> splitmix64(0)
+    16294208416658607535
+    """
     x = (x + 0x9E3779B97F4A7C15) & _MASK64
     x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
     x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
@@ -77,7 +84,14 @@ def derive_key(seed):
 
 
 def stream_id(stream):
-    """Stream number from a name in :data:`STREAMS` or a non-negative int < 2**32."""
+    """Stream number from a name in :data:`STREAMS` or a non-negative int < 2**32.
+
+    Examples
+    --------
+    >>> from stochnet.random import stream_id
+    >>> int(stream_id("dropout")), int(stream_id(12))
+    (3, 12)
+    """
     if isinstance(stream, str):
         if stream not in STREAMS:
             raise ValueError(f"stream must be one of {sorted(STREAMS)} or an int, got {stream!r}.")
@@ -192,7 +206,14 @@ def normal(shape, seed, stream=0, step=0, dtype=np.float64, device="cpu"):
 
 
 def keep_threshold(rate):
-    """The integer threshold below which a 32-bit word drops a unit (``rate * 2**32``)."""
+    """The integer threshold below which a 32-bit word drops a unit (``rate * 2**32``).
+
+    Examples
+    --------
+    >>> from stochnet.random import keep_threshold
+    >>> int(keep_threshold(0.5))
+    2147483648
+    """
     return np.uint64(round(float(rate) * 2.0**32))
 
 

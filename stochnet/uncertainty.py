@@ -117,6 +117,15 @@ def decompose_regression(means, variances=None, keep_samples=False):
     means : array of shape (S, n) or (S, n, t)
     variances : array of the same shape, or None for models without a variance head
         (aleatoric is then zero).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from stochnet.uncertainty import decompose_regression
+    >>> means = np.array([[0.0, 1.0], [2.0, 1.0]])  # 2 members, 2 samples
+    >>> r = decompose_regression(means, np.full((2, 2), 0.5))
+    >>> r.mean.tolist(), r.aleatoric.tolist(), r.epistemic.tolist()
+    ([1.0, 1.0], [0.5, 0.5], [1.0, 0.0])
     """
     mu = _float_array(means, "means")
     if mu.ndim not in (2, 3):
@@ -186,7 +195,14 @@ def nll(y_true, proba=None, classes=None, mean=None, var=None):
 
 
 def brier_score(y_true, proba, classes=None):
-    """Multi-class Brier score ``mean_i Σ_k (p_ik - 1[y_i = k])²`` (0 is perfect)."""
+    """Multi-class Brier score ``mean_i Σ_k (p_ik - 1[y_i = k])²`` (0 is perfect).
+
+    Examples
+    --------
+    >>> from stochnet.uncertainty import brier_score
+    >>> round(brier_score([0, 1], [[0.9, 0.1], [0.2, 0.8]]), 6)
+    0.05
+    """
     onehot, p = _probabilities(y_true, proba, classes)
     return float(np.mean(((p - onehot) ** 2).sum(1)))
 
@@ -248,6 +264,15 @@ def reliability_diagram(y_true, proba, n_bins=15, strategy="uniform", classes=No
     Returns
     -------
     ReliabilityDiagram
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from stochnet.uncertainty import reliability_diagram
+    >>> proba = np.array([[0.9, 0.1], [0.8, 0.2], [0.3, 0.7], [0.4, 0.6]])
+    >>> r = reliability_diagram([0, 0, 1, 0], proba, n_bins=5)
+    >>> round(r.ece, 3)
+    0.3
     """
     if not isinstance(n_bins, int) or isinstance(n_bins, bool) or not 1 <= n_bins <= 10**6:
         raise ValueError(f"n_bins must be a positive int, got {n_bins!r}.")

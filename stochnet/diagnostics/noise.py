@@ -90,6 +90,17 @@ def minibatch_noise(estimator, X, y, batch_sizes=(1, 2, 4, 8, 16, 32, 64), n_dra
     -----
     The per-sample gradients are computed once and kept (``n_samples × n_params``
     float64), so use a subsample of ``X`` for large networks.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from stochnet import MLPClassifier
+    >>> from stochnet.diagnostics import minibatch_noise
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = MLPClassifier((8,), solver="lbfgs", random_state=0).fit(X, y)
+    >>> r = minibatch_noise(clf, X, y, batch_sizes=(1, 4, 16), n_draws=50, random_state=0)
+    >>> r.batch_sizes.tolist()
+    [1, 4, 16]
     """
     check_is_fitted(estimator, "_network")
     sizes = np.asarray(batch_sizes)

@@ -51,6 +51,17 @@ class AttentionNetwork(Network):
     ----------
     theta : numpy.ndarray
         All parameters (layout in :mod:`stochnet.engine.encoder_plan`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from stochnet.engine import AttentionNetwork
+    >>> from stochnet.random import derive_key
+    >>> net = AttentionNetwork(5, 2, 3, d_model=8, n_heads=2, n_layers=1, d_ff=16)
+    >>> net = net.initialize("glorot_uniform", derive_key(0))
+    >>> X = np.random.default_rng(0).normal(size=(4, 5, 2))  # 4 sequences, T=5, d=2
+    >>> net.predict(X).shape, net.attention_weights(X).shape
+    ((4, 3), (4, 1, 2, 5, 5))
     """
 
     kernels = _encoder

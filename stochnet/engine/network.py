@@ -164,6 +164,15 @@ class MLPNetwork(Network):
         :attr:`intercepts` are views into it.
     mask : numpy.ndarray
         Pruning mask over the weights ``theta[:n_coef]`` (1 keep, 0 pruned), or empty.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from stochnet.engine import MLPNetwork
+    >>> from stochnet.random import derive_key
+    >>> net = MLPNetwork((4, 8, 3), dropout=(0.5,)).initialize("he_normal", derive_key(0))
+    >>> [w.shape for w in net.coefs], net.theta.size
+    ([(4, 8), (8, 3)], 67)
     """
 
     kernels = _mlp

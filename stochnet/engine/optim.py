@@ -37,6 +37,15 @@ class SGD:
     power_t : float
         Exponent of ``"invscaling"``: ``lr = lr_init / (t + 1) ** power_t`` with ``t`` the
         number of samples seen, updated at the end of each epoch.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from stochnet.engine import SGD
+    >>> opt = SGD(0.01, "constant", 0.9, True, 0.5)
+    >>> opt.allocate(10, np.float32)
+    >>> opt.config(0.0, 0.0).kind  # the compiled step's settings
+    0
     """
 
     kind = OPTIMIZERS["sgd"]
@@ -96,7 +105,17 @@ class SGD:
 
 
 class Adam:
-    """Adam (Kingma & Ba 2014), as scikit-learn's ``AdamOptimizer``."""
+    """Adam (Kingma & Ba 2014), as scikit-learn's ``AdamOptimizer``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from stochnet.engine import Adam
+    >>> opt = Adam(1e-3, 0.9, 0.999, 1e-8)
+    >>> opt.allocate(10, np.float32)
+    >>> [m.shape for m in opt.state]
+    [(10,), (10,)]
+    """
 
     kind = OPTIMIZERS["adam"]
 

@@ -73,6 +73,19 @@ class Trainer:
     loss_scale : float, default=1.0
         Factor on the data term of the reported loss (not of the gradient):
         scikit-learn reports the squared error averaged over outputs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from stochnet.engine import Adam, MLPNetwork, Trainer
+    >>> from stochnet.random import derive_key
+    >>> net = MLPNetwork((4, 8, 3)).initialize("he_normal", derive_key(0))
+    >>> X = np.random.default_rng(0).normal(size=(32, 4))
+    >>> Y = np.eye(3)[np.arange(32) % 3]
+    >>> trainer = Trainer(net, Adam(1e-2, 0.9, 0.999, 1e-8), batch_size=8, key=derive_key(0))
+    >>> loss = trainer.run_epoch(X, Y)
+    >>> trainer.step, net.predict(X).shape
+    (4, (32, 3))
     """
 
     def __init__(

@@ -373,7 +373,7 @@ _ATTRIBUTES = """
 
 
 class AttentionClassifier(ClassifierOutputs, ClassifierMixin, BaseAttention):
-    (
+    __doc__ = (
         """Transformer-encoder classifier for tabular data and sequences.
 
     Parameters
@@ -398,7 +398,7 @@ class AttentionClassifier(ClassifierOutputs, ClassifierMixin, BaseAttention):
 
 
 class AttentionRegressor(RegressorOutputs, RegressorMixin, BaseAttention):
-    (
+    __doc__ = (
         """Transformer-encoder regressor for tabular data and sequences.
 
     Parameters

@@ -29,13 +29,13 @@ _ADDED_PARAMETERS = """
         Prune the initial weights (train the sparse network), or the trained ones
         (then fine-tune with ``warm_start=True``, or use :meth:`prune_weights`).
     device : {"cpu", "cuda", "auto"}, default="cpu"
-        Where to train. The CUDA backend is not in this release: ``"cuda"`` raises
+        Where to train. Training on a GPU is not in this release: ``"cuda"`` raises
         ``RuntimeError`` and ``"auto"`` uses the CPU.
 """
 
 
 class MLPClassifier(ClassifierOutputs, ClassifierMixin, BaseMLP):
-    (
+    __doc__ = (
         """Multi-layer perceptron classifier: scikit-learn's, compiled, with dropout.
 
     Every parameter, attribute and method of
@@ -81,7 +81,7 @@ class MLPClassifier(ClassifierOutputs, ClassifierMixin, BaseMLP):
 
 
 class MLPRegressor(RegressorOutputs, RegressorMixin, BaseMLP):
-    (
+    __doc__ = (
         """Multi-layer perceptron regressor: scikit-learn's, compiled, with dropout.
 
     Every parameter, attribute and method of
@@ -106,7 +106,7 @@ class MLPRegressor(RegressorOutputs, RegressorMixin, BaseMLP):
     >>> import numpy as np
     >>> from stochnet import MLPRegressor
     >>> X = np.linspace(-2, 2, 200).reshape(-1, 1)
-    >>> reg = MLPRegressor((32,), solver="lbfgs", max_iter=500, random_state=0)
+    >>> reg = MLPRegressor(hidden_layer_sizes=(32,), solver="lbfgs", max_iter=500, random_state=0)
     >>> reg.fit(X, X.ravel() ** 2).score(X, X.ravel() ** 2) > 0.95
     True
     """
