@@ -19,6 +19,24 @@ RNG = np.random.default_rng(11)
 KEY = derive_key(3)
 
 
+def _numeric_gradients(objective, arrays, eps=1e-6):
+    """Central differences of ``objective()`` with respect to each array (edited in
+    place and restored)."""
+    result = []
+    for arr in arrays:
+        numeric = np.empty_like(arr)
+        for idx in np.ndindex(arr.shape):
+            old = arr[idx]
+            arr[idx] = old + eps
+            up = objective()
+            arr[idx] = old - eps
+            down = objective()
+            arr[idx] = old
+            numeric[idx] = (up - down) / (2 * eps)
+        result.append(numeric)
+    return result
+
+
 def _rel(a, b):
     return np.linalg.norm(a - b) / max(np.linalg.norm(a), np.linalg.norm(b), 1e-300)
 
@@ -100,18 +118,10 @@ def test_attention_backward_matches_finite_differences(causal):
     grads = [np.empty_like(q) for _ in range(3)]
     att.attention_backward(q, k, v, p, pd, np.empty((0, 2, 4, 4)), r, 0.5, *grads,
                            np.empty_like(p))  # fmt: skip
-    eps = 1e-6
-    for arr, grad in zip((q, k, v), grads, strict=True):
-        numeric = np.empty_like(arr)
-        for idx in np.ndindex(arr.shape):
-            old = arr[idx]
-            arr[idx] = old + eps
-            up = _attention_objective(q, k, v, lengths, causal, r)
-            arr[idx] = old - eps
-            down = _attention_objective(q, k, v, lengths, causal, r)
-            arr[idx] = old
-            numeric[idx] = (up - down) / (2 * eps)
-        assert _rel(grad, numeric) < 1e-6
+    numeric = _numeric_gradients(lambda: _attention_objective(q, k, v, lengths, causal, r),
+                                 (q, k, v))  # fmt: skip
+    for grad, want in zip(grads, numeric, strict=True):
+        assert _rel(grad, want) < 1e-6
 
 
 def test_layernorm_backward_matches_finite_differences():
@@ -127,18 +137,9 @@ def test_layernorm_backward_matches_finite_differences():
     ln.layernorm_forward(x, gamma, beta, xhat, rstd, np.empty_like(x))
     grads = [np.empty_like(x), np.empty(5), np.empty(5)]
     ln.layernorm_backward(r.copy(), gamma, xhat, rstd, grads[1], grads[2], grads[0])
-    eps = 1e-6
-    for arr, grad in zip((x, gamma, beta), grads, strict=True):
-        numeric = np.empty_like(arr)
-        for idx in np.ndindex(arr.shape):
-            old = arr[idx]
-            arr[idx] = old + eps
-            up = objective(x, gamma, beta)
-            arr[idx] = old - eps
-            down = objective(x, gamma, beta)
-            arr[idx] = old
-            numeric[idx] = (up - down) / (2 * eps)
-        assert _rel(grad, numeric) < 1e-6
+    numeric = _numeric_gradients(lambda: objective(x, gamma, beta), (x, gamma, beta))
+    for grad, want in zip(grads, numeric, strict=True):
+        assert _rel(grad, want) < 1e-6
 
 
 @pytest.mark.parametrize("per_token", [False, True])

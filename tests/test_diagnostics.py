@@ -269,4 +269,5 @@ def test_head_logits_match_the_random_vector_theory_at_initialisation():
         assert np.all((ratio > 0.5) & (ratio < 2.0)), ratio
         assert np.all(r.entropy <= r.max_entropy + 1e-9)
         results.append(r.variance)
-    np.testing.assert_allclose(results[1] / results[0], 4.0, rtol=1e-3)
+    # Layer 0 sees the same queries and keys; later layers see inputs the scale changed.
+    np.testing.assert_allclose(results[1][0] / results[0][0], 4.0, rtol=1e-3)

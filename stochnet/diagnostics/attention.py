@@ -185,7 +185,8 @@ def head_logits(estimator, X):
     >>> from stochnet import AttentionRegressor
     >>> from stochnet.diagnostics import head_logits
     >>> X = np.random.default_rng(0).normal(size=(50, 6, 2))
-    >>> reg = AttentionRegressor(8, 2, 1, 16, max_iter=2, random_state=0)
+    >>> reg = AttentionRegressor(d_model=8, n_heads=2, n_layers=1, d_ff=16, max_iter=2,
+    ...                          random_state=0)
     >>> r = head_logits(reg.fit(X, X.sum((1, 2))), X)
     >>> r.variance.shape, r.d_k
     ((1, 2), 4)

@@ -245,3 +245,13 @@ def box_muller(w1, w2):
     radius = math.sqrt(-2.0 * log_unit(w1))
     c, s = cos_sin_turn(w2)
     return mul(radius, c), mul(radius, s)
+
+
+@register_jitable
+def normal_block(key, stream, step, block):
+    """The four standard normals of counter block ``block`` (Box-Muller on lanes (0, 1)
+    and (2, 3))."""
+    w0, w1, w2, w3 = block_bits(key, stream, step, block)
+    z0, z1 = box_muller(w0, w1)
+    z2, z3 = box_muller(w2, w3)
+    return z0, z1, z2, z3

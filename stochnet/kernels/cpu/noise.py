@@ -4,7 +4,7 @@ import numpy as np
 from numba import njit
 
 from ..._config import JIT
-from ..philox_source import add, block_bits, box_muller, mul
+from ..philox_source import add, mul, normal_block
 
 
 @njit(**JIT)
@@ -17,9 +17,7 @@ def add_gaussian_noise(x, std, key, stream, step, offset):
     n = x.shape[0]
     first = offset // 4
     for b in range((n + 3) // 4):
-        w0, w1, w2, w3 = block_bits(key, stream, step, np.uint64(first + b))
-        z0, z1 = box_muller(w0, w1)
-        z2, z3 = box_muller(w2, w3)
+        z0, z1, z2, z3 = normal_block(key, stream, step, np.uint64(first + b))
         i = 4 * b
         x[i] = add(x[i], mul(std, z0))
         if i + 1 < n:

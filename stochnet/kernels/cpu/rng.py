@@ -14,7 +14,7 @@ from ..._config import JIT
 from ..philox_source import (
     SHIFT32,
     block_bits,
-    box_muller,
+    normal_block,
     unit_float32,
     unit_float64,
 )
@@ -67,9 +67,7 @@ def fill_normal(out, key, stream, step, offset):
     first, n_blocks = _block_range(offset, n)
     for b in prange(n_blocks):
         block = first + b
-        w0, w1, w2, w3 = block_bits(key, stream, step, np.uint64(block))
-        z0, z1 = box_muller(w0, w1)
-        z2, z3 = box_muller(w2, w3)
+        z0, z1, z2, z3 = normal_block(key, stream, step, np.uint64(block))
         base = block * 4 - offset
         if 0 <= base < n:
             out[base] = z0

@@ -3,7 +3,7 @@
 import numpy as np
 from numba import cuda
 
-from ..philox_source import add, block_bits, box_muller, mul
+from ..philox_source import add, mul, normal_block
 from .launch import Transfer, grid
 
 
@@ -11,9 +11,7 @@ from .launch import Transfer, grid
 def _add_gaussian_noise(x, std, key, stream, step, first):
     n = x.shape[0]
     for b in range(cuda.grid(1), (n + 3) // 4, cuda.gridsize(1)):
-        w0, w1, w2, w3 = block_bits(key, stream, step, np.uint64(first + b))
-        z0, z1 = box_muller(w0, w1)
-        z2, z3 = box_muller(w2, w3)
+        z0, z1, z2, z3 = normal_block(key, stream, step, np.uint64(first + b))
         i = 4 * b
         x[i] = add(x[i], mul(std, z0))
         if i + 1 < n:

@@ -3,7 +3,7 @@
 import numpy as np
 from numba import cuda
 
-from ..philox_source import SHIFT32, block_bits, box_muller, unit_float32, unit_float64
+from ..philox_source import SHIFT32, block_bits, normal_block, unit_float32, unit_float64
 from .launch import Transfer, grid
 
 
@@ -28,9 +28,7 @@ def _fill_normal(out, key, stream, step, offset):
     n_blocks = (offset + n - 1) // 4 - first + 1
     for b in range(cuda.grid(1), n_blocks, cuda.gridsize(1)):
         block = first + b
-        w0, w1, w2, w3 = block_bits(key, stream, step, np.uint64(block))
-        z0, z1 = box_muller(w0, w1)
-        z2, z3 = box_muller(w2, w3)
+        z0, z1, z2, z3 = normal_block(key, stream, step, np.uint64(block))
         base = block * 4 - offset
         if 0 <= base < n:
             out[base] = z0
