@@ -174,3 +174,29 @@ def test_save_and_load_round_trip(tmp_path):
     loaded = sn.io.load(tmp_path / "att.npz")
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
     np.testing.assert_array_equal(loaded.attention_weights(X[:2]), clf.attention_weights(X[:2]))
+
+
+def test_predict_in_a_fresh_process(tmp_path):
+    # Regression: the attention kernels call the BLAS from Numba's threads; in a fresh
+    # process with a threaded BLAS that crashed (segfault) until predict limited the
+    # BLAS to one thread around them.
+    import subprocess
+    import sys
+
+    X, y = _sequences(n=200, length=16, width=8)
+    clf = sn.AttentionClassifier(d_model=32, n_heads=4, n_layers=1, d_ff=64, max_iter=2,
+                                 random_state=0).fit(X, y)  # fmt: skip
+    sn.io.save(clf, tmp_path / "model.npz")
+    np.save(tmp_path / "X.npy", X)
+    code = (
+        "import numpy as np, stochnet as sn\n"
+        f"clf = sn.io.load({str(tmp_path / 'model.npz')!r})\n"
+        f"X = np.load({str(tmp_path / 'X.npy')!r})\n"
+        "for _ in range(5):\n"
+        "    p = clf.predict_proba(X)\n"
+        f"np.save({str(tmp_path / 'p.npy')!r}, p)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=600)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    np.testing.assert_array_equal(np.load(tmp_path / "p.npy"), clf.predict_proba(X))

@@ -104,14 +104,14 @@ class Ensemble:
 
 class EncoderStep:
     """Train steps of one encoder block (batch 64, T = 64, d_model 64, 4 heads, d_ff 256,
-    dropout 0.1, Adam): one epoch of 10 batches."""
+    dropout 0.1, Adam): one epoch of 4 batches."""
 
     timeout = 180
 
     def setup(self):
         rng = np.random.default_rng(0)
-        self.X = rng.standard_normal((640, 64, 64), dtype=np.float32)
-        self.y = rng.integers(0, 10, 640)
+        self.X = rng.standard_normal((256, 64, 64), dtype=np.float32)
+        self.y = rng.integers(0, 10, 256)
         self.clf = sn.AttentionClassifier(64, 4, 1, 256, dropout=0.1, attention_dropout=0.1,
                                           batch_size=64, random_state=0)  # fmt: skip
         self.clf.partial_fit(self.X[:64], self.y[:64], classes=np.arange(10))
@@ -127,7 +127,7 @@ class AttentionFit:
 
     @staticmethod
     def make():
-        return sn.AttentionClassifier(32, 4, 1, 64, batch_size=64, max_iter=20, random_state=0)
+        return sn.AttentionClassifier(32, 4, 1, 64, batch_size=64, max_iter=8, random_state=0)
 
     def setup_cache(self):
         # One fit shared by the predict and score benchmarks (asv runs each in its own

@@ -14,6 +14,7 @@ from .encoder_plan import (
     build_encoder_plan,
 )
 from .network import Network
+from .trainer import single_pool
 
 #: Sequences per chunk in predict: the workspace holds every layer's activations.
 ENCODER_CHUNK_ROWS = 256
@@ -185,6 +186,12 @@ class AttentionNetwork(Network):
             )
         return X, 0
 
+    def _thread_pools(self):
+        # The attention kernels call the BLAS from Numba's parallel threads: a threaded
+        # BLAS entered concurrently from several threads can crash (seen: a segfault in
+        # predict), so it runs single-threaded whenever these kernels do.
+        return single_pool(0)
+
     def _allocate(self, rows, max_row_nnz):
         return allocate_encoder_workspace(self.plan, rows, self.n_targets, self.dtype)
 
@@ -199,5 +206,8 @@ class AttentionNetwork(Network):
         shape = (n if return_queries_keys else 0, p.n_layers, p.heads, p.length,
                  p.d_model // p.heads)  # fmt: skip
         queries, keys = np.empty(shape, self.dtype), np.empty(shape, self.dtype)
-        _encoder.attention_maps(X, self.theta, p, self._chunk_workspace(n), probs, queries, keys)
+        with self._thread_pools():
+            _encoder.attention_maps(
+                X, self.theta, p, self._chunk_workspace(n), probs, queries, keys
+            )
         return (probs, queries, keys) if return_queries_keys else probs

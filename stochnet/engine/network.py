@@ -1,5 +1,7 @@
 """An MLP as a plan plus one flat parameter vector."""
 
+import contextlib
+
 import numpy as np
 import scipy.sparse
 
@@ -70,6 +72,10 @@ class Network:
         """Number of samples in an input :meth:`kernel_input` accepts."""
         return X.shape[0]
 
+    def _thread_pools(self):
+        """Context for calls into the kernels outside training (see ``AttentionNetwork``)."""
+        return contextlib.nullcontext()
+
     def predict(self, X, dropout=False, key=0, step=0):
         """Outputs after the output activation for each row of ``X``.
 
@@ -86,16 +92,17 @@ class Network:
         n_rows = self.n_rows(X)
         X, nnz = self.kernel_input(X)
         out = np.empty((n_rows, self.n_outputs), dtype=self.dtype)
-        self.kernels.predict_rows(
-            X,
-            self.theta,
-            self.plan,
-            self._chunk_workspace(n_rows, nnz),
-            out,
-            bool(dropout),
-            np.uint64(key),
-            np.uint64(step),
-        )
+        with self._thread_pools():
+            self.kernels.predict_rows(
+                X,
+                self.theta,
+                self.plan,
+                self._chunk_workspace(n_rows, nnz),
+                out,
+                bool(dropout),
+                np.uint64(key),
+                np.uint64(step),
+            )
         return out
 
     def loss_and_grad(
@@ -118,19 +125,20 @@ class Network:
         grad = np.empty_like(self.theta)
         chunk_grad = np.empty_like(self.theta)
         X, nnz = self.kernel_input(X)
-        loss_sum, sw_sum = self.kernels.loss_grad_sums(
-            X,
-            Y,
-            sw,
-            self.theta,
-            grad,
-            chunk_grad,
-            self.plan,
-            self._chunk_workspace(Y.shape[0], nnz),
-            bool(dropout),
-            np.uint64(key),
-            np.uint64(step),
-        )
+        with self._thread_pools():
+            loss_sum, sw_sum = self.kernels.loss_grad_sums(
+                X,
+                Y,
+                sw,
+                self.theta,
+                grad,
+                chunk_grad,
+                self.plan,
+                self._chunk_workspace(Y.shape[0], nnz),
+                bool(dropout),
+                np.uint64(key),
+                np.uint64(step),
+            )
         w = self.theta[: self.plan.n_coef]
         loss_sum += 0.5 * alpha * float(np.dot(w, w)) + l1 * float(np.abs(w).sum())
         grad[: self.plan.n_coef] += alpha * w + l1 * np.sign(w)
