@@ -24,3 +24,7 @@ PREDICT_CHUNK_ROWS = 4096
 
 #: CUDA threads per block (the simulator tests lower it).
 THREADS_PER_BLOCK = 256
+
+#: Matrix products on the GPU: "auto" (cuBLAS through CuPy when installed, else the
+#: tiled kernel), "cublas" or "tiled" (see ``kernels.cuda.dense``).
+CUDA_MATMUL = "auto"

@@ -30,26 +30,18 @@ def cuda_available():
         return False
 
 
-def resolve_device(device, name="device", training=False):
+def resolve_device(device, name="device"):
     """Turn a ``device`` parameter into ``"cpu"`` or ``"cuda"``.
 
-    ``"auto"`` picks the GPU when one is usable. ``"cuda"`` without a usable GPU
-    raises ``RuntimeError``. The random, crop and pruning kernels run on a GPU; the
-    training engine (``training=True``: the estimators) does not yet, so there
-    ``"cuda"`` raises and ``"auto"`` uses the CPU.
+    ``"auto"`` picks the GPU when one is usable; ``"cuda"`` without a usable GPU raises
+    ``RuntimeError``.
     """
     if not isinstance(device, str) or device not in DEVICES:
         raise ValueError(f"{name} must be one of {DEVICES}, got {device!r}.")
     if device == "cpu":
         return "cpu"
     if device == "auto":
-        return "cuda" if cuda_available() and not training else "cpu"
-    if training:
-        raise RuntimeError(
-            f"{name}='cuda' was requested, but training on a GPU is not in this release "
-            f"(GPU found: {cuda_available()}; stochnet.random, augment.random_crop and "
-            "prune.random_mask do run on it). Use device='cpu' or device='auto'."
-        )
+        return "cuda" if cuda_available() else "cpu"
     if not cuda_available():
         raise RuntimeError(
             f"{name}='cuda' was requested, but no usable CUDA GPU was found (install "

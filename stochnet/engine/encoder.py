@@ -4,8 +4,6 @@ import numpy as np
 
 from ..init import initialize_layer
 from ..kernels.codes import ACTIVATIONS, LOSSES
-from ..kernels.cpu import encoder as _encoder
-from ..kernels.cpu import epoch as _epoch
 from ..kernels.cpu.tokens import POOLING, TokenInput
 from .encoder_plan import (
     LAYER_VECTORS,
@@ -65,8 +63,8 @@ class AttentionNetwork(Network):
     ((4, 3), (4, 1, 2, 5, 5))
     """
 
-    kernels = _encoder
-    train_batches = staticmethod(_epoch.train_encoder_batches)
+    _kernel_module = "encoder"
+    _epoch_function = "train_encoder_batches"
     predict_chunk_rows = ENCODER_CHUNK_ROWS
     # The per-head products, softmax, LayerNorm and dropout loops (parallel over
     # sequences × heads) outweigh the projections: Numba keeps the cores, the BLAS one.
@@ -207,7 +205,7 @@ class AttentionNetwork(Network):
                  p.d_model // p.heads)  # fmt: skip
         queries, keys = np.empty(shape, self.dtype), np.empty(shape, self.dtype)
         with self._thread_pools():
-            _encoder.attention_maps(
+            self.kernels.attention_maps(
                 X, self.theta, p, self._chunk_workspace(n), probs, queries, keys
             )
         return (probs, queries, keys) if return_queries_keys else probs

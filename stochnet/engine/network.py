@@ -6,10 +6,9 @@ import numpy as np
 import scipy.sparse
 
 from .._config import PREDICT_CHUNK_ROWS
+from .._device import cuda_available, kernel_module, resolve_device
 from ..init import initialize_layer
 from ..kernels.codes import ACTIVATIONS, LOSSES, NO_CROP
-from ..kernels.cpu import epoch as _epoch
-from ..kernels.cpu import mlp as _mlp
 from ..kernels.cpu.inputs import CSRMatrix
 from .plan import allocate_workspace, build_mlp_plan
 
@@ -19,10 +18,58 @@ class Network:
     (weights ``θ[:plan.n_coef]`` first), a pruning ``mask`` over the weights, cached
     workspaces, and prediction and full-data gradients through a kernel module.
 
-    Subclasses set ``plan``, ``loss``, ``dtype``, ``n_outputs``, the kernel module
-    ``kernels`` (``predict_rows``, ``loss_grad_sums``) and ``train_batches`` (the
-    compiled epoch), and implement ``_allocate`` and ``kernel_input``.
+    Subclasses set ``plan``, ``loss``, ``dtype``, ``n_outputs``, the names of their
+    kernel module (``_kernel_module``: ``predict_rows``, ``loss_grad_sums``) and epoch
+    function (``_epoch_function`` in ``kernels.<backend>.epoch``), and implement
+    ``_allocate`` and ``kernel_input``.
+
+    :attr:`device` says where the kernels run (:meth:`to`); the parameters stay a NumPy
+    vector either way: the GPU works on copies made per call (per epoch in training).
     """
+
+    #: ``"cpu"`` or ``"cuda"`` (see :meth:`to`).
+    device = "cpu"
+    _kernel_module = "mlp"
+    _epoch_function = "train_batches"
+    #: Whether the CUDA backend has this network's kernels.
+    cuda_kernels = True
+
+    def to(self, device):
+        """Run the kernels on ``device`` (``"cpu"``, ``"cuda"`` or ``"auto"``); returns self.
+
+        Raises
+        ------
+        RuntimeError
+            ``"cuda"`` without a usable GPU.
+        NotImplementedError
+            ``"cuda"`` for a network whose GPU kernels are not in this release.
+        """
+        device = resolve_device(device)
+        if device == "cuda" and not self.cuda_kernels:
+            raise NotImplementedError(
+                f"{type(self).__name__} has no CUDA kernels in this release; use device='cpu'."
+            )
+        self.device = device
+        return self
+
+    @property
+    def backend(self):
+        """Where the kernels run now: :attr:`device`, or ``"cpu"`` for a network placed on
+        a GPU and then loaded on a machine without one (placement is not part of the
+        model: both backends compute the same function)."""
+        if self.device == "cuda" and not cuda_available():
+            return "cpu"
+        return self.device
+
+    @property
+    def kernels(self):
+        """The kernel module of :attr:`backend` (``predict_rows``, ``loss_grad_sums``)."""
+        return kernel_module(self._kernel_module, self.backend)
+
+    @property
+    def train_batches(self):
+        """The epoch function of :attr:`backend` (see ``kernels.cpu.epoch``)."""
+        return getattr(kernel_module("epoch", self.backend), self._epoch_function)
 
     def __getstate__(self):
         state = self.__dict__.copy()
@@ -48,12 +95,15 @@ class Network:
     def workspace(self, rows, max_row_nnz=0):
         """A cached workspace for batches of up to ``rows`` rows (and, for sparse
         input, up to ``max_row_nnz`` nonzeros per row)."""
-        cache_key = (max(int(rows), 1), int(max_row_nnz))
+        backend = self.backend
+        cache_key = (max(int(rows), 1), int(max_row_nnz), backend)
         ws = self._workspaces.get(cache_key)
         if ws is None:
             if len(self._workspaces) > 8:
                 self._workspaces.clear()
-            ws = self._allocate(*cache_key)
+            ws = self._allocate(*cache_key[:2])
+            if backend == "cuda":
+                ws = self.kernels.device_workspace(ws)
             self._workspaces[cache_key] = ws
         return ws
 
@@ -182,9 +232,6 @@ class MLPNetwork(Network):
     >>> [w.shape for w in net.coefs], net.theta.size
     ([(4, 8), (8, 3)], 67)
     """
-
-    kernels = _mlp
-    train_batches = staticmethod(_epoch.train_batches)
 
     def __init__(
         self,

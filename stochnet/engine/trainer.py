@@ -43,6 +43,33 @@ def single_pool(batch_rows):
             yield
 
 
+class DeviceData:
+    """GPU copies of the training arrays, made once and reused while the same data comes
+    back (every epoch of a fit; the arrays must not change meanwhile, as during a fit);
+    :meth:`clear` frees them."""
+
+    def __init__(self):
+        self._copies = {}
+
+    def get(self, array):
+        from numba import cuda
+
+        if isinstance(array, tuple):  # e.g. a TokenInput: its arrays
+            return type(array)(*(self.get(a) for a in array))
+        if array.size == 0:
+            return cuda.to_device(array)
+        # By memory, not object: a fresh view of the same data reuses the copy.
+        where = (array.__array_interface__["data"][0], array.shape, array.strides, array.dtype)
+        entry = self._copies.get(where)
+        if entry is None:
+            entry = (array, cuda.to_device(np.ascontiguousarray(array)))
+            self._copies[where] = entry
+        return entry[1]
+
+    def clear(self):
+        self._copies.clear()
+
+
 class Trainer:
     """Mini-batch training of an :class:`~stochnet.engine.MLPNetwork` or
     :class:`~stochnet.engine.AttentionNetwork` (through its ``train_batches``).
@@ -112,7 +139,13 @@ class Trainer:
         self.loss_scale = float(loss_scale)
         self.step = 0
         self.epoch = 0
+        self.device_data = DeviceData()
         self.reset_optimizer(optimizer)
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["device_data"] = DeviceData()
+        return state
 
     def reset_optimizer(self, optimizer):
         """Start a fresh optimiser (zero state, ``t = 0``); the random counters go on."""
@@ -138,6 +171,32 @@ class Trainer:
         order = np.arange(n_rows, dtype=np.int64)
         _rng.permutation(order, self.key, _SHUFFLE, np.uint64(self.epoch))
         return order if rows is None else rows[order]
+
+    @contextlib.contextmanager
+    def _kernel_arrays(self, X, Y, sw, order, batch_size):
+        """The epoch's arrays where the network's kernels run, and a gradient buffer.
+
+        On the GPU the data stays resident across epochs (:attr:`device_data`); the
+        parameters and optimiser state go over per epoch and come back at its end, so
+        checkpoints, validation and early stopping work on NumPy arrays as on the CPU.
+        """
+        net = self.network
+        state1, state2 = self.optimizer.state
+        if net.backend == "cpu":
+            with single_pool(batch_size * net.rows_per_sample):
+                yield X, Y, sw, order, net.theta, np.empty_like(net.theta), state1, state2, net.mask
+            return
+        from numba import cuda
+
+        params = [cuda.to_device(a) for a in (net.theta, state1, state2)]
+        data = [self.device_data.get(a) for a in (X, Y, sw)]
+        try:
+            yield (*data, cuda.to_device(order), params[0],
+                   cuda.device_array_like(params[0]), params[1], params[2],
+                   cuda.to_device(net.mask))  # fmt: skip
+        finally:
+            for host, on_gpu in zip((net.theta, state1, state2), params, strict=True):
+                on_gpu.copy_to_host(host)
 
     def run_epoch(self, X, Y, sample_weight=None, rows=None, on_progress=None):
         """One pass over ``(X, Y)``; returns scikit-learn's epoch loss.
@@ -166,20 +225,28 @@ class Trainer:
         order = self._epoch_order(n, rows)
         sw = np.empty(0, net.dtype) if sample_weight is None else sample_weight
         work = net.workspace(batch_size, nnz)
-        grad = np.empty_like(net.theta)
-        state1, state2 = self.optimizer.state
         config = self.optimizer.config(self.alpha, self.l1)
         total = 0.0
         done = 0
         chunk = 1
-        with single_pool(batch_size * net.rows_per_sample):
+        with self._kernel_arrays(X, Y, sw, order, batch_size) as (
+            X,
+            Y,
+            sw,
+            order,
+            theta,
+            grad,
+            state1,
+            state2,
+            mask,
+        ):
             while done < n_batches:
                 count = min(chunk, n_batches - done)
                 tic = time.perf_counter()
                 data, penalty = net.train_batches(
-                    X, Y, sw, order, batch_size, done, count, net.theta, grad, state1, state2,
+                    X, Y, sw, order, batch_size, done, count, theta, grad, state1, state2,
                     net.plan, work, config, self.key, self.t, self.step, self.epoch,
-                    self.input_noise, net.mask,
+                    self.input_noise, mask,
                 )  # fmt: skip
                 total += self.loss_scale * data + penalty
                 elapsed = time.perf_counter() - tic

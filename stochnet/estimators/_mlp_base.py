@@ -136,7 +136,7 @@ class BaseMLP(BaseEstimator):
 
     def _check_params(self):
         params = validate_mlp_params(self, tuple(ACTIVATIONS), ("lbfgs", "sgd", "adam"))
-        resolve_device(self.device, training=True)
+        params["device"] = resolve_device(self.device)
         params["prune"] = None if self.prune is None else check_amount(self.prune, "prune")
         params["prune_method"] = check_option(
             "prune_method", self.prune_method, {"random", "magnitude"}
@@ -161,6 +161,8 @@ class BaseMLP(BaseEstimator):
         crop, noise = parse_augment(self.augment, X.shape[1], image_shape)
         if crop.active and scipy.sparse.issparse(X):
             raise ValueError("augment=RandomCrop needs dense X.")
+        if params["device"] == "cuda" and scipy.sparse.issparse(X):
+            raise ValueError("device='cuda' trains on dense X only; use device='cpu' for sparse X.")
         params["crop"] = crop
         params["input_noise"] = float(np.hypot(params["input_noise"], noise))
         if params["solver"] == "lbfgs" and params["input_noise"] > 0:
@@ -182,7 +184,7 @@ class BaseMLP(BaseEstimator):
                     f"y has {Y.shape[1]} outputs but the fitted network has "
                     f"{self.n_outputs_}; refit without warm_start."
                 )
-        net = self._network
+        net = self._network.to(params["device"])
         if scipy.sparse.issparse(X):
             if params["input_noise"] > 0:
                 raise ValueError(
@@ -473,6 +475,7 @@ class BaseMLP(BaseEstimator):
             trainer.restore(last_epoch)
             self._interrupted(f"after {self.n_iter_} complete epoch(s)")
         finally:
+            trainer.device_data.clear()
             if params["early_stopping"]:
                 net.theta[...] = self._best_theta
 

@@ -101,7 +101,7 @@ class BaseAttention(BaseMLP):
     # ------------------------------------------------------------ parameters
     def _check_params(self):
         params = validate_training_params(self, ("lbfgs", "sgd", "adam"))
-        resolve_device(self.device, training=True)
+        params["device"] = resolve_device(self.device)
         d_model = check_int("d_model", self.d_model)
         n_heads = check_int("n_heads", self.n_heads)
         if d_model % n_heads:
@@ -236,7 +236,7 @@ class BaseAttention(BaseMLP):
                 f"y has {Y.shape[1]} outputs but the fitted network has {self.n_outputs_}; "
                 "refit without warm_start."
             )
-        net = self._network
+        net = self._network.to(params["device"])
         tokens = self._tokens(X, net.dtype)
         Y = np.ascontiguousarray(Y, dtype=net.dtype)
         if sample_weight is not None:

@@ -29,8 +29,11 @@ _ADDED_PARAMETERS = """
         Prune the initial weights (train the sparse network), or the trained ones
         (then fine-tune with ``warm_start=True``, or use :meth:`prune_weights`).
     device : {"cpu", "cuda", "auto"}, default="cpu"
-        Where to train. Training on a GPU is not in this release: ``"cuda"`` raises
-        ``RuntimeError`` and ``"auto"`` uses the CPU.
+        Where to train and predict. ``"cuda"`` runs the CUDA kernels (dense X only; the
+        data stays on the GPU for the whole fit, ``coefs_`` stay NumPy arrays) and raises
+        ``RuntimeError`` without a usable GPU; ``"auto"`` uses the GPU when there is one.
+        The random decisions (initialisation, shuffles, dropout masks, noise, crops) are
+        the CPU's bit for bit; the arithmetic agrees to float rounding.
 """
 
 

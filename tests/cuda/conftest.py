@@ -32,3 +32,21 @@ def geometry(request, monkeypatch):
     if max_blocks is not None:
         monkeypatch.setattr(launch, "MAX_BLOCKS", max_blocks)
     return request.param
+
+
+@pytest.fixture(autouse=True)
+def small_simulated_blocks(monkeypatch):
+    """On the simulator (one Python thread per CUDA thread) shrink the blocks: the
+    default launch width, the matrix-product tiles and the reductions. Not on a GPU:
+    there the tile and reduction sizes are compiled into the kernels' shared arrays."""
+    from numba import cuda
+
+    if not cuda.config.ENABLE_CUDASIM:
+        return
+    from stochnet import _config
+    from stochnet.kernels.cuda import dense, reduce
+
+    monkeypatch.setattr(_config, "THREADS_PER_BLOCK", 16)
+    monkeypatch.setattr(dense, "TILE", 8)  # fewer blocks: the simulator polls its threads
+    monkeypatch.setattr(reduce, "REDUCE_BLOCKS", 2)
+    monkeypatch.setattr(reduce, "REDUCE_THREADS", 8)

@@ -6,24 +6,10 @@ from numba import njit
 
 from ..._config import JIT_MATH
 from ..codes import LEAKY_RELU_SLOPE
+from ..math_source import sigmoid, softplus
 
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
-
-
-@njit(**JIT_MATH)
-def sigmoid(z):
-    """Logistic function without overflow for large ``|z|``."""
-    if z >= 0.0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1.0 + e)
-
-
-@njit(**JIT_MATH)
-def softplus(z):
-    """``log(1 + exp(z))`` without overflow."""
-    return max(z, 0.0) + math.log1p(math.exp(-abs(z)))
 
 
 @njit(**JIT_MATH)

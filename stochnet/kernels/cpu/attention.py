@@ -10,12 +10,11 @@ keys (the row maximum is subtracted; a row with every key masked is all zeros, n
 NaN); attention dropout turns ``P`` into ``P̃ = P ⊙ M`` and the output is ``O = P̃ V``.
 """
 
-import math
-
 import numpy as np
 from numba import njit, prange
 
 from ..._config import JIT_MATH
+from ..math_source import masked_softmax_row, softmax_grad_row
 
 
 @njit(**JIT_MATH)
@@ -50,26 +49,8 @@ def rows_from_heads(src, dst, col0):
 def masked_softmax(s, length, causal):
     """Softmax of each row of the ``T × T`` scores ``s`` in place, over the keys
     ``j < length`` (and ``j ≤ i`` when ``causal``); masked entries become 0."""
-    n = s.shape[0]
-    for i in range(n):
-        stop = min(length, i + 1) if causal else length
-        if stop <= 0:
-            for j in range(n):
-                s[i, j] = 0.0
-            continue
-        peak = s[i, 0]
-        for j in range(1, stop):
-            peak = max(peak, s[i, j])
-        total = 0.0
-        for j in range(stop):
-            e = math.exp(s[i, j] - peak)
-            s[i, j] = e
-            total += e
-        inv = 1.0 / total
-        for j in range(stop):
-            s[i, j] *= inv
-        for j in range(stop, n):
-            s[i, j] = 0.0
+    for i in range(s.shape[0]):
+        masked_softmax_row(s, i, min(length, i + 1) if causal else length)
 
 
 @njit(parallel=True, **JIT_MATH)
@@ -116,14 +97,8 @@ def attention_backward(q, k, v, p, pd, pmask, do, scale, dq, dk, dv, ds):
         grad = ds[b, h]
         np.dot(do[b, h], v[b, h].T, grad)
         pbh = p[b, h]
+        mask = pmask[b, h] if dropped else pbh
         for i in range(length):
-            if dropped:
-                for j in range(length):
-                    grad[i, j] *= pmask[b, h, i, j]
-            inner = 0.0
-            for j in range(length):
-                inner += pbh[i, j] * grad[i, j]
-            for j in range(length):
-                grad[i, j] = scale * pbh[i, j] * (grad[i, j] - inner)
+            softmax_grad_row(pbh, grad, mask, i, scale, dropped)
         np.dot(grad, k[b, h], dq[b, h])
         np.dot(grad.T, q[b, h], dk[b, h])

@@ -7,24 +7,20 @@ image of height 1). The crop of sample ``s`` reads the padded image at offsets
 sample therefore depends only on ``(seed, epoch, sample)``, not on the batch it is in.
 """
 
-import numpy as np
 from numba import njit
 
 from ..._config import JIT
-from ..crop_source import source_index
-from ..philox_source import SHIFT32, block_bits
+from ..crop_source import copy_crop, sample_offsets
 
 
 @njit(**JIT)
 def crop_offsets(crop, key, stream, step, sample):
     """Random top-left corner ``(oy, ox)`` of sample ``sample``'s crop in the padded image."""
-    range_h = crop.height + 2 * crop.pad_h - crop.out_height
-    range_w = crop.width + 2 * crop.pad_w - crop.out_width
-    words = block_bits(key, stream, step, np.uint64(sample >> 1))
-    lane = 2 * (sample & 1)
-    oy = (words[lane] * np.uint64(range_h + 1)) >> SHIFT32
-    ox = (words[lane + 1] * np.uint64(range_w + 1)) >> SHIFT32
-    return np.int64(oy), np.int64(ox)
+    return sample_offsets(
+        key, stream, step, sample,
+        crop.height + 2 * crop.pad_h - crop.out_height,
+        crop.width + 2 * crop.pad_w - crop.out_width,
+    )  # fmt: skip
 
 
 @njit(**JIT)
@@ -40,19 +36,8 @@ def centre_offsets(crop):
 def crop_row(src, dest, crop, oy, ox):
     """Write the ``out_height × out_width × channels`` crop at ``(oy, ox)`` of the padded
     image ``src`` into ``dest``."""
-    c = crop.channels
-    for y in range(crop.out_height):
-        sy = source_index(oy + y, crop.height, crop.pad_h, crop.mode)
-        for x in range(crop.out_width):
-            sx = source_index(ox + x, crop.width, crop.pad_w, crop.mode)
-            d = (y * crop.out_width + x) * c
-            if sy < 0 or sx < 0:
-                for k in range(c):
-                    dest[d + k] = 0.0
-            else:
-                s = (sy * crop.width + sx) * c
-                for k in range(c):
-                    dest[d + k] = src[s + k]
+    copy_crop(src, dest, crop.height, crop.width, crop.channels, crop.out_height,
+              crop.out_width, crop.pad_h, crop.pad_w, crop.mode, oy, ox)  # fmt: skip
 
 
 @njit(**JIT)

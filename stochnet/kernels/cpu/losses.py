@@ -12,48 +12,17 @@ Losses (``codes.LOSSES``), per row, with ``z`` the output pre-activations:
   ``ℓ = ½ Σ_k log(2πσ_k²) + (y_k - μ_k)² / σ_k²``
 """
 
-import math
-
 from numba import njit
 
 from ..._config import JIT_MATH
-from ..codes import MIN_VARIANCE
-from .activations import sigmoid, softplus
-
-_LOG_2PI = math.log(2.0 * math.pi)
+from ..math_source import row_loss, row_prediction
 
 
 @njit(**JIT_MATH)
 def output_activation(loss, z, a):
     """Predictions ``a`` (rows × outputs) from output pre-activations ``z``."""
-    n_rows, k = z.shape
-    for i in range(n_rows):
-        if loss == 0:
-            zmax = z[i, 0]
-            for j in range(1, k):
-                zmax = max(zmax, z[i, j])
-            total = 0.0
-            for j in range(k):
-                e = math.exp(z[i, j] - zmax)
-                a[i, j] = e
-                total += e
-            inv = 1.0 / total
-            for j in range(k):
-                a[i, j] *= inv
-        elif loss == 1:
-            for j in range(k):
-                a[i, j] = sigmoid(z[i, j])
-        elif loss == 2:
-            for j in range(k):
-                a[i, j] = z[i, j]
-        elif loss == 3:
-            for j in range(k):
-                a[i, j] = math.exp(z[i, j])
-        else:
-            half = k // 2
-            for j in range(half):
-                a[i, j] = z[i, j]
-                a[i, half + j] = softplus(z[i, half + j]) + MIN_VARIANCE
+    for i in range(z.shape[0]):
+        row_prediction(loss, z, a, i)
 
 
 @njit(**JIT_MATH)
@@ -62,49 +31,9 @@ def output_loss(loss, z, a, y, sw, delta):
 
     ``sw`` is the per-row weight vector, or an empty array for unit weights.
     """
-    output_activation(loss, z, a)
-    n_rows, k = z.shape
     weighted = sw.shape[0] > 0
     total = 0.0
-    for i in range(n_rows):
-        w = sw[i] if weighted else 1.0
-        row = 0.0
-        if loss == 0:
-            zmax = z[i, 0]
-            ysum = 0.0
-            for j in range(k):
-                zmax = max(zmax, z[i, j])
-                ysum += y[i, j]
-            lse = 0.0
-            for j in range(k):
-                lse += math.exp(z[i, j] - zmax)
-            lse = zmax + math.log(lse)
-            for j in range(k):
-                row += y[i, j] * (lse - z[i, j])
-                delta[i, j] = w * (a[i, j] * ysum - y[i, j])
-        elif loss == 1:
-            for j in range(k):
-                row += softplus(z[i, j]) - y[i, j] * z[i, j]
-                delta[i, j] = w * (a[i, j] - y[i, j])
-        elif loss == 2:
-            for j in range(k):
-                r = z[i, j] - y[i, j]
-                row += 0.5 * r * r
-                delta[i, j] = w * r
-        elif loss == 3:
-            for j in range(k):
-                t = y[i, j]
-                ylogy = t * math.log(t) if t > 0.0 else 0.0
-                row += ylogy - t * z[i, j] - t + a[i, j]
-                delta[i, j] = w * (a[i, j] - t)
-        else:
-            half = k // 2
-            for j in range(half):
-                var = a[i, half + j]
-                r = z[i, j] - y[i, j]
-                row += 0.5 * (_LOG_2PI + math.log(var) + r * r / var)
-                delta[i, j] = w * r / var
-                dvar = 0.5 * (1.0 / var - r * r / (var * var))
-                delta[i, half + j] = w * dvar * sigmoid(z[i, half + j])
-        total += w * row
+    for i in range(z.shape[0]):
+        row_prediction(loss, z, a, i)
+        total += row_loss(loss, z, a, y, sw[i] if weighted else 1.0, delta, i)
     return total

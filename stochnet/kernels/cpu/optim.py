@@ -25,6 +25,7 @@ from numba import njit, prange, types
 from numba.extending import overload
 
 from ..._config import JIT, JIT_MATH
+from ..math_source import flushed
 
 
 def cast_like(arr, x):
@@ -49,11 +50,6 @@ def _flush_threshold_overload(arr):
     if arr.dtype == types.float32:
         return lambda arr: np.float32(1e-30)
     return lambda arr: np.float64(1e-300)
-
-
-@njit(**JIT_MATH)
-def _flushed(x, tiny):
-    return x if abs(x) >= tiny else x * 0
 
 
 @njit(**JIT_MATH)
@@ -145,14 +141,14 @@ def sgd_step(theta, grad, velocity, n_coef, alpha, l1, inv_sw, lr, momentum, nes
     for i in prange(n_coef):
         w = theta[i]
         g = _penalised(grad[i], w, scale, alpha_s, l1_s)
-        vel = _flushed(mu * velocity[i] - lr_ * g, tiny)
+        vel = flushed(mu * velocity[i] - lr_ * g, tiny)
         velocity[i] = vel
-        theta[i] = _flushed(w + nest * (mu * vel - lr_ * g) + keep * vel, tiny)
+        theta[i] = flushed(w + nest * (mu * vel - lr_ * g) + keep * vel, tiny)
     for i in prange(n_coef, theta.shape[0]):
         g = grad[i] * scale
-        vel = _flushed(mu * velocity[i] - lr_ * g, tiny)
+        vel = flushed(mu * velocity[i] - lr_ * g, tiny)
         velocity[i] = vel
-        theta[i] = _flushed(theta[i] + nest * (mu * vel - lr_ * g) + keep * vel, tiny)
+        theta[i] = flushed(theta[i] + nest * (mu * vel - lr_ * g) + keep * vel, tiny)
     return norms
 
 
@@ -177,18 +173,18 @@ def adam_step(theta, grad, m, v, n_coef, alpha, l1, inv_sw, lr, beta1, beta2, ep
     for i in prange(n_coef):
         w = theta[i]
         g = _penalised(grad[i], w, scale, alpha_s, l1_s)
-        mi = _flushed(b1 * m[i] + c1 * g, tiny)
-        vi = _flushed(b2 * v[i] + c2 * g * g, tiny)
+        mi = flushed(b1 * m[i] + c1 * g, tiny)
+        vi = flushed(b2 * v[i] + c2 * g * g, tiny)
         m[i] = mi
         v[i] = vi
-        theta[i] = _flushed(w - lr_t * mi / (np.sqrt(vi) + e), tiny)
+        theta[i] = flushed(w - lr_t * mi / (np.sqrt(vi) + e), tiny)
     for i in prange(n_coef, theta.shape[0]):
         g = grad[i] * scale
-        mi = _flushed(b1 * m[i] + c1 * g, tiny)
-        vi = _flushed(b2 * v[i] + c2 * g * g, tiny)
+        mi = flushed(b1 * m[i] + c1 * g, tiny)
+        vi = flushed(b2 * v[i] + c2 * g * g, tiny)
         m[i] = mi
         v[i] = vi
-        theta[i] = _flushed(theta[i] - lr_t * mi / (np.sqrt(vi) + e), tiny)
+        theta[i] = flushed(theta[i] - lr_t * mi / (np.sqrt(vi) + e), tiny)
     return norms
 
 

@@ -1,21 +1,32 @@
-"""Random crop offsets on the GPU (see ``kernels.cpu.crop``; same offsets)."""
+"""Random crops on the GPU (see ``kernels.cpu.crop``; same offsets, same pixels)."""
 
 import numpy as np
 from numba import cuda
 
-from ..crop_source import source_index
-from ..philox_source import SHIFT32, block_bits
+from ..crop_source import copy_crop, sample_offsets
 from .launch import Transfer, grid
+
+
+def _geometry(crop):
+    """The crop plan's integers as kernel arguments (the kernels take no tuples)."""
+    return tuple(np.int64(v) for v in (
+        crop.height, crop.width, crop.channels, crop.out_height, crop.out_width, crop.pad_h,
+        crop.pad_w, crop.mode,
+    ))  # fmt: skip
+
+
+def _ranges(crop):
+    return (
+        np.int64(crop.height + 2 * crop.pad_h - crop.out_height),
+        np.int64(crop.width + 2 * crop.pad_w - crop.out_width),
+    )
 
 
 @cuda.jit
 def _random_offsets(range_h, range_w, key, stream, step, first_sample, out):
     for r in range(cuda.grid(1), out.shape[0], cuda.gridsize(1)):
-        sample = first_sample + r
-        words = block_bits(key, stream, step, np.uint64(sample >> 1))
-        lane = 2 * (sample & 1)
-        out[r, 0] = (words[lane] * np.uint64(range_h + 1)) >> SHIFT32
-        out[r, 1] = (words[lane + 1] * np.uint64(range_w + 1)) >> SHIFT32
+        out[r, 0], out[r, 1] = sample_offsets(key, stream, step, first_sample + r, range_h,
+                                              range_w)  # fmt: skip
 
 
 def random_offsets(crop, key, stream, step, first_sample, out):
@@ -24,12 +35,9 @@ def random_offsets(crop, key, stream, step, first_sample, out):
         return
     transfer = Transfer()
     d_out = transfer.device(out)
-    range_h = crop.height + 2 * crop.pad_h - crop.out_height
-    range_w = crop.width + 2 * crop.pad_w - crop.out_width
     blocks, threads = grid(out.shape[0])
-    _random_offsets[blocks, threads](np.int64(range_h), np.int64(range_w), np.uint64(key),
-                                     np.uint64(stream), np.uint64(step),
-                                     np.int64(first_sample), d_out)  # fmt: skip
+    _random_offsets[blocks, threads](*_ranges(crop), np.uint64(key), np.uint64(stream),
+                                     np.uint64(step), np.int64(first_sample), d_out)  # fmt: skip
     transfer.copy_back()
 
 
@@ -37,17 +45,8 @@ def random_offsets(crop, key, stream, step, first_sample, out):
 def _crop_rows(X, out, height, width, channels, out_height, out_width, pad_h, pad_w, mode,
                offsets):  # fmt: skip
     for r in range(cuda.grid(1), X.shape[0], cuda.gridsize(1)):
-        oy, ox = offsets[r, 0], offsets[r, 1]
-        for y in range(out_height):
-            sy = source_index(oy + y, height, pad_h, mode)
-            for x in range(out_width):
-                sx = source_index(ox + x, width, pad_w, mode)
-                d = (y * out_width + x) * channels
-                for k in range(channels):
-                    if sy < 0 or sx < 0:
-                        out[r, d + k] = 0.0
-                    else:
-                        out[r, d + k] = X[r, (sy * width + sx) * channels + k]
+        copy_crop(X[r], out[r], height, width, channels, out_height, out_width, pad_h, pad_w,
+                  mode, offsets[r, 0], offsets[r, 1])  # fmt: skip
 
 
 def crop_rows(X, out, crop, offsets):
@@ -57,9 +56,39 @@ def crop_rows(X, out, crop, offsets):
     transfer = Transfer()
     d_out = transfer.device(out)
     blocks, threads = grid(X.shape[0])
-    _crop_rows[blocks, threads](
-        transfer.device(X, write=False), d_out, crop.height, crop.width, crop.channels,
-        crop.out_height, crop.out_width, crop.pad_h, crop.pad_w, crop.mode,
-        transfer.device(offsets, write=False),
+    _crop_rows[blocks, threads](transfer.device(X, write=False), d_out, *_geometry(crop),
+                                transfer.device(offsets, write=False))  # fmt: skip
+    transfer.copy_back()
+
+
+@cuda.jit
+def _gather_crops(X, order, start, rows, dest, height, width, channels, out_height, out_width,
+                  pad_h, pad_w, mode, randomize, key, stream, step):  # fmt: skip
+    range_h = height + 2 * pad_h - out_height
+    range_w = width + 2 * pad_w - out_width
+    use_order = order.shape[0] > 0
+    for r in range(cuda.grid(1), rows, cuda.gridsize(1)):
+        src = order[start + r] if use_order else start + r
+        if randomize:
+            oy, ox = sample_offsets(key, stream, step, src, range_h, range_w)
+        else:
+            oy, ox = range_h // 2, range_w // 2
+        copy_crop(X[src], dest[r], height, width, channels, out_height, out_width, pad_h,
+                  pad_w, mode, oy, ox)  # fmt: skip
+
+
+def gather_crops(X, order, start, rows, dest, crop, randomize, key, stream, step):
+    """Crops of rows ``order[start : start + rows]`` of ``X`` (or ``start …`` when
+    ``order`` is empty) into ``dest``: the CPU's ``load_batch`` with an active crop
+    (random offsets of each *source* sample, or the centre)."""
+    if rows == 0:
+        return
+    transfer = Transfer()
+    d_dest = transfer.device(dest)
+    blocks, threads = grid(rows)
+    _gather_crops[blocks, threads](
+        transfer.device(X, write=False), transfer.device(order, write=False), np.int64(start),
+        np.int64(rows), d_dest, *_geometry(crop), bool(randomize), np.uint64(key),
+        np.uint64(stream), np.uint64(step),
     )  # fmt: skip
     transfer.copy_back()

@@ -1,0 +1,86 @@
+"""Hidden-layer activations and their derivatives on the GPU, on flat arrays, in place
+(see ``kernels.cpu.activations``; the same formulas, one element per thread)."""
+
+import math
+
+from numba import cuda
+
+from ..codes import LEAKY_RELU_SLOPE
+from ..cpu.activations import _INV_SQRT2, _INV_SQRT_2PI
+from ..math_source import sigmoid, softplus
+from .launch import Transfer, grid
+
+
+@cuda.jit(device=True)
+def _value(code, z):
+    if code == 1:
+        return sigmoid(z)
+    if code == 2:
+        return math.tanh(z)
+    if code == 3:
+        return max(z, 0.0)
+    if code == 4:
+        return z if z > 0.0 else LEAKY_RELU_SLOPE * z
+    if code == 5:
+        return 0.5 * z * (1.0 + math.erf(z * _INV_SQRT2))
+    if code == 6:
+        return softplus(z)
+    return z
+
+
+@cuda.jit(device=True)
+def _slope(code, z):
+    if code == 1:
+        s = sigmoid(z)
+        return s * (1.0 - s)
+    if code == 2:
+        t = math.tanh(z)
+        return 1.0 - t * t
+    if code == 3:
+        return 1.0 if z > 0.0 else 0.0
+    if code == 4:
+        return 1.0 if z > 0.0 else LEAKY_RELU_SLOPE
+    if code == 5:
+        cdf = 0.5 * (1.0 + math.erf(z * _INV_SQRT2))
+        return cdf + z * _INV_SQRT_2PI * math.exp(-0.5 * z * z)
+    if code == 6:
+        return sigmoid(z)
+    return 1.0
+
+
+@cuda.jit
+def _activate(code, z, a):
+    for i in range(cuda.grid(1), z.shape[0], cuda.gridsize(1)):
+        a[i] = _value(code, z[i])
+
+
+@cuda.jit
+def _activation_backward(code, z, delta):
+    for i in range(cuda.grid(1), z.shape[0], cuda.gridsize(1)):
+        if code == 3:  # exact zeros, as on the CPU (no 0 * inf)
+            if z[i] <= 0.0:
+                delta[i] = 0.0
+        else:
+            delta[i] *= _slope(code, z[i])
+
+
+def activate(code, z, a):
+    """``a = f(z)`` elementwise for the activation ``code`` (see ``codes.ACTIVATIONS``)."""
+    if z.shape[0] == 0:
+        return
+    transfer = Transfer()
+    d_a = transfer.device(a)
+    blocks, threads = grid(z.shape[0])
+    _activate[blocks, threads](code, transfer.device(z, write=False), d_a)
+    transfer.copy_back()
+
+
+def activation_backward(code, z, delta):
+    """``delta *= f'(z)`` elementwise (derivatives from the pre-activation ``z``)."""
+    if code == 0 or z.shape[0] == 0:
+        return
+    transfer = Transfer()
+    d_delta = transfer.device(delta)
+    blocks, threads = grid(z.shape[0])
+    _activation_backward[blocks, threads](code, transfer.device(z, write=False), d_delta)
+    transfer.copy_back()

@@ -1,0 +1,32 @@
+"""Elementwise helpers of the GPU loops: fill and accumulate flat GPU arrays."""
+
+import numpy as np
+from numba import cuda
+
+from .launch import grid
+
+
+@cuda.jit
+def _fill(x, value):
+    for i in range(cuda.grid(1), x.shape[0], cuda.gridsize(1)):
+        x[i] = value
+
+
+@cuda.jit
+def _add_into(dst, src):
+    for i in range(cuda.grid(1), dst.shape[0], cuda.gridsize(1)):
+        dst[i] += src[i]
+
+
+def fill(x, value):
+    """``x[:] = value`` for a flat GPU array."""
+    if x.shape[0]:
+        blocks, threads = grid(x.shape[0])
+        _fill[blocks, threads](x, np.float64(value))
+
+
+def add_into(dst, src):
+    """``dst += src`` for flat GPU arrays of one shape."""
+    if dst.shape[0]:
+        blocks, threads = grid(dst.shape[0])
+        _add_into[blocks, threads](dst, src)

@@ -1,0 +1,128 @@
+"""The training loop on the GPU (see ``kernels.cpu.epoch``): the same batches, random
+streams and update rules; the host only launches kernels.
+
+Everything a batch needs lives on the GPU: data, order, parameters, optimiser state,
+the workspace. The per-batch scalars (loss sum, ``Σw``, weight norms, ``1/Σw``) are
+written to a GPU array and read back once per call, so the host never waits for the
+GPU between batches.
+"""
+
+import numpy as np
+from numba import cuda
+
+from ..codes import STREAMS
+from . import encoder
+from .batch import ABSOLUTE, INV_WEIGHT, LOSS, N_STATS, SQUARES, load_targets
+from .inputs import add_input_noise, load_batch
+from .losses import output_loss
+from .mlp import backward, forward, input_block, output_blocks
+from .optim import optimizer_step
+from .prune import apply_mask
+from .reduce import SUM, sums_into
+from .tokens import clear_padding
+
+_NOISE = np.uint64(STREAMS["noise"])
+
+
+def update(theta, grad, state1, state2, n_coef, opt, t, mask, stats, slot, partial=None):
+    """Optimiser step from a batch's gradient sums (``1/Σw`` read from
+    ``stats[slot + INV_WEIGHT]``), the weight norms before it written to
+    ``stats[slot + SQUARES]`` and ``stats[slot + ABSOLUTE]``, pruning mask re-applied."""
+    inv_sw = stats[slot + INV_WEIGHT : slot + INV_WEIGHT + 1]
+    optimizer_step(theta, grad, state1, state2, n_coef, opt, inv_sw, t, stats, slot + SQUARES,
+                   partial)  # fmt: skip
+    if mask.shape[0] > 0:
+        apply_mask(theta, state1, state2, mask)
+
+
+def batch_totals(stats, rows, opt):
+    """The CPU loop's ``(data, penalty)`` from the per-batch statistics on the host."""
+    stats = stats.reshape(-1, N_STATS)[: rows.shape[0]]
+    scale = stats[:, INV_WEIGHT] * rows
+    data = float(np.sum(stats[:, LOSS] * scale))
+    penalty = float(np.sum((0.5 * opt.alpha * stats[:, SQUARES] + opt.l1 * stats[:, ABSOLUTE])
+                           * scale))  # fmt: skip
+    return data, penalty
+
+
+def _run(batches, count, opt):
+    """Run ``batches(k, stats)`` for ``k < count`` (each returns its rows, or 0 past the
+    end of the epoch) and total the statistics as the CPU loop does."""
+    stats = cuda.device_array(count * N_STATS, dtype=np.float64)
+    batch_rows = []
+    for k in range(count):
+        rows = batches(k, stats)
+        if rows <= 0:
+            break
+        batch_rows.append(rows)
+    if not batch_rows:
+        return 0.0, 0.0
+    return batch_totals(stats.copy_to_host(), np.array(batch_rows, dtype=np.float64), opt)
+
+
+def _finish_batch(loss, z, a, y, w, d, work, stats, slot):
+    output_loss(loss, z, a, y, w, d, work.losses)
+    sums_into(work.losses, z.shape[0], SUM, 1, stats, slot + LOSS, work.partial)
+
+
+def train_batches(
+    X, Y, sw, order, batch_size, first, count, theta, grad, state1, state2,
+    plan, work, opt, key, t0, step0, epoch, noise_std, mask,
+):  # fmt: skip
+    """Run batches ``first .. first + count - 1`` of an epoch over ``X[order]``: the
+    CPU's ``train_batches`` with GPU arrays (``work`` from ``mlp.device_workspace``)."""
+    n = order.shape[0] if order.shape[0] > 0 else Y.shape[0]
+
+    def batch(k, stats):
+        start = (first + k) * batch_size
+        rows = min(batch_size, n - start)
+        if rows <= 0:
+            return 0
+        slot = k * N_STATS
+        step = np.uint64(step0 + k + 1)
+        x0 = load_batch(X, order, start, rows, input_block(work, rows), None, plan.crop, True,
+                        key, np.uint64(epoch))  # fmt: skip
+        y, w = load_targets(Y, sw, order, start, rows, work, stats, slot)
+        if noise_std > 0.0:
+            add_input_noise(x0, noise_std, key, _NOISE, step)
+        forward(theta, plan, work, x0, rows, True, key, step)
+        z, a, d = output_blocks(plan, work, rows)
+        _finish_batch(plan.loss, z, a, y, w, d, work, stats, slot)
+        backward(theta, grad, plan, work, x0, rows, True)
+        update(theta, grad, state1, state2, plan.n_coef, opt, t0 + k + 1, mask, stats, slot,
+               work.partial)  # fmt: skip
+        return rows
+
+    return _run(batch, count, opt)
+
+
+def train_encoder_batches(
+    X, Y, sw, order, batch_size, first, count, theta, grad, state1, state2,
+    plan, work, opt, key, t0, step0, epoch, noise_std, mask,
+):  # fmt: skip
+    """:func:`train_batches` for an encoder (``X`` a ``TokenInput`` of GPU arrays,
+    ``work`` from ``encoder.device_workspace``); ``epoch`` is unused (no crops)."""
+    n = order.shape[0] if order.shape[0] > 0 else Y.shape[0]
+
+    def batch(k, stats):
+        start = (first + k) * batch_size
+        rows = min(batch_size, n - start)
+        if rows <= 0:
+            return 0
+        slot = k * N_STATS
+        step = np.uint64(step0 + k + 1)
+        with_lengths = encoder.load_tokens(X, order, start, rows, work)
+        lengths = encoder.batch_lengths(work, rows, with_lengths)
+        if noise_std > 0.0:
+            add_input_noise(work.x[:rows], noise_std, key, _NOISE, step)
+        clear_padding(work.x[:rows], lengths, plan.d_in)
+        y, w = load_targets(Y, sw, order, start, rows, work, stats, slot)
+        encoder.forward(theta, plan, work, rows, with_lengths, True, key, step)
+        _finish_batch(plan.loss, work.z[:rows], work.a[:rows], y, w, work.d[:rows], work, stats,
+                      slot)  # fmt: skip
+        encoder.backward(theta, grad, plan, work, rows, with_lengths, True)
+        update(theta, grad, state1, state2, plan.n_coef, opt, t0 + k + 1, mask, stats, slot,
+               work.partial)  # fmt: skip
+        return rows
+
+    return _run(batch, count, opt)

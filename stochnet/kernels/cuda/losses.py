@@ -1,0 +1,52 @@
+"""Output activation + loss + output delta on the GPU, one row per thread (see
+``kernels.cpu.losses``: the row code is the CPU's ``row_prediction`` / ``row_loss``)."""
+
+import numpy as np
+from numba import cuda
+
+from ..math_source import row_loss, row_prediction
+from .launch import Transfer, grid
+
+
+@cuda.jit
+def _output_activation(loss, z, a):
+    for i in range(cuda.grid(1), z.shape[0], cuda.gridsize(1)):
+        row_prediction(loss, z, a, i)
+
+
+@cuda.jit
+def _output_loss(loss, z, a, y, sw, delta, losses):
+    weighted = sw.shape[0] > 0
+    for i in range(cuda.grid(1), z.shape[0], cuda.gridsize(1)):
+        row_prediction(loss, z, a, i)
+        losses[i] = row_loss(loss, z, a, y, sw[i] if weighted else 1.0, delta, i)
+
+
+def output_activation(loss, z, a):
+    """Predictions ``a`` (rows × outputs) from output pre-activations ``z``."""
+    if z.shape[0] == 0:
+        return
+    transfer = Transfer()
+    d_a = transfer.device(a)
+    blocks, threads = grid(z.shape[0])
+    _output_activation[blocks, threads](loss, transfer.device(z, write=False), d_a)
+    transfer.copy_back()
+
+
+def output_loss(loss, z, a, y, sw, delta, losses=None):
+    """Fills predictions ``a`` and weighted deltas ``delta``; ``sw`` per-row weights or
+    empty. Returns the loss sum as a float, or, given a float64 GPU array ``losses``
+    (≥ rows), leaves the weighted per-row losses there and returns ``None`` (no
+    synchronisation: what the training loop does)."""
+    transfer = Transfer()
+    d_a, d_delta = transfer.device(a), transfer.device(delta)
+    d_z, d_y, d_sw = (transfer.device(v, write=False) for v in (z, y, sw))
+    rows = z.shape[0]
+    d_losses = cuda.device_array(max(rows, 1), dtype=np.float64) if losses is None else losses
+    if rows:
+        blocks, threads = grid(rows)
+        _output_loss[blocks, threads](loss, d_z, d_a, d_y, d_sw, d_delta, d_losses)
+    transfer.copy_back()
+    if losses is None:
+        return float(d_losses.copy_to_host()[:rows].sum())
+    return None
