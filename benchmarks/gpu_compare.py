@@ -57,9 +57,8 @@ def _has_torch_cuda():
     return torch is not None and torch.cuda.is_available()
 
 
-def matmul_rows(rows, repeats):
-    """GFLOP/s of the first dense layer's product (rows × 784 @ 784 × 256), per path."""
-    m, k, n = rows, 784, 256
+def matmul_rows(m, k, n, repeats):
+    """GFLOP/s of a dense layer's product (``m × k @ k × n``), per path."""
     a = cuda.to_device(np.random.default_rng(0).normal(size=(m, k)).astype(np.float32))
     b = cuda.to_device(np.random.default_rng(1).normal(size=(k, n)).astype(np.float32))
     c = cuda.device_array((m, n), np.float32)
@@ -80,32 +79,33 @@ def matmul_rows(rows, repeats):
     return lines
 
 
-def mlp_epoch_rows(n_samples, batch_sizes, repeats):
+def mlp_epoch_rows(n_samples, batch_sizes, repeats, sizes=(784, 256, 256, 10)):
     """Epoch time of the MLP, stochnet on the GPU beside PyTorch on the GPU."""
     rng_ = np.random.default_rng(0)
-    X = rng_.normal(size=(n_samples, 784)).astype(np.float32)
-    Y = np.eye(10, dtype=np.float32)[rng_.integers(0, 10, n_samples)]
+    X = rng_.normal(size=(n_samples, sizes[0])).astype(np.float32)
+    Y = np.eye(sizes[-1], dtype=np.float32)[rng_.integers(0, sizes[-1], n_samples)]
     lines = []
     for batch in batch_sizes:
-        net = MLPNetwork((784, 256, 256, 10), dtype=np.float32)
+        net = MLPNetwork(sizes, dtype=np.float32)
         net.initialize("he_uniform", derive_key(0)).to("cuda")
         trainer = Trainer(net, Adam(1e-3, 0.9, 0.999, 1e-8), batch_size=batch,
                           key=derive_key(1), chunk_seconds=10.0)  # fmt: skip
         trainer.run_epoch(X, Y)  # compiles, and copies the data to the GPU
         ours = timed(lambda t=trainer: t.run_epoch(X, Y), repeats, warm_up=False)
-        line = f"MLP epoch 784-256-256-10 batch {batch:5d}  stochnet {ours * 1e3:9.1f} ms"
+        shape = "-".join(map(str, sizes))
+        line = f"MLP epoch {shape} batch {batch:5d}  stochnet {ours * 1e3:9.1f} ms"
         if _has_torch_cuda():
-            theirs = timed(_torch_mlp_epoch(X, Y, batch), repeats, warm_up=False)
+            theirs = timed(_torch_mlp_epoch(X, Y, batch, sizes), repeats, warm_up=False)
             line += f"   PyTorch {theirs * 1e3:9.1f} ms   torch/stochnet {theirs / ours:5.2f}×"
         lines.append(line)
     return lines
 
 
-def _torch_mlp_epoch(X, Y, batch):
-    model = torch.nn.Sequential(
-        torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 256), torch.nn.ReLU(),
-        torch.nn.Linear(256, 10),
-    ).cuda()  # fmt: skip
+def _torch_mlp_epoch(X, Y, batch, sizes):
+    layers = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
+        layers += [torch.nn.Linear(n_in, n_out), torch.nn.ReLU()]
+    model = torch.nn.Sequential(*layers[:-1]).cuda()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     tx = torch.from_numpy(X).cuda()
     ty = torch.from_numpy(Y.argmax(1)).cuda()
@@ -169,7 +169,10 @@ def main():
     if args.quick:
         args.size, args.repeats = 4096, 2
         if cuda.config.ENABLE_CUDASIM:  # one Python thread per CUDA thread
+            from stochnet.kernels.cuda import reduce
+
             _config.THREADS_PER_BLOCK = 16
+            dense.TILE, reduce.REDUCE_BLOCKS, reduce.REDUCE_THREADS = 8, 2, 8
     n = args.size
     key, stream, step = derive_key(0), np.uint64(3), np.uint64(1)
     a = cuda.device_array(n, np.float32)
@@ -212,9 +215,11 @@ def main():
     print(f"{name.decode() if isinstance(name, bytes) else name}, n = {n:,}")
     print("\n".join(rows))
     repeats = 2 if args.quick else 5
-    print("\n".join(matmul_rows(16 if args.quick else 1024, repeats)))
-    print("\n".join(mlp_epoch_rows(64 if args.quick else 60_000,
-                                   (16, 32) if args.quick else (128, 1024), repeats)))  # fmt: skip
+    print("\n".join(matmul_rows(*((16, 40, 24) if args.quick else (1024, 784, 256)), repeats)))
+    if args.quick:
+        print("\n".join(mlp_epoch_rows(64, (32,), repeats, sizes=(20, 16, 16, 4))))
+    else:
+        print("\n".join(mlp_epoch_rows(60_000, (128, 1024), repeats)))
     if args.quick:
         print("\n".join(encoder_rows(2, 1, batch=2, length=4, d_model=8, heads=2, d_ff=8)))
     else:

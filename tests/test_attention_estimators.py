@@ -143,6 +143,27 @@ def test_warm_start_partial_fit_and_lbfgs():
     assert lbfgs.fit(X, target).score(X, target) > 0.5
 
 
+def test_pruning_keeps_embeddings_and_matrices_sparse():
+    X = np.random.default_rng(0).normal(size=(80, 4))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    clf = sn.AttentionClassifier(**SMALL, max_iter=5, prune=0.5, prune_method="magnitude")
+    clf.fit(X, y)
+    net = clf._network
+    assert clf.sparsity_ == pytest.approx(0.5, abs=0.01)
+    assert [m.shape for m in clf.masks_] == [w.shape for w in net.coefs]
+    for mask, w in zip(clf.masks_, net.coefs, strict=True):
+        assert np.all(w[~mask] == 0) and (~mask).mean() == pytest.approx(0.5, abs=0.02)
+    clf.prune_weights(0.8, method="random", scope="global")
+    assert clf.sparsity_ == pytest.approx(0.8, abs=0.01)
+    pruned = net.theta[: net.plan.n_coef] == 0
+    clf.set_params(warm_start=True, max_iter=3).fit(X, y)  # fine-tuning keeps the zeros
+    assert np.all(net.theta[: net.plan.n_coef][pruned] == 0)
+    assert clf.predict_proba(X).shape == (80, 2)
+    end = sn.AttentionRegressor(**SMALL, max_iter=3, prune=0.3, prune_at="end")
+    end.fit(X, X[:, 0])
+    assert end.sparsity_ == pytest.approx(0.3, abs=0.01)
+
+
 @pytest.mark.parametrize(
     ("params", "match"),
     [

@@ -137,18 +137,28 @@ class BaseMLP(BaseEstimator):
     def _check_params(self):
         params = validate_mlp_params(self, tuple(ACTIVATIONS), ("lbfgs", "sgd", "adam"))
         params["device"] = resolve_device(self.device)
-        params["prune"] = None if self.prune is None else check_amount(self.prune, "prune")
-        params["prune_method"] = check_option(
-            "prune_method", self.prune_method, {"random", "magnitude"}
-        )
-        params["prune_scope"] = check_option("prune_scope", self.prune_scope, {"layer", "global"})
-        params["prune_at"] = check_option("prune_at", self.prune_at, {"init", "end"})
+        params.update(self._check_pruning())
         if params["solver"] == "lbfgs" and (any(params["dropout"]) or params["input_noise"] > 0):
             raise ValueError(
                 "solver='lbfgs' needs a deterministic objective: dropout and input_noise "
                 "require solver='sgd' or 'adam'."
             )
         return params
+
+    def _check_pruning(self):
+        """The validated ``prune*`` parameters."""
+        return {
+            "prune": None if self.prune is None else check_amount(self.prune, "prune"),
+            "prune_method": check_option(
+                "prune_method", self.prune_method, {"random", "magnitude"}
+            ),
+            "prune_scope": check_option("prune_scope", self.prune_scope, {"layer", "global"}),
+            "prune_at": check_option("prune_at", self.prune_at, {"init", "end"}),
+        }
+
+    def _prune_at_init(self, params):
+        if params["prune"] is not None and params["prune_at"] == "init":
+            self._apply_pruning(params["prune"], params["prune_method"], params["prune_scope"])
 
     def _prepare(self, X, y, sample_weight, incremental):
         """Validate everything and build the network on a first pass."""
@@ -169,8 +179,7 @@ class BaseMLP(BaseEstimator):
             raise ValueError("augment=GaussianNoise requires solver='sgd' or 'adam'.")
         if first_pass:
             self._initialize(X, Y, params)
-            if params["prune"] is not None and params["prune_at"] == "init":
-                self._apply_pruning(params["prune"], params["prune_method"], params["prune_scope"])
+            self._prune_at_init(params)
         else:
             self._sync_parameters()
             expected = self._network.layer_sizes

@@ -58,6 +58,10 @@ class BaseAttention(BaseMLP):
         input_noise=0.0,
         init="glorot_uniform",
         l1=0.0,
+        prune=None,
+        prune_method="random",
+        prune_scope="layer",
+        prune_at="init",
         device="cpu",
     ):
         self.d_model = d_model
@@ -96,6 +100,10 @@ class BaseAttention(BaseMLP):
         self.input_noise = input_noise
         self.init = init
         self.l1 = l1
+        self.prune = prune
+        self.prune_method = prune_method
+        self.prune_scope = prune_scope
+        self.prune_at = prune_at
         self.device = device
 
     # ------------------------------------------------------------ parameters
@@ -126,8 +134,8 @@ class BaseAttention(BaseMLP):
             activation=check_option("activation", self.activation, set(ACTIVATIONS)),
             sequence_shape=_check_sequence_shape(self.sequence_shape),
             padding_value=_check_padding_value(self.padding_value),
-            prune=None,
         )
+        params.update(self._check_pruning())
         stochastic = params["dropout"] or params["attention_dropout"] or params["input_noise"]
         if params["solver"] == "lbfgs" and stochastic:
             raise ValueError(
@@ -231,6 +239,7 @@ class BaseAttention(BaseMLP):
             sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
         if first_pass:
             self._initialize(X, Y, params)
+            self._prune_at_init(params)
         elif self._n_outputs_for(Y.shape[1]) != self._network.n_outputs:
             raise ValueError(
                 f"y has {Y.shape[1]} outputs but the fitted network has {self.n_outputs_}; "
@@ -352,9 +361,10 @@ _PARAMETERS = """
     solver, alpha, batch_size, learning_rate, learning_rate_init, power_t, max_iter,
     shuffle, random_state, tol, verbose, warm_start, momentum, nesterovs_momentum,
     early_stopping, validation_fraction, beta_1, beta_2, epsilon, n_iter_no_change,
-    max_fun, input_noise, init, l1, device
-        As in :class:`~stochnet.MLPClassifier`; ``alpha`` and ``l1`` penalise the weight
-        matrices and embeddings, not biases or LayerNorm parameters.
+    max_fun, input_noise, init, l1, prune, prune_method, prune_scope, prune_at, device
+        As in :class:`~stochnet.MLPClassifier`; ``alpha`` and ``l1`` penalise, and
+        ``prune`` prunes, the weight matrices and embeddings, not biases or LayerNorm
+        parameters.
 """
 
 _ATTRIBUTES = """
@@ -462,6 +472,10 @@ class AttentionRegressor(RegressorOutputs, RegressorMixin, BaseAttention):
         input_noise=0.0,
         init="glorot_uniform",
         l1=0.0,
+        prune=None,
+        prune_method="random",
+        prune_scope="layer",
+        prune_at="init",
         device="cpu",
     ):
         super().__init__(
@@ -475,7 +489,8 @@ class AttentionRegressor(RegressorOutputs, RegressorMixin, BaseAttention):
             warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
             early_stopping=early_stopping, validation_fraction=validation_fraction,
             beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
-            max_fun=max_fun, input_noise=input_noise, init=init, l1=l1, device=device,
+            max_fun=max_fun, input_noise=input_noise, init=init, l1=l1, prune=prune,
+            prune_method=prune_method, prune_scope=prune_scope, prune_at=prune_at, device=device,
         )  # fmt: skip
         self.loss = loss
 
