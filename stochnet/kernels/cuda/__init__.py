@@ -1,7 +1,11 @@
 """``@cuda.jit`` kernels mirroring ``kernels.cpu`` file for file and name for name.
 
 Each module holds the kernels (``_``-prefixed) and host launchers with the CPU
-functions' names and signatures. A launcher takes NumPy arrays (copied to the GPU and
+functions' names and signatures; where a CPU function returns a per-batch scalar
+(``batch.load_targets``' ``Σw``, ``losses.output_loss``' sum, the optimiser's weight
+norms) the GPU version can write it to a GPU array instead, so that a training loop
+never waits for the GPU. Extra modules: ``launch`` (geometry, transfers), ``reduce``
+(deterministic sums), ``elementwise`` (fill, accumulate). A launcher takes NumPy arrays (copied to the GPU and
 back) or GPU arrays (anything with ``__cuda_array_interface__``: Numba device arrays,
 CuPy, PyTorch; used in place, no copy). Every random kernel calls the Philox code of
 ``kernels.philox_source`` that the CPU kernels inline, one counter block of four
