@@ -15,6 +15,7 @@ the epoch time of the MLP 784-256-256-10 (ReLU, Adam, 60 000 samples, batch 128 
 """
 
 import argparse
+import itertools
 import statistics
 import time
 
@@ -103,7 +104,7 @@ def mlp_epoch_rows(n_samples, batch_sizes, repeats, sizes=(784, 256, 256, 10)):
 
 def _torch_mlp_epoch(X, Y, batch, sizes):
     layers = []
-    for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
+    for n_in, n_out in itertools.pairwise(sizes):
         layers += [torch.nn.Linear(n_in, n_out), torch.nn.ReLU()]
     model = torch.nn.Sequential(*layers[:-1]).cuda()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)

@@ -5,9 +5,11 @@ functions' names and signatures; where a CPU function returns a per-batch scalar
 (``batch.load_targets``' ``Σw``, ``losses.output_loss``' sum, the optimiser's weight
 norms) the GPU version can write it to a GPU array instead, so that a training loop
 never waits for the GPU. Extra modules: ``launch`` (geometry, transfers), ``reduce``
-(deterministic sums), ``elementwise`` (fill, accumulate). A launcher takes NumPy arrays (copied to the GPU and
-back) or GPU arrays (anything with ``__cuda_array_interface__``: Numba device arrays,
-CuPy, PyTorch; used in place, no copy). Every random kernel calls the Philox code of
+(deterministic sums), ``elementwise`` (fill, accumulate).
+
+A launcher takes NumPy arrays (copied to the GPU and back) or GPU arrays (anything
+with ``__cuda_array_interface__``: Numba device arrays, CuPy, PyTorch; used in place,
+no copy). Every random kernel calls the Philox code of
 ``kernels.philox_source`` that the CPU kernels inline, one counter block of four
 words per thread in a grid-stride loop, so a draw depends on ``(key, stream, step,
 index)`` only — never on the launch geometry — and equals the CPU draw bit for bit.
