@@ -31,8 +31,6 @@ class Network:
     device = "cpu"
     _kernel_module = "mlp"
     _epoch_function = "train_batches"
-    #: Whether the CUDA backend has this network's kernels.
-    cuda_kernels = True
 
     def to(self, device):
         """Run the kernels on ``device`` (``"cpu"``, ``"cuda"`` or ``"auto"``); returns self.
@@ -41,15 +39,8 @@ class Network:
         ------
         RuntimeError
             ``"cuda"`` without a usable GPU.
-        NotImplementedError
-            ``"cuda"`` for a network whose GPU kernels are not in this release.
         """
-        device = resolve_device(device)
-        if device == "cuda" and not self.cuda_kernels:
-            raise NotImplementedError(
-                f"{type(self).__name__} has no CUDA kernels in this release; use device='cpu'."
-            )
-        self.device = device
+        self.device = resolve_device(device)
         return self
 
     @property

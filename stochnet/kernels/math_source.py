@@ -9,6 +9,9 @@ from numba.extending import register_jitable
 
 from .codes import MIN_VARIANCE
 
+#: Added to the variance in LayerNorm, PyTorch's default.
+LAYERNORM_EPS = 1e-5
+
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
@@ -148,3 +151,43 @@ def softmax_grad_row(p, grad, mask, i, scale, dropped):
         inner += p[i, j] * grad[i, j]
     for j in range(n):
         grad[i, j] = scale * p[i, j] * (grad[i, j] - inner)
+
+
+@register_jitable
+def layernorm_row(x, gamma, beta, xhat, rstd, y, i):
+    """Normalise row ``i`` of ``x`` into ``y`` (may alias ``x``), keeping ``x̂`` and
+    ``1/σ`` for the backward pass."""
+    width = x.shape[1]
+    mean = 0.0
+    for j in range(width):
+        mean += x[i, j]
+    mean /= width
+    var = 0.0
+    for j in range(width):
+        c = x[i, j] - mean
+        var += c * c
+    r = 1.0 / math.sqrt(var / width + LAYERNORM_EPS)
+    rstd[i] = r
+    for j in range(width):
+        xh = (x[i, j] - mean) * r
+        xhat[i, j] = xh
+        y[i, j] = xh * gamma[j] + beta[j]
+
+
+@register_jitable
+def layernorm_grad_row(dy, gamma, xhat, rstd, dx, i):
+    """Row ``i`` of LayerNorm's input gradient, ``rstd · (g - mean(g) - x̂ mean(g x̂))``
+    with ``g = dy γ``; ``dx`` may alias ``dy`` (the row is read before it is written)."""
+    width = dy.shape[1]
+    mean_g = 0.0
+    mean_gx = 0.0
+    for j in range(width):
+        g = dy[i, j] * gamma[j]
+        mean_g += g
+        mean_gx += g * xhat[i, j]
+    mean_g /= width
+    mean_gx /= width
+    r = rstd[i]
+    for j in range(width):
+        g = dy[i, j] * gamma[j]
+        dx[i, j] = r * (g - mean_g - xhat[i, j] * mean_gx)

@@ -5,14 +5,10 @@ PyTorch). The forward pass keeps ``x̂`` and ``1 / sqrt(var + eps)`` for the bac
 pass, so nothing is recomputed and ``γ = 0`` loses nothing.
 """
 
-import math
-
 from numba import njit, prange
 
 from ..._config import JIT_MATH
-
-#: Added to the variance, PyTorch's default.
-LAYERNORM_EPS = 1e-5
+from ..math_source import layernorm_grad_row, layernorm_row
 
 
 @njit(parallel=True, **JIT_MATH)
@@ -20,22 +16,8 @@ def layernorm_forward(x, gamma, beta, xhat, rstd, y):
     """Normalise each row of ``x`` into ``y``; ``xhat`` (rows × width) and ``rstd``
     (rows) receive what :func:`layernorm_backward` needs. ``y`` may alias ``x``.
     Rows run in parallel."""
-    n_rows, width = x.shape
-    for i in prange(n_rows):
-        mean = 0.0
-        for j in range(width):
-            mean += x[i, j]
-        mean /= width
-        var = 0.0
-        for j in range(width):
-            c = x[i, j] - mean
-            var += c * c
-        r = 1.0 / math.sqrt(var / width + LAYERNORM_EPS)
-        rstd[i] = r
-        for j in range(width):
-            xh = (x[i, j] - mean) * r
-            xhat[i, j] = xh
-            y[i, j] = xh * gamma[j] + beta[j]
+    for i in prange(x.shape[0]):
+        layernorm_row(x, gamma, beta, xhat, rstd, y, i)
 
 
 @njit(**JIT_MATH)
@@ -50,17 +32,7 @@ def layernorm_backward(dy, gamma, xhat, rstd, dgamma, dbeta, dx):
         dgamma[j] = 0.0
         dbeta[j] = 0.0
     for i in range(n_rows):
-        mean_g = 0.0
-        mean_gx = 0.0
         for j in range(width):
             dgamma[j] += dy[i, j] * xhat[i, j]
             dbeta[j] += dy[i, j]
-            g = dy[i, j] * gamma[j]
-            mean_g += g
-            mean_gx += g * xhat[i, j]
-        mean_g /= width
-        mean_gx /= width
-        r = rstd[i]
-        for j in range(width):
-            g = dy[i, j] * gamma[j]
-            dx[i, j] = r * (g - mean_g - xhat[i, j] * mean_gx)
+        layernorm_grad_row(dy, gamma, xhat, rstd, dx, i)

@@ -8,7 +8,7 @@ from numba import cuda
 from ..codes import LEAKY_RELU_SLOPE
 from ..cpu.activations import _INV_SQRT2, _INV_SQRT_2PI
 from ..math_source import sigmoid, softplus
-from .launch import Transfer, grid
+from .launch import launch
 
 
 @cuda.jit(device=True)
@@ -66,21 +66,10 @@ def _activation_backward(code, z, delta):
 
 def activate(code, z, a):
     """``a = f(z)`` elementwise for the activation ``code`` (see ``codes.ACTIVATIONS``)."""
-    if z.shape[0] == 0:
-        return
-    transfer = Transfer()
-    d_a = transfer.device(a)
-    blocks, threads = grid(z.shape[0])
-    _activate[blocks, threads](code, transfer.device(z, write=False), d_a)
-    transfer.copy_back()
+    launch(_activate, z.shape[0], code, z, a, writes=(2,))
 
 
 def activation_backward(code, z, delta):
     """``delta *= f'(z)`` elementwise (derivatives from the pre-activation ``z``)."""
-    if code == 0 or z.shape[0] == 0:
-        return
-    transfer = Transfer()
-    d_delta = transfer.device(delta)
-    blocks, threads = grid(z.shape[0])
-    _activation_backward[blocks, threads](code, transfer.device(z, write=False), d_delta)
-    transfer.copy_back()
+    if code != 0:
+        launch(_activation_backward, z.shape[0], code, z, delta, writes=(2,))

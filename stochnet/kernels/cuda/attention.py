@@ -8,7 +8,7 @@ from numba import cuda
 
 from ..math_source import masked_softmax_row, softmax_grad_row
 from .dense import matmul
-from .launch import Transfer, grid
+from .launch import Transfer, launch
 
 
 def _pairs(a):
@@ -16,14 +16,19 @@ def _pairs(a):
     return a.reshape((a.shape[0] * a.shape[1], *a.shape[2:]))
 
 
+@cuda.jit(device=True)
+def _split(e, heads, length, inner):
+    """``(b, h, t, c)`` of the flat index ``e`` into a ``rows × heads × length × inner``
+    array."""
+    return e // (inner * length * heads), (e // (inner * length)) % heads, \
+        (e // inner) % length, e % inner  # fmt: skip
+
+
 @cuda.jit
 def _heads_from_rows(src, col0, dst):
     rows, heads, length, dk = dst.shape
     for e in range(cuda.grid(1), rows * heads * length * dk, cuda.gridsize(1)):
-        c = e % dk
-        t = (e // dk) % length
-        h = (e // (dk * length)) % heads
-        b = e // (dk * length * heads)
+        b, h, t, c = _split(e, heads, length, dk)
         dst[b, h, t, c] = src[b * length + t, col0 + h * dk + c]
 
 
@@ -31,10 +36,7 @@ def _heads_from_rows(src, col0, dst):
 def _rows_from_heads(src, dst, col0):
     rows, heads, length, dk = src.shape
     for e in range(cuda.grid(1), rows * heads * length * dk, cuda.gridsize(1)):
-        c = e % dk
-        t = (e // dk) % length
-        h = (e // (dk * length)) % heads
-        b = e // (dk * length * heads)
+        b, h, t, c = _split(e, heads, length, dk)
         dst[b * length + t, col0 + h * dk + c] = src[b, h, t, c]
 
 
@@ -43,9 +45,7 @@ def _scaled_masked_softmax(p, lengths, causal, scale):
     rows, heads, length = p.shape[0], p.shape[1], p.shape[2]
     full = lengths.shape[0] == 0
     for e in range(cuda.grid(1), rows * heads * length, cuda.gridsize(1)):
-        i = e % length
-        h = (e // length) % heads
-        b = e // (length * heads)
+        b, h, _, i = _split(e, heads, 1, length)
         s = p[b, h]
         for j in range(length):
             s[i, j] *= scale
@@ -57,36 +57,20 @@ def _scaled_masked_softmax(p, lengths, causal, scale):
 def _softmax_backward(p, pmask, dropped, scale, ds):
     rows, heads, length = p.shape[0], p.shape[1], p.shape[2]
     for e in range(cuda.grid(1), rows * heads * length, cuda.gridsize(1)):
-        i = e % length
-        h = (e // length) % heads
-        b = e // (length * heads)
+        b, h, _, i = _split(e, heads, 1, length)
         mask = pmask[b, h] if dropped else p[b, h]
         softmax_grad_row(p[b, h], ds[b, h], mask, i, scale, dropped)
-
-
-def _launch_elements(kernel, n, *args):
-    if n:
-        blocks, threads = grid(n)
-        kernel[blocks, threads](*args)
 
 
 def heads_from_rows(src, col0, dst):
     """Columns ``col0 : col0 + heads·d_k`` of the token rows ``src`` into the head-major
     ``dst`` (``rows × heads × T × d_k``)."""
-    transfer = Transfer()
-    d_dst = transfer.device(dst)
-    _launch_elements(_heads_from_rows, int(np.prod(dst.shape)),
-                     transfer.device(src, write=False), np.int64(col0), d_dst)  # fmt: skip
-    transfer.copy_back()
+    launch(_heads_from_rows, int(np.prod(dst.shape)), src, np.int64(col0), dst, writes=(2,))
 
 
 def rows_from_heads(src, dst, col0):
     """The inverse of :func:`heads_from_rows`."""
-    transfer = Transfer()
-    d_dst = transfer.device(dst)
-    _launch_elements(_rows_from_heads, int(np.prod(src.shape)),
-                     transfer.device(src, write=False), d_dst, np.int64(col0))  # fmt: skip
-    transfer.copy_back()
+    launch(_rows_from_heads, int(np.prod(src.shape)), src, dst, np.int64(col0), writes=(1,))
 
 
 def attention_probs(q, k, lengths, causal, scale, p):
@@ -97,8 +81,14 @@ def attention_probs(q, k, lengths, causal, scale, p):
     d_p = transfer.device(p)
     if q.shape[0]:
         matmul(_pairs(d_q), _pairs(d_k), _pairs(d_p), trans_b=True)
-        _launch_elements(_scaled_masked_softmax, q.shape[0] * q.shape[1] * q.shape[2], d_p,
-                         d_lengths, bool(causal), np.float64(scale))  # fmt: skip
+        launch(
+            _scaled_masked_softmax,
+            q.shape[0] * q.shape[1] * q.shape[2],
+            d_p,
+            d_lengths,
+            bool(causal),
+            np.float64(scale),
+        )
     transfer.copy_back()
 
 
@@ -123,8 +113,15 @@ def attention_backward(q, k, v, p, pd, pmask, do, scale, dq, dk, dv, ds):
     if q.shape[0]:
         matmul(_pairs(d_pd), _pairs(d_do), _pairs(d_dv), trans_a=True)
         matmul(_pairs(d_do), _pairs(d_v), _pairs(d_ds), trans_b=True)
-        _launch_elements(_softmax_backward, q.shape[0] * q.shape[1] * q.shape[2], d_p, d_pmask,
-                         pmask.shape[0] > 0, np.float64(scale), d_ds)  # fmt: skip
+        launch(
+            _softmax_backward,
+            q.shape[0] * q.shape[1] * q.shape[2],
+            d_p,
+            d_pmask,
+            pmask.shape[0] > 0,
+            np.float64(scale),
+            d_ds,
+        )
         matmul(_pairs(d_ds), _pairs(d_k), _pairs(d_dq))
         matmul(_pairs(d_ds), _pairs(d_q), _pairs(d_dk), trans_a=True)
     transfer.copy_back()

@@ -3,7 +3,7 @@
 import numpy as np
 from numba import cuda
 
-from .launch import grid
+from .launch import launch
 
 
 @cuda.jit
@@ -20,13 +20,9 @@ def _add_into(dst, src):
 
 def fill(x, value):
     """``x[:] = value`` for a flat GPU array."""
-    if x.shape[0]:
-        blocks, threads = grid(x.shape[0])
-        _fill[blocks, threads](x, np.float64(value))
+    launch(_fill, x.shape[0], x, np.float64(value))
 
 
 def add_into(dst, src):
     """``dst += src`` for flat GPU arrays of one shape."""
-    if dst.shape[0]:
-        blocks, threads = grid(dst.shape[0])
-        _add_into[blocks, threads](dst, src)
+    launch(_add_into, dst.shape[0], dst, src)

@@ -45,15 +45,17 @@ def batch_totals(stats, rows, opt):
     return data, penalty
 
 
-def _run(batches, count, opt):
-    """Run ``batches(k, stats)`` for ``k < count`` (each returns its rows, or 0 past the
-    end of the epoch) and total the statistics as the CPU loop does."""
+def _run(batch, n, batch_size, first, count, step0, opt):
+    """Run ``batch(k, start, rows, stats, slot, step)`` for batches ``first + k`` of an
+    epoch of ``n`` samples, ``k < count``, and total the statistics as the CPU loop does."""
     stats = cuda.device_array(count * N_STATS, dtype=np.float64)
     batch_rows = []
     for k in range(count):
-        rows = batches(k, stats)
+        start = (first + k) * batch_size
+        rows = min(batch_size, n - start)
         if rows <= 0:
             break
+        batch(k, start, rows, stats, k * N_STATS, np.uint64(step0 + k + 1))
         batch_rows.append(rows)
     if not batch_rows:
         return 0.0, 0.0
@@ -73,13 +75,7 @@ def train_batches(
     CPU's ``train_batches`` with GPU arrays (``work`` from ``mlp.device_workspace``)."""
     n = order.shape[0] if order.shape[0] > 0 else Y.shape[0]
 
-    def batch(k, stats):
-        start = (first + k) * batch_size
-        rows = min(batch_size, n - start)
-        if rows <= 0:
-            return 0
-        slot = k * N_STATS
-        step = np.uint64(step0 + k + 1)
+    def batch(k, start, rows, stats, slot, step):
         x0 = load_batch(X, order, start, rows, input_block(work, rows), None, plan.crop, True,
                         key, np.uint64(epoch))  # fmt: skip
         y, w = load_targets(Y, sw, order, start, rows, work, stats, slot)
@@ -91,9 +87,8 @@ def train_batches(
         backward(theta, grad, plan, work, x0, rows, True)
         update(theta, grad, state1, state2, plan.n_coef, opt, t0 + k + 1, mask, stats, slot,
                work.partial)  # fmt: skip
-        return rows
 
-    return _run(batch, count, opt)
+    return _run(batch, n, batch_size, first, count, step0, opt)
 
 
 def train_encoder_batches(
@@ -104,13 +99,7 @@ def train_encoder_batches(
     ``work`` from ``encoder.device_workspace``); ``epoch`` is unused (no crops)."""
     n = order.shape[0] if order.shape[0] > 0 else Y.shape[0]
 
-    def batch(k, stats):
-        start = (first + k) * batch_size
-        rows = min(batch_size, n - start)
-        if rows <= 0:
-            return 0
-        slot = k * N_STATS
-        step = np.uint64(step0 + k + 1)
+    def batch(k, start, rows, stats, slot, step):
         with_lengths = encoder.load_tokens(X, order, start, rows, work)
         lengths = encoder.batch_lengths(work, rows, with_lengths)
         if noise_std > 0.0:
@@ -123,6 +112,5 @@ def train_encoder_batches(
         encoder.backward(theta, grad, plan, work, rows, with_lengths, True)
         update(theta, grad, state1, state2, plan.n_coef, opt, t0 + k + 1, mask, stats, slot,
                work.partial)  # fmt: skip
-        return rows
 
-    return _run(batch, count, opt)
+    return _run(batch, n, batch_size, first, count, step0, opt)

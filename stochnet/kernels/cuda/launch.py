@@ -59,3 +59,22 @@ class Transfer:
         for host, on_gpu in self._copies:
             host[...] = on_gpu.copy_to_host().reshape(host.shape)
         self._copies.clear()
+
+
+def _is_array(value):
+    return isinstance(value, np.ndarray) or hasattr(value, "__cuda_array_interface__") or \
+        hasattr(value, "copy_to_host")  # fmt: skip
+
+
+def launch(kernel, n_items, *args, writes=()):
+    """Launch ``kernel`` over ``n_items`` work items (nothing when 0) on ``args``: arrays
+    go through a :class:`Transfer` (NumPy copied to the GPU; those at the positions in
+    ``writes`` copied back after), other values are passed as they are."""
+    if n_items <= 0:
+        return
+    transfer = Transfer()
+    on_gpu = [transfer.device(a, write=i in writes) if _is_array(a) else a
+              for i, a in enumerate(args)]  # fmt: skip
+    blocks, threads = grid(n_items)
+    kernel[blocks, threads](*on_gpu)
+    transfer.copy_back()

@@ -1,32 +1,17 @@
-"""Layer normalisation on the GPU (see ``kernels.cpu.layernorm``): one thread per row,
-and one per column for the parameter gradients."""
-
-import math
+"""Layer normalisation on the GPU (see ``kernels.cpu.layernorm``; the row code is the
+CPU's, from ``math_source``): one thread per row, one per column for the parameter
+gradients."""
 
 from numba import cuda
 
-from ..cpu.layernorm import LAYERNORM_EPS
-from .launch import Transfer, grid
+from ..math_source import layernorm_grad_row, layernorm_row
+from .launch import launch
 
 
 @cuda.jit
 def _layernorm_forward(x, gamma, beta, xhat, rstd, y):
-    n_rows, width = x.shape
-    for i in range(cuda.grid(1), n_rows, cuda.gridsize(1)):
-        mean = 0.0
-        for j in range(width):
-            mean += x[i, j]
-        mean /= width
-        var = 0.0
-        for j in range(width):
-            c = x[i, j] - mean
-            var += c * c
-        r = 1.0 / math.sqrt(var / width + LAYERNORM_EPS)
-        rstd[i] = r
-        for j in range(width):
-            xh = (x[i, j] - mean) * r
-            xhat[i, j] = xh
-            y[i, j] = xh * gamma[j] + beta[j]
+    for i in range(cuda.grid(1), x.shape[0], cuda.gridsize(1)):
+        layernorm_row(x, gamma, beta, xhat, rstd, y, i)
 
 
 @cuda.jit
@@ -44,44 +29,17 @@ def _layernorm_param_grads(dy, xhat, dgamma, dbeta):
 
 @cuda.jit
 def _layernorm_input_grads(dy, gamma, xhat, rstd, dx):
-    n_rows, width = dy.shape
-    for i in range(cuda.grid(1), n_rows, cuda.gridsize(1)):
-        mean_g = 0.0
-        mean_gx = 0.0
-        for j in range(width):
-            g = dy[i, j] * gamma[j]
-            mean_g += g
-            mean_gx += g * xhat[i, j]
-        mean_g /= width
-        mean_gx /= width
-        r = rstd[i]
-        for j in range(width):  # reads dy[i, j] before writing dx[i, j]: dx may alias dy
-            g = dy[i, j] * gamma[j]
-            dx[i, j] = r * (g - mean_g - xhat[i, j] * mean_gx)
+    for i in range(cuda.grid(1), dy.shape[0], cuda.gridsize(1)):
+        layernorm_grad_row(dy, gamma, xhat, rstd, dx, i)
 
 
 def layernorm_forward(x, gamma, beta, xhat, rstd, y):
     """Normalise each row of ``x`` into ``y``; ``xhat`` and ``rstd`` receive what
     :func:`layernorm_backward` needs. ``y`` may alias ``x``."""
-    if x.shape[0] == 0:
-        return
-    transfer = Transfer()
-    outs = [transfer.device(a) for a in (xhat, rstd, y)]
-    blocks, threads = grid(x.shape[0])
-    ins = [transfer.device(a, write=False) for a in (x, gamma, beta)]
-    _layernorm_forward[blocks, threads](*ins, *outs)
-    transfer.copy_back()
+    launch(_layernorm_forward, x.shape[0], x, gamma, beta, xhat, rstd, y, writes=(3, 4, 5))
 
 
 def layernorm_backward(dy, gamma, xhat, rstd, dgamma, dbeta, dx):
     """Gradients of one LayerNorm from ``dy`` (``dx`` may alias ``dy``)."""
-    transfer = Transfer()
-    d_dy, d_gamma, d_xhat, d_rstd = (transfer.device(a, write=False)
-                                     for a in (dy, gamma, xhat, rstd))  # fmt: skip
-    d_dgamma, d_dbeta, d_dx = (transfer.device(a) for a in (dgamma, dbeta, dx))
-    blocks, threads = grid(dy.shape[1])
-    _layernorm_param_grads[blocks, threads](d_dy, d_xhat, d_dgamma, d_dbeta)
-    if dy.shape[0]:
-        blocks, threads = grid(dy.shape[0])
-        _layernorm_input_grads[blocks, threads](d_dy, d_gamma, d_xhat, d_rstd, d_dx)
-    transfer.copy_back()
+    launch(_layernorm_param_grads, dy.shape[1], dy, xhat, dgamma, dbeta, writes=(2, 3))
+    launch(_layernorm_input_grads, dy.shape[0], dy, gamma, xhat, rstd, dx, writes=(4,))

@@ -5,7 +5,7 @@ import numpy as np
 from numba import cuda
 
 from ..math_source import row_loss, row_prediction
-from .launch import Transfer, grid
+from .launch import launch
 
 
 @cuda.jit
@@ -24,13 +24,7 @@ def _output_loss(loss, z, a, y, sw, delta, losses):
 
 def output_activation(loss, z, a):
     """Predictions ``a`` (rows × outputs) from output pre-activations ``z``."""
-    if z.shape[0] == 0:
-        return
-    transfer = Transfer()
-    d_a = transfer.device(a)
-    blocks, threads = grid(z.shape[0])
-    _output_activation[blocks, threads](loss, transfer.device(z, write=False), d_a)
-    transfer.copy_back()
+    launch(_output_activation, z.shape[0], loss, z, a, writes=(2,))
 
 
 def output_loss(loss, z, a, y, sw, delta, losses=None):
@@ -38,15 +32,9 @@ def output_loss(loss, z, a, y, sw, delta, losses=None):
     empty. Returns the loss sum as a float, or, given a float64 GPU array ``losses``
     (≥ rows), leaves the weighted per-row losses there and returns ``None`` (no
     synchronisation: what the training loop does)."""
-    transfer = Transfer()
-    d_a, d_delta = transfer.device(a), transfer.device(delta)
-    d_z, d_y, d_sw = (transfer.device(v, write=False) for v in (z, y, sw))
     rows = z.shape[0]
     d_losses = cuda.device_array(max(rows, 1), dtype=np.float64) if losses is None else losses
-    if rows:
-        blocks, threads = grid(rows)
-        _output_loss[blocks, threads](loss, d_z, d_a, d_y, d_sw, d_delta, d_losses)
-    transfer.copy_back()
+    launch(_output_loss, rows, loss, z, a, y, sw, delta, d_losses, writes=(2, 5))
     if losses is None:
         return float(d_losses.copy_to_host()[:rows].sum())
     return None

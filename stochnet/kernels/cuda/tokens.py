@@ -5,13 +5,7 @@ import numpy as np
 from numba import cuda
 
 from .dense import matmul
-from .launch import Transfer, grid
-
-
-def _launch(kernel, n, *args):
-    if n:
-        blocks, threads = grid(n)
-        kernel[blocks, threads](*args)
+from .launch import Transfer, launch
 
 
 @cuda.jit
@@ -113,13 +107,8 @@ def _pool_backward(dout, lengths, pooling, dh):
 
 def clear_padding(x, lengths, d_in):
     """Zero the features of padding tokens (they may hold NaN padding values)."""
-    if lengths.shape[0] == 0:
-        return
-    transfer = Transfer()
-    d_x = transfer.device(x)
-    _launch(_clear_padding, x.shape[0] * x.shape[1], d_x, transfer.device(lengths, write=False),
-            np.int64(d_in))  # fmt: skip
-    transfer.copy_back()
+    if lengths.shape[0]:
+        launch(_clear_padding, x.shape[0] * x.shape[1], x, lengths, np.int64(d_in), writes=(0,))
 
 
 def embed_forward(x, w, pos, h):
@@ -132,9 +121,9 @@ def embed_forward(x, w, pos, h):
     if rows:
         if w.shape[0] == 1:
             matmul(d_x.reshape((rows * length, w.shape[1])), d_w[0], d_h)
-            _launch(_add_positions, h.shape[0] * width, d_h, d_pos)
+            launch(_add_positions, h.shape[0] * width, d_h, d_pos)
         else:
-            _launch(_embed_per_token, h.shape[0] * width, d_x, d_w, d_pos, d_h)
+            launch(_embed_per_token, h.shape[0] * width, d_x, d_w, d_pos, d_h)
     transfer.copy_back()
 
 
@@ -144,28 +133,22 @@ def embed_backward(x, dh, gw, gpos):
     d_x, d_dh = transfer.device(x, write=False), transfer.device(dh, write=False)
     d_gw, d_gpos = transfer.device(gw), transfer.device(gpos)
     length, width = gpos.shape
-    _launch(_position_grads, length * width, d_dh, d_gpos)
+    launch(_position_grads, length * width, d_dh, d_gpos)
     if gw.shape[0] == 1:
         matmul(d_x.reshape((x.shape[0] * length, gw.shape[1])), d_dh, d_gw[0], trans_a=True)
     else:
-        _launch(_embed_per_token_grads, int(np.prod(gw.shape)), d_x, d_dh, d_gw)
+        launch(_embed_per_token_grads, int(np.prod(gw.shape)), d_x, d_dh, d_gw)
     transfer.copy_back()
 
 
 def pool_forward(h, lengths, pooling, out):
     """One row per sequence: the mean over its non-padding tokens (``pooling`` 0) or its
     first token (1)."""
-    transfer = Transfer()
-    d_out = transfer.device(out)
-    _launch(_pool_forward, out.shape[0] * out.shape[1], transfer.device(h, write=False),
-            transfer.device(lengths, write=False), np.int64(pooling), d_out)  # fmt: skip
-    transfer.copy_back()
+    launch(_pool_forward, out.shape[0] * out.shape[1], h, lengths, np.int64(pooling), out,
+           writes=(3,))  # fmt: skip
 
 
 def pool_backward(dout, lengths, pooling, dh):
     """Token-row gradients ``dh`` from the pooled-row gradients ``dout``."""
-    transfer = Transfer()
-    d_dh = transfer.device(dh)
-    _launch(_pool_backward, dh.shape[0] * dh.shape[1], transfer.device(dout, write=False),
-            transfer.device(lengths, write=False), np.int64(pooling), d_dh)  # fmt: skip
-    transfer.copy_back()
+    launch(_pool_backward, dh.shape[0] * dh.shape[1], dout, lengths, np.int64(pooling), dh,
+           writes=(3,))  # fmt: skip
