@@ -161,12 +161,72 @@ def encoder_rows(steps, repeats, batch=64, length=64, d_model=64, heads=4, d_ff=
     return [line]
 
 
+def profile_host(n_samples=60_000, batch=128, steps=20, sizes=(784, 256, 256, 10), launches=2000):
+    """cProfile of the host side of one MLP epoch (batch 128) and of encoder steps:
+    where the time between kernel launches goes."""
+    import cProfile
+    import pstats
+
+    @cuda.jit
+    def one(a):
+        i = cuda.grid(1)
+        if i < a.shape[0]:
+            a[i] += 1.0
+
+    @cuda.jit
+    def twelve(a, b, c, d, e, f, g, h, i_, j, k, l_):
+        i = cuda.grid(1)
+        if i < a.shape[0]:
+            a[i] += 1.0
+
+    x = cuda.device_array(128, np.float32)
+    for name, fn in [("launch, 1 array", lambda: one[1, 128](x)),
+                     ("launch, 12 arrays", lambda: twelve[1, 128](*([x] * 12))),
+                     ("device array slice", lambda: x[:64])]:  # fmt: skip
+        fn()
+        tic = time.perf_counter()
+        for _ in range(launches):
+            fn()
+        cuda.synchronize()
+        print(f"{name:24s} {(time.perf_counter() - tic) / launches * 1e6:7.1f} us")
+    rng_ = np.random.default_rng(0)
+    X = rng_.normal(size=(n_samples, sizes[0])).astype(np.float32)
+    Y = np.eye(sizes[-1], dtype=np.float32)[rng_.integers(0, sizes[-1], n_samples)]
+    net = MLPNetwork(sizes, dtype=np.float32)
+    net.initialize("he_uniform", derive_key(0)).to("cuda")
+    trainer = Trainer(net, Adam(1e-3, 0.9, 0.999, 1e-8), batch_size=batch, key=derive_key(1),
+                      chunk_seconds=10.0)  # fmt: skip
+    trainer.run_epoch(X, Y)
+    Xe = rng_.normal(size=(64 * steps, 64, 8)).astype(np.float32)
+    Ye = np.eye(2, dtype=np.float32)[rng_.integers(0, 2, 64 * steps)]
+    enc = AttentionNetwork(64, 8, 2, d_model=64, n_heads=4, n_layers=1, d_ff=256, dropout=0.1,
+                           dtype=np.float32)  # fmt: skip
+    enc.initialize("glorot_uniform", derive_key(0)).to("cuda")
+    enc_trainer = Trainer(enc, Adam(1e-3, 0.9, 0.999, 1e-8), batch_size=64, key=derive_key(1),
+                          chunk_seconds=10.0)  # fmt: skip
+    enc_trainer.run_epoch(Xe, Ye)
+    for name, fn in [("MLP epoch", lambda: trainer.run_epoch(X, Y)),
+                     ("encoder steps", lambda: enc_trainer.run_epoch(Xe, Ye))]:  # fmt: skip
+        profiler = cProfile.Profile()
+        profiler.enable()
+        fn()
+        cuda.synchronize()
+        profiler.disable()
+        print(f"== {name}")
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=100_000_000)
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test")
+    parser.add_argument("--profile", action="store_true",
+                        help="profile the host side of an MLP epoch and encoder steps")  # fmt: skip
     args = parser.parse_args()
+    if args.profile:
+        profile_host()
+        return
     if args.quick:
         args.size, args.repeats = 4096, 2
         if cuda.config.ENABLE_CUDASIM:  # one Python thread per CUDA thread

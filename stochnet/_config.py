@@ -28,3 +28,7 @@ THREADS_PER_BLOCK = 256
 #: Matrix products on the GPU: "auto" (cuBLAS through CuPy when installed, else the
 #: tiled kernel), "cublas" or "tiled" (see ``kernels.cuda.dense``).
 CUDA_MATMUL = "auto"
+
+#: Launch compiled CUDA kernels with cached argument marshalling instead of through
+#: Numba's dispatcher after their first launch (see ``kernels.cuda.launch.Kernel``).
+CUDA_FAST_LAUNCH = True

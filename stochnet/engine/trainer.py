@@ -52,17 +52,17 @@ class DeviceData:
         self._copies = {}
 
     def get(self, array):
-        from numba import cuda
+        from ..kernels.cuda.arrays import to_device
 
         if isinstance(array, tuple):  # e.g. a TokenInput: its arrays
             return type(array)(*(self.get(a) for a in array))
         if array.size == 0:
-            return cuda.to_device(array)
+            return to_device(array)
         # By memory, not object: a fresh view of the same data reuses the copy.
         where = (array.__array_interface__["data"][0], array.shape, array.strides, array.dtype)
         entry = self._copies.get(where)
         if entry is None:
-            entry = (array, cuda.to_device(np.ascontiguousarray(array)))
+            entry = (array, to_device(np.ascontiguousarray(array)))
             self._copies[where] = entry
         return entry[1]
 
@@ -186,14 +186,14 @@ class Trainer:
             with single_pool(batch_size * net.rows_per_sample):
                 yield X, Y, sw, order, net.theta, np.empty_like(net.theta), state1, state2, net.mask
             return
-        from numba import cuda
+        from ..kernels.cuda.arrays import device_array, to_device
 
-        params = [cuda.to_device(a) for a in (net.theta, state1, state2)]
+        params = [to_device(a) for a in (net.theta, state1, state2)]
         data = [self.device_data.get(a) for a in (X, Y, sw)]
         try:
-            yield (*data, cuda.to_device(order), params[0],
-                   cuda.device_array_like(params[0]), params[1], params[2],
-                   cuda.to_device(net.mask))  # fmt: skip
+            yield (*data, to_device(order), params[0],
+                   device_array(net.theta.shape, net.theta.dtype), params[1], params[2],
+                   to_device(net.mask))  # fmt: skip
         finally:
             for host, on_gpu in zip((net.theta, state1, state2), params, strict=True):
                 on_gpu.copy_to_host(host)

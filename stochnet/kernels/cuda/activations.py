@@ -8,7 +8,7 @@ from numba import cuda
 from ..codes import LEAKY_RELU_SLOPE
 from ..cpu.activations import _INV_SQRT2, _INV_SQRT_2PI
 from ..math_source import sigmoid, softplus
-from .launch import launch
+from .launch import cuda_kernel, launch
 
 
 @cuda.jit(device=True)
@@ -48,13 +48,13 @@ def _slope(code, z):
     return 1.0
 
 
-@cuda.jit
+@cuda_kernel
 def _activate(code, z, a):
     for i in range(cuda.grid(1), z.shape[0], cuda.gridsize(1)):
         a[i] = _value(code, z[i])
 
 
-@cuda.jit
+@cuda_kernel
 def _activation_backward(code, z, delta):
     for i in range(cuda.grid(1), z.shape[0], cuda.gridsize(1)):
         if code == 3:  # exact zeros, as on the CPU (no 0 * inf)

@@ -8,7 +8,7 @@ from numba import cuda
 
 from ..math_source import masked_softmax_row, softmax_grad_row
 from .dense import matmul
-from .launch import Transfer, launch
+from .launch import Transfer, cuda_kernel, launch
 
 
 def _pairs(a):
@@ -24,7 +24,7 @@ def _split(e, heads, length, inner):
         (e // inner) % length, e % inner  # fmt: skip
 
 
-@cuda.jit
+@cuda_kernel
 def _heads_from_rows(src, col0, dst):
     rows, heads, length, dk = dst.shape
     for e in range(cuda.grid(1), rows * heads * length * dk, cuda.gridsize(1)):
@@ -32,7 +32,7 @@ def _heads_from_rows(src, col0, dst):
         dst[b, h, t, c] = src[b * length + t, col0 + h * dk + c]
 
 
-@cuda.jit
+@cuda_kernel
 def _rows_from_heads(src, dst, col0):
     rows, heads, length, dk = src.shape
     for e in range(cuda.grid(1), rows * heads * length * dk, cuda.gridsize(1)):
@@ -40,7 +40,7 @@ def _rows_from_heads(src, dst, col0):
         dst[b * length + t, col0 + h * dk + c] = src[b, h, t, c]
 
 
-@cuda.jit
+@cuda_kernel
 def _scaled_masked_softmax(p, lengths, causal, scale):
     rows, heads, length = p.shape[0], p.shape[1], p.shape[2]
     full = lengths.shape[0] == 0
@@ -53,7 +53,7 @@ def _scaled_masked_softmax(p, lengths, causal, scale):
         masked_softmax_row(s, i, min(valid, i + 1) if causal else valid)
 
 
-@cuda.jit
+@cuda_kernel
 def _softmax_backward(p, pmask, dropped, scale, ds):
     rows, heads, length = p.shape[0], p.shape[1], p.shape[2]
     for e in range(cuda.grid(1), rows * heads * length, cuda.gridsize(1)):

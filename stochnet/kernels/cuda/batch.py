@@ -7,7 +7,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import cuda
 
-from .launch import Transfer, grid
+from .arrays import device_array, to_device
+from .launch import Transfer, cuda_kernel, grid
 from .reduce import SUM, partials, sums_into
 
 #: Per-batch statistics a training loop keeps on the GPU (float64, one row per batch).
@@ -15,7 +16,7 @@ LOSS, WEIGHT, SQUARES, ABSOLUTE, INV_WEIGHT = range(5)
 N_STATS = 5
 
 
-@cuda.jit
+@cuda_kernel
 def _gather_rows(X, order, start, rows, dest):
     n_cols = X.shape[1]
     use_order = order.shape[0] > 0
@@ -26,7 +27,7 @@ def _gather_rows(X, order, start, rows, dest):
         dest[r, j] = X[src, j]
 
 
-@cuda.jit
+@cuda_kernel
 def _finish_weights(stats, slot, rows, weighted):
     if cuda.grid(1) == 0:
         if not weighted:
@@ -89,9 +90,9 @@ def device_workspace(work, host_fields=()):
     GPU except ``host_fields`` (kept: the host slices with them), other values kept,
     plus ``losses`` (float64 per row) and ``partial`` (reduction scratch)."""
     values = [
-        cuda.to_device(np.zeros_like(v))
+        to_device(np.zeros_like(v))
         if isinstance(v, np.ndarray) and name not in host_fields else v
         for name, v in zip(work._fields, work, strict=True)
     ]  # fmt: skip
-    return _device_type(type(work))(*values, cuda.device_array(work.rows, dtype=np.float64),
+    return _device_type(type(work))(*values, device_array(work.rows, dtype=np.float64),
                                     partials())  # fmt: skip

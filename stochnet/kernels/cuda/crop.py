@@ -4,7 +4,7 @@ import numpy as np
 from numba import cuda
 
 from ..crop_source import copy_crop, sample_offsets
-from .launch import Transfer, grid
+from .launch import Transfer, cuda_kernel, grid
 
 
 def _geometry(crop):
@@ -22,7 +22,7 @@ def _ranges(crop):
     )
 
 
-@cuda.jit
+@cuda_kernel
 def _random_offsets(range_h, range_w, key, stream, step, first_sample, out):
     for r in range(cuda.grid(1), out.shape[0], cuda.gridsize(1)):
         out[r, 0], out[r, 1] = sample_offsets(key, stream, step, first_sample + r, range_h,
@@ -41,7 +41,7 @@ def random_offsets(crop, key, stream, step, first_sample, out):
     transfer.copy_back()
 
 
-@cuda.jit
+@cuda_kernel
 def _crop_rows(X, out, height, width, channels, out_height, out_width, pad_h, pad_w, mode,
                offsets):  # fmt: skip
     for r in range(cuda.grid(1), X.shape[0], cuda.gridsize(1)):
@@ -61,7 +61,7 @@ def crop_rows(X, out, crop, offsets):
     transfer.copy_back()
 
 
-@cuda.jit
+@cuda_kernel
 def _gather_crops(X, order, start, rows, dest, height, width, channels, out_height, out_width,
                   pad_h, pad_w, mode, randomize, key, stream, step):  # fmt: skip
     range_h = height + 2 * pad_h - out_height

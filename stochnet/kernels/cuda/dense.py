@@ -16,13 +16,13 @@ from numba import cuda, float32, float64
 
 from ... import _config
 from ..cpu.optim import cast_like
-from .launch import Transfer, grid
+from .launch import Transfer, cuda_kernel, grid
 
 TILE = 16
 
 
 def _tiled_matmul(dtype):
-    @cuda.jit
+    @cuda_kernel
     def kernel(a, b, c, trans_a, trans_b):
         tile_a = cuda.shared.array((TILE, TILE), dtype)
         tile_b = cuda.shared.array((TILE, TILE), dtype)
@@ -60,7 +60,7 @@ _matmul_f32 = _tiled_matmul(float32)
 _matmul_f64 = _tiled_matmul(float64)
 
 
-@cuda.jit
+@cuda_kernel
 def _matmul_flat(a, b, c, trans_a, trans_b):
     batch, m, n = c.shape
     k = a.shape[1] if trans_a else a.shape[2]
@@ -104,6 +104,25 @@ def matmul_backend():
     return "cublas"
 
 
+def _cupy_view(a, transpose):
+    """A CuPy view of the GPU array ``a`` (last two axes swapped if ``transpose``), kept on
+    ``a`` when ``a`` is a Numba device array: the training loops multiply the same views
+    every batch, and a fresh CuPy view costs more host time than a small product."""
+    cp = _cupy()
+    cache = getattr(a, "__dict__", None) if hasattr(a, "gpu_data") else None
+    if cache is None:
+        view = cp.asarray(a)
+        return view.swapaxes(-1, -2) if transpose else view
+    views = cache.get("_cupy_views")
+    if views is None:
+        # Owned by the memory, not by ``a``: no reference cycle through ``a.__dict__``.
+        memory = cp.cuda.UnownedMemory(a.device_ctypes_pointer.value or 0, a.gpu_data.size,
+                                       owner=a.gpu_data)  # fmt: skip
+        view = cp.ndarray(a.shape, a.dtype, cp.cuda.MemoryPointer(memory, 0), strides=a.strides)
+        views = cache["_cupy_views"] = (view, view.swapaxes(-1, -2))
+    return views[1] if transpose else views[0]
+
+
 def _as3d(a):
     return a.reshape((1, *a.shape)) if len(a.shape) == 2 else a
 
@@ -114,13 +133,7 @@ def matmul(a, b, c, trans_a=False, trans_b=False):
     if len(c.shape) == 0 or 0 in tuple(c.shape):
         return
     if matmul_backend() == "cublas":
-        cp = _cupy()
-        a_, b_ = cp.asarray(a), cp.asarray(b)
-        cp.matmul(
-            a_.swapaxes(-1, -2) if trans_a else a_,
-            b_.swapaxes(-1, -2) if trans_b else b_,
-            out=cp.asarray(c),
-        )
+        _cupy().matmul(_cupy_view(a, trans_a), _cupy_view(b, trans_b), out=_cupy_view(c, False))
         return
     a3, b3, c3 = _as3d(a), _as3d(b), _as3d(c)
     k = a3.shape[1] if trans_a else a3.shape[2]
@@ -144,14 +157,14 @@ def flat_matmul(a, b, c, trans_a=False, trans_b=False):
     _matmul_flat[blocks, threads](a, b, c, bool(trans_a), bool(trans_b))
 
 
-@cuda.jit
+@cuda_kernel
 def _add_bias(z, b):
     n_out = z.shape[1]
     for e in range(cuda.grid(1), z.shape[0] * n_out, cuda.gridsize(1)):
         z[e // n_out, e % n_out] += b[e % n_out]
 
 
-@cuda.jit
+@cuda_kernel
 def _column_sums(dz, out):
     j = cuda.grid(1)
     if j < dz.shape[1]:

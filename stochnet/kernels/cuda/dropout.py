@@ -4,10 +4,10 @@ import numpy as np
 from numba import cuda
 
 from ..philox_source import block_bits
-from .launch import Transfer, grid
+from .launch import Transfer, cuda_kernel, grid
 
 
-@cuda.jit
+@cuda_kernel
 def _dropout_forward(a, mask, threshold, scale, key, stream, step, first):
     n = a.shape[0]
     for b in range(cuda.grid(1), (n + 3) // 4, cuda.gridsize(1)):
@@ -20,7 +20,7 @@ def _dropout_forward(a, mask, threshold, scale, key, stream, step, first):
                 a[i] *= m
 
 
-@cuda.jit
+@cuda_kernel
 def _dropout_backward(delta, mask):
     for i in range(cuda.grid(1), delta.shape[0], cuda.gridsize(1)):
         delta[i] *= mask[i]

@@ -3,16 +3,16 @@
 import numpy as np
 from numba import cuda
 
-from .launch import launch
+from .launch import cuda_kernel, launch
 
 
-@cuda.jit
+@cuda_kernel
 def _fill(x, value):
     for i in range(cuda.grid(1), x.shape[0], cuda.gridsize(1)):
         x[i] = value
 
 
-@cuda.jit
+@cuda_kernel
 def _add_into(dst, src):
     for i in range(cuda.grid(1), dst.shape[0], cuda.gridsize(1)):
         dst[i] += src[i]

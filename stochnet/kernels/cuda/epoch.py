@@ -8,10 +8,10 @@ GPU between batches.
 """
 
 import numpy as np
-from numba import cuda
 
 from ..codes import STREAMS
 from . import encoder
+from .arrays import device_array
 from .batch import ABSOLUTE, INV_WEIGHT, LOSS, N_STATS, SQUARES, load_targets
 from .inputs import add_input_noise, load_batch
 from .losses import output_loss
@@ -48,7 +48,7 @@ def batch_totals(stats, rows, opt):
 def _run(batch, n, batch_size, first, count, step0, opt):
     """Run ``batch(k, start, rows, stats, slot, step)`` for batches ``first + k`` of an
     epoch of ``n`` samples, ``k < count``, and total the statistics as the CPU loop does."""
-    stats = cuda.device_array(count * N_STATS, dtype=np.float64)
+    stats = device_array(count * N_STATS, dtype=np.float64)
     batch_rows = []
     for k in range(count):
         start = (first + k) * batch_size

@@ -5,16 +5,16 @@ gradients."""
 from numba import cuda
 
 from ..math_source import layernorm_grad_row, layernorm_row
-from .launch import launch
+from .launch import cuda_kernel, launch
 
 
-@cuda.jit
+@cuda_kernel
 def _layernorm_forward(x, gamma, beta, xhat, rstd, y):
     for i in range(cuda.grid(1), x.shape[0], cuda.gridsize(1)):
         layernorm_row(x, gamma, beta, xhat, rstd, y, i)
 
 
-@cuda.jit
+@cuda_kernel
 def _layernorm_param_grads(dy, xhat, dgamma, dbeta):
     j = cuda.grid(1)
     if j < dy.shape[1]:
@@ -27,7 +27,7 @@ def _layernorm_param_grads(dy, xhat, dgamma, dbeta):
         dbeta[j] = b
 
 
-@cuda.jit
+@cuda_kernel
 def _layernorm_input_grads(dy, gamma, xhat, rstd, dx):
     for i in range(cuda.grid(1), dy.shape[0], cuda.gridsize(1)):
         layernorm_grad_row(dy, gamma, xhat, rstd, dx, i)

@@ -5,16 +5,16 @@ import numpy as np
 from numba import cuda
 
 from ..math_source import row_loss, row_prediction
-from .launch import launch
+from .launch import cuda_kernel, launch
 
 
-@cuda.jit
+@cuda_kernel
 def _output_activation(loss, z, a):
     for i in range(cuda.grid(1), z.shape[0], cuda.gridsize(1)):
         row_prediction(loss, z, a, i)
 
 
-@cuda.jit
+@cuda_kernel
 def _output_loss(loss, z, a, y, sw, delta, losses):
     weighted = sw.shape[0] > 0
     for i in range(cuda.grid(1), z.shape[0], cuda.gridsize(1)):

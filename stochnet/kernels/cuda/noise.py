@@ -4,10 +4,10 @@ import numpy as np
 from numba import cuda
 
 from ..philox_source import add, mul, normal_block
-from .launch import Transfer, grid
+from .launch import Transfer, cuda_kernel, grid
 
 
-@cuda.jit
+@cuda_kernel
 def _add_gaussian_noise(x, std, key, stream, step, first):
     n = x.shape[0]
     for b in range(cuda.grid(1), (n + 3) // 4, cuda.gridsize(1)):

@@ -12,7 +12,7 @@ from numba import cuda
 
 from ..cpu.optim import cast_like, flush_threshold
 from ..math_source import flushed
-from .launch import Transfer, grid
+from .launch import Transfer, cuda_kernel, grid
 from .reduce import SQUARES, sums_into
 
 
@@ -29,7 +29,7 @@ def _gradient(theta, grad, i, n_coef, scale, alpha_s, l1_s):
     return grad[i] * scale
 
 
-@cuda.jit
+@cuda_kernel
 def _sgd(theta, grad, velocity, n_coef, alpha, l1, inv_sw, lr, momentum, nesterov):
     scale = cast_like(theta, inv_sw[0])
     alpha_s = cast_like(theta, alpha * inv_sw[0])
@@ -46,7 +46,7 @@ def _sgd(theta, grad, velocity, n_coef, alpha, l1, inv_sw, lr, momentum, nestero
         theta[i] = flushed(theta[i] + nest * (mu * vel - lr_ * g) + keep * vel, tiny)
 
 
-@cuda.jit
+@cuda_kernel
 def _adam(theta, grad, m, v, n_coef, alpha, l1, inv_sw, lr_t, beta1, beta2, eps):
     scale = cast_like(theta, inv_sw[0])
     alpha_s = cast_like(theta, alpha * inv_sw[0])

@@ -2,10 +2,10 @@
 
 from numba import cuda
 
-from .launch import Transfer, grid
+from .launch import Transfer, cuda_kernel, grid
 
 
-@cuda.jit
+@cuda_kernel
 def _apply_mask(theta, state1, state2, mask):
     has1 = state1.shape[0] > 0
     has2 = state2.shape[0] > 0

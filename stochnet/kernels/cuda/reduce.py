@@ -10,7 +10,8 @@ every run (not the CPU's bits: the order of the terms differs).
 import numpy as np
 from numba import cuda, float64
 
-from .launch import Transfer
+from .arrays import device_array
+from .launch import Transfer, cuda_kernel
 
 REDUCE_THREADS = 128
 REDUCE_BLOCKS = 64
@@ -19,7 +20,7 @@ REDUCE_BLOCKS = 64
 SUM, SQUARES, ABSOLUTE = 0, 1, 2
 
 
-@cuda.jit
+@cuda_kernel
 def _block_sums(x, n, partial):
     shared = cuda.shared.array((3, REDUCE_THREADS), float64)
     tid = cuda.threadIdx.x
@@ -47,7 +48,7 @@ def _block_sums(x, n, partial):
             partial[cuda.blockIdx.x, c] = shared[c, 0]
 
 
-@cuda.jit
+@cuda_kernel
 def _combine(partial, first, count, out, slot):
     c = cuda.grid(1)
     if c < count:
@@ -59,7 +60,7 @@ def _combine(partial, first, count, out, slot):
 
 def partials():
     """Scratch for :func:`sums_into` (allocate once per loop, not per call)."""
-    return cuda.device_array((REDUCE_BLOCKS, 3), dtype=np.float64)
+    return device_array((REDUCE_BLOCKS, 3), dtype=np.float64)
 
 
 def sums_into(x, n, first, count, out, slot, partial=None):

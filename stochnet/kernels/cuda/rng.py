@@ -4,10 +4,10 @@ import numpy as np
 from numba import cuda
 
 from ..philox_source import SHIFT32, block_bits, normal_block, unit_float32, unit_float64
-from .launch import Transfer, grid
+from .launch import Transfer, cuda_kernel, grid
 
 
-@cuda.jit
+@cuda_kernel
 def _fill_uniform(out, single, key, stream, step, offset):
     n = out.shape[0]
     first = offset // 4
@@ -21,7 +21,7 @@ def _fill_uniform(out, single, key, stream, step, offset):
                 out[i] = unit_float32(words[lane]) if single else unit_float64(words[lane])
 
 
-@cuda.jit
+@cuda_kernel
 def _fill_normal(out, key, stream, step, offset):
     n = out.shape[0]
     first = offset // 4
@@ -40,7 +40,7 @@ def _fill_normal(out, key, stream, step, offset):
             out[base + 3] = z3
 
 
-@cuda.jit
+@cuda_kernel
 def _fill_keep_mask(out, threshold, key, stream, step, offset):
     n = out.shape[0]
     first = offset // 4
@@ -83,7 +83,7 @@ def fill_keep_mask(out, threshold, key, stream, step, offset):
             np.uint64(step), offset=offset)  # fmt: skip
 
 
-@cuda.jit
+@cuda_kernel
 def _permutation(out, key, stream, step):
     # Fisher-Yates is sequential: one thread, the CPU's exact swaps.
     if cuda.grid(1) != 0:

@@ -5,10 +5,10 @@ import numpy as np
 from numba import cuda
 
 from .dense import matmul
-from .launch import Transfer, launch
+from .launch import Transfer, cuda_kernel, launch
 
 
-@cuda.jit
+@cuda_kernel
 def _clear_padding(x, lengths, d_in):
     n_cols = x.shape[1]
     for e in range(cuda.grid(1), x.shape[0] * n_cols, cuda.gridsize(1)):
@@ -17,7 +17,7 @@ def _clear_padding(x, lengths, d_in):
             x[b, e - b * n_cols] = 0.0
 
 
-@cuda.jit
+@cuda_kernel
 def _add_positions(h, pos):
     length, width = pos.shape
     for e in range(cuda.grid(1), h.shape[0] * width, cuda.gridsize(1)):
@@ -26,7 +26,7 @@ def _add_positions(h, pos):
         h[r, j] += pos[r % length, j]
 
 
-@cuda.jit
+@cuda_kernel
 def _embed_per_token(x, w, pos, h):
     length, width = pos.shape
     d_in = w.shape[1]
@@ -41,7 +41,7 @@ def _embed_per_token(x, w, pos, h):
         h[r, j] = acc
 
 
-@cuda.jit
+@cuda_kernel
 def _position_grads(dh, gpos):
     length, width = gpos.shape
     rows = dh.shape[0] // length
@@ -54,7 +54,7 @@ def _position_grads(dh, gpos):
         gpos[t, j] = acc
 
 
-@cuda.jit
+@cuda_kernel
 def _embed_per_token_grads(x, dh, gw):
     length, d_in, width = gw.shape
     rows = x.shape[0]
@@ -68,7 +68,7 @@ def _embed_per_token_grads(x, dh, gw):
         gw[t, i, j] = acc
 
 
-@cuda.jit
+@cuda_kernel
 def _pool_forward(h, lengths, pooling, out):
     rows, width = out.shape
     length = h.shape[0] // rows
@@ -85,7 +85,7 @@ def _pool_forward(h, lengths, pooling, out):
         out[b, j] = acc * (1.0 / valid) if valid > 0 else 0.0
 
 
-@cuda.jit
+@cuda_kernel
 def _pool_backward(dout, lengths, pooling, dh):
     rows, width = dout.shape
     length = dh.shape[0] // rows
