@@ -1,11 +1,12 @@
 """The epoch driver: compiled chunks of mini-batches, Python only between chunks."""
 
 import contextlib
+import functools
 import time
 
 import numba
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from ..kernels.codes import STREAMS
 from ..kernels.cpu import rng as _rng
@@ -18,6 +19,14 @@ _SHUFFLE = np.uint64(STREAMS["shuffle"])
 # 784-256-256-10, 2 cores: batch 32 is 13% faster with parallel Numba loops, batch 128
 # 1.4× and batch 512 1.5× faster with a 2-thread BLAS; batch 64 breaks even).
 BLAS_THREADS_FROM_BATCH = 96
+
+
+@functools.cache
+def _blas_pools():
+    """The process's BLAS thread pools, found once: a scan reads ``/proc/self/maps``
+    (about 4 ms, more than a whole epoch on small data). NumPy's BLAS, the one the
+    kernels call, is loaded before stochnet is."""
+    return ThreadpoolController()
 
 
 @contextlib.contextmanager
@@ -39,7 +48,7 @@ def single_pool(batch_rows):
         finally:
             numba.set_num_threads(numba_threads)
     else:
-        with threadpool_limits(1, user_api="blas"):
+        with _blas_pools().limit(limits=1, user_api="blas"):
             yield
 
 

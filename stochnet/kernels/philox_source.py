@@ -32,9 +32,13 @@ TWO_POW_M32 = 2.0**-32
 TWO_POW_M23 = 2.0**-23
 
 
-@register_jitable
 def philox4x32_10(c0, c1, c2, c3, k0, k1):
-    """Ten Philox rounds on the counter ``(c0..c3)`` under the key ``(k0, k1)``."""
+    """Ten Philox rounds on the counter ``(c0..c3)`` under the key ``(k0, k1)``.
+
+    32-bit words held in ``np.uint64``. This source is the CPU's (and the simulator's);
+    CUDA gets the same rounds on 32-bit registers with ``umulhi`` (registered by
+    ``kernels.cuda.launch``): identical words, a third of the integer instructions.
+    """
     for r in range(10):
         if r > 0:
             k0 = (k0 + PHILOX_W0) & MASK32
@@ -48,6 +52,11 @@ def philox4x32_10(c0, c1, c2, c3, k0, k1):
             p0 & MASK32,
         )
     return c0, c1, c2, c3
+
+
+@overload(philox4x32_10, target="cpu", jit_options={"cache": True})
+def _philox_cpu(c0, c1, c2, c3, k0, k1):
+    return philox4x32_10
 
 
 @register_jitable

@@ -21,17 +21,21 @@ def _dropout_blocks(a, mask, threshold, scale, key, stream, step, first, start, 
     """Blocks ``[start, stop)`` of four elements each (see :func:`dropout_forward`)."""
     n = a.shape[0]
     words = np.empty((4, _WORD_CHUNK), dtype=np.uint64)
+    in_order = np.empty(4 * _WORD_CHUNK, dtype=np.uint64)
     for chunk in range(start, stop, _WORD_CHUNK):
         count = min(_WORD_CHUNK, stop - chunk)
         philox_blocks(key, stream, step, first + chunk, words[0, :count], words[1, :count],
                       words[2, :count], words[3, :count])  # fmt: skip
+        # Words in element order first: the masking loop then runs over contiguous
+        # elements without a branch, and vectorises.
         for i in range(count):
             for lane in range(4):
-                e = 4 * (chunk + i) + lane
-                if e < n:
-                    m = scale if words[lane, i] >= threshold else 0.0
-                    mask[e] = m
-                    a[e] *= m
+                in_order[4 * i + lane] = words[lane, i]
+        e0 = 4 * chunk
+        for j in range(min(4 * count, n - e0)):
+            m = scale if in_order[j] >= threshold else 0.0
+            mask[e0 + j] = m
+            a[e0 + j] *= m
 
 
 @njit(parallel=True, **JIT)

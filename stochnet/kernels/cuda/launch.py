@@ -5,7 +5,7 @@ import numpy as np
 from numba import cuda
 
 from ... import _config
-from ..philox_source import add, mul
+from ..philox_source import PHILOX_M0, PHILOX_M1, PHILOX_W0, PHILOX_W1, add, mul, philox4x32_10
 from .arrays import to_device
 
 if not cuda.config.ENABLE_CUDASIM:  # the simulator runs philox_source's Python as is
@@ -21,6 +21,27 @@ if not cuda.config.ENABLE_CUDASIM:  # the simulator runs philox_source's Python 
     @overload(add, target="cuda")
     def _add_cuda(a, b):
         return lambda a, b: libdevice.dadd_rn(a, b)
+
+    _M0, _M1 = np.uint32(PHILOX_M0), np.uint32(PHILOX_M1)
+    _W0, _W1 = np.uint32(PHILOX_W0), np.uint32(PHILOX_W1)
+
+    @overload(philox4x32_10, target="cuda")
+    def _philox_cuda(c0, c1, c2, c3, k0, k1):
+        # philox_source's rounds on 32-bit registers: the 64-bit products become
+        # mul.hi/mul.lo pairs and every xor, shift and mask a single 32-bit operation.
+        def rounds(c0, c1, c2, c3, k0, k1):
+            x0, x1, x2, x3 = np.uint32(c0), np.uint32(c1), np.uint32(c2), np.uint32(c3)
+            y0, y1 = np.uint32(k0), np.uint32(k1)
+            for r in range(10):
+                if r > 0:
+                    y0 = np.uint32(y0 + _W0)
+                    y1 = np.uint32(y1 + _W1)
+                hi0, lo0 = libdevice.umulhi(_M0, x0), np.uint32(_M0 * x0)
+                hi1, lo1 = libdevice.umulhi(_M1, x2), np.uint32(_M1 * x2)
+                x0, x1, x2, x3 = np.uint32(hi1 ^ x1 ^ y0), lo1, np.uint32(hi0 ^ x3 ^ y1), lo0
+            return np.uint64(x0), np.uint64(x1), np.uint64(x2), np.uint64(x3)
+
+        return rounds
 
 
 #: Upper bound on the blocks of one launch; grid-stride loops cover the rest.
