@@ -293,12 +293,68 @@ def row(label, medians, unit=1.0, fmt="{:.3f}"):
     return cells + ratios
 
 
+def floors(n, threads, repeats=50):
+    """Lower bounds of the MLP epoch rows: per epoch of ``n`` samples, the eight matrix
+    products of a train step (through NumPy's BLAS on preallocated float32 blocks, 1
+    and ``threads`` BLAS threads) and stochnet's Adam step over all parameters (1 and
+    ``threads`` Numba threads). Every peer pays the same products."""
+    from stochnet.kernels.cpu.optim import adam_step
+
+    rng = np.random.default_rng(0)
+    sizes = (784, *HIDDEN, 10)
+    W = [rng.normal(size=s).astype(np.float32) for s in itertools.pairwise(sizes)]
+    lines = []
+
+    def median_ms(fn):
+        fn()
+        times = []
+        for _ in range(repeats):
+            tic = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - tic)
+        return statistics.median(times)
+
+    for batch in (32, 128, 512):
+        A = [rng.random((batch, s), dtype=np.float32) for s in sizes]
+        D = [np.empty_like(a) for a in A]
+        G = [np.empty_like(w) for w in W]
+
+        def products(A=A, D=D, G=G):
+            for layer in range(3):
+                np.dot(A[layer], W[layer], A[layer + 1])
+            for layer in (2, 1, 0):
+                np.dot(A[layer].T, A[layer + 1], G[layer])
+                if layer:
+                    np.dot(A[layer + 1], W[layer].T, D[layer])
+
+        steps = -(-n // batch)
+        cells = []
+        for blas in (1, threads):
+            with threadpool_limits(blas, user_api="blas"):
+                cells.append(f"{median_ms(products) * steps:.3f} s ({blas} BLAS thr.)")
+        lines.append(f"batch {batch:3d}: 8 products per epoch " + ", ".join(cells))
+    n_params = sum(w.size for w in W) + sum(sizes[1:])
+    theta, grad = np.zeros(n_params, np.float32), rng.normal(size=n_params).astype(np.float32)
+    m, v = np.zeros_like(theta), np.zeros_like(theta)
+    cells = []
+    for numba_threads in (1, threads):
+        numba.set_num_threads(numba_threads)
+        step = median_ms(lambda: adam_step(theta, grad, m, v, n_params - sum(sizes[1:]), 1e-4,
+                                           0.0, 1 / 32, 1e-3, 0.9, 0.999, 1e-8, 5))  # fmt: skip
+        cells.append(f"{step * 1e3:.3f} ms ({numba_threads} Numba thr.)")
+    numba.set_num_threads(threads)
+    lines.append(f"Adam step over {n_params} parameters: " + ", ".join(cells))
+    return lines
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10 000 samples, 3 repeats")
     parser.add_argument("--threads", type=int, default=numba.config.NUMBA_NUM_THREADS)
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--encoder-only", action="store_true", help="only the encoder row")
+    parser.add_argument("--floors", action="store_true",
+                        help="only the MLP epoch rows' lower bounds")  # fmt: skip
     args = parser.parse_args()
     n = 10_000 if args.quick else 60_000
     repeats = args.repeats or 3
@@ -307,6 +363,9 @@ def main():
         torch.set_num_threads(args.threads)
     else:
         print("PyTorch not installed: its columns are skipped (pip install torch==2.13.0).")
+    if args.floors:
+        print("\n".join(floors(n, args.threads)))
+        return
     if args.encoder_only:
         with threadpool_limits(args.threads, user_api="blas"):
             print(encoder_row(repeats))
