@@ -1,23 +1,38 @@
 """Inverted dropout on the GPU (see ``kernels.cpu.dropout``; same masks bit for bit)."""
 
 import numpy as np
-from numba import cuda
+from numba import cuda, uint32
 
 from ..philox_source import block_bits
 from .launch import Transfer, cuda_kernel, grid
 
+#: Words staged in shared memory per thread block: four per thread, up to 1024 threads.
+_STAGED_WORDS = 4 * 1024
+
 
 @cuda_kernel
 def _dropout_forward(a, mask, threshold, scale, key, stream, step, first):
+    # Each thread draws one counter block (four words) into shared memory; the thread
+    # block then masks its 4 × blockDim consecutive elements with consecutive threads on
+    # consecutive elements, so every load and store is coalesced (drawing and applying
+    # per thread would touch memory at a 16-byte stride).
+    words = cuda.shared.array(_STAGED_WORDS, uint32)
     n = a.shape[0]
-    for b in range(cuda.grid(1), (n + 3) // 4, cuda.gridsize(1)):
-        words = block_bits(key, stream, step, np.uint64(first + b))
+    t = cuda.threadIdx.x
+    width = cuda.blockDim.x
+    for base in range(cuda.blockIdx.x * width, (n + 3) // 4, cuda.gridDim.x * width):
+        drawn = block_bits(key, stream, step, np.uint64(first + base + t))
         for lane in range(4):
-            i = 4 * b + lane
-            if i < n:
-                m = scale if words[lane] >= threshold else 0.0
-                mask[i] = m
-                a[i] *= m
+            words[4 * t + lane] = uint32(drawn[lane])
+        cuda.syncthreads()
+        for s in range(4):
+            j = s * width + t
+            e = 4 * base + j
+            if e < n:
+                m = scale if np.uint64(words[j]) >= threshold else 0.0
+                mask[e] = m
+                a[e] *= m
+        cuda.syncthreads()
 
 
 @cuda_kernel
