@@ -221,6 +221,7 @@ def main():
     parser.add_argument("--size", type=int, default=100_000_000)
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test")
+    parser.add_argument("--kernels-only", action="store_true", help="only the random kernels")
     parser.add_argument("--profile", action="store_true",
                         help="profile the host side of an MLP epoch and encoder steps")  # fmt: skip
     args = parser.parse_args()
@@ -275,6 +276,8 @@ def main():
     name = getattr(cuda.get_current_device(), "name", "CUDA simulator")
     print(f"{name.decode() if isinstance(name, bytes) else name}, n = {n:,}")
     print("\n".join(rows))
+    if args.kernels_only:
+        return
     repeats = 2 if args.quick else 5
     print("\n".join(matmul_rows(*((16, 40, 24) if args.quick else (1024, 784, 256)), repeats)))
     if args.quick:
