@@ -118,7 +118,9 @@ class Kernel:
     device array's marshalled form from the array (made once per array object: the
     loops reuse their views, see :mod:`.arrays`) and hands the kernel to ``cuda.core``.
     Arguments that are not Numba device arrays or scalars take Numba's path. Attribute
-    access falls through to the dispatcher (``py_func``, ``overloads``, ...).
+    access falls through to the dispatcher (``py_func``, ``overloads``, ...). The cached
+    kernels belong to the process's CUDA context: after ``cuda.close()`` set
+    ``_config.CUDA_FAST_LAUNCH = False`` (or start a new process).
     """
 
     def __init__(self, dispatcher):
