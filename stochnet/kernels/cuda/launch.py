@@ -145,7 +145,7 @@ class Kernel:
         compiled, cu_kernel, types = entry
         packed = []
         for ty, value in zip(types, args, strict=True):
-            if _DeviceNDArray is not None and isinstance(value, _DeviceNDArray):
+            if isinstance(value, _DeviceNDArray):
                 packed.extend(_marshalled(compiled, ty, value))
             else:
                 compiled._prepare_args(ty, value, 0, [], packed)
@@ -159,9 +159,7 @@ def cuda_kernel(fn):
     return dispatcher if cuda.config.ENABLE_CUDASIM else Kernel(dispatcher)
 
 
-if cuda.config.ENABLE_CUDASIM:
-    _DeviceNDArray = None
-else:
+if not cuda.config.ENABLE_CUDASIM:  # what Kernel needs (it only exists on a GPU)
     import functools
 
     from cuda.core import LaunchConfig
@@ -183,7 +181,7 @@ def _type_key(args):
     argument is neither a Numba device array nor a scalar."""
     key = []
     for value in args:
-        if _DeviceNDArray is not None and isinstance(value, _DeviceNDArray):
+        if isinstance(value, _DeviceNDArray):
             key.append(value._numba_type_)
         elif isinstance(value, _SCALARS):
             key.append(type(value))
