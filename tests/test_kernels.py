@@ -2,9 +2,11 @@
 
 import numpy as np
 import pytest
+from numba import njit, types
 
 from stochnet.kernels.codes import ACTIVATIONS, LOSSES, STREAMS
 from stochnet.kernels.cpu import activations, dense, dropout, losses, noise, optim
+from stochnet.kernels.math_source import flushed
 from stochnet.random import derive_key, keep_threshold
 
 from . import reference as ref
@@ -186,3 +188,14 @@ def test_float32_optimiser_keeps_float32():
     optim.adam_step(theta, grad, m, v, 10, 0.0, 0.0, 1.0, 1e-3, 0.9, 0.999, 1e-8, 1)
     assert theta.dtype == np.float32
     np.testing.assert_allclose(theta, expected[0][0], rtol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_flushed_keeps_the_dtype(dtype):
+    # A float64 result would make the float32 optimiser loops run unvectorised in float64.
+    flush = njit(lambda x, tiny: flushed(x, tiny))
+    tiny = dtype(1e-30)
+    values = [flush(dtype(x), tiny) for x in (1e-31, -1e-31, 0.5, -2.0, np.inf, np.nan)]
+    expected_type = types.float32 if dtype is np.float32 else types.float64
+    assert flush.nopython_signatures[0].return_type == expected_type
+    np.testing.assert_array_equal(values, [0.0, 0.0, 0.5, -2.0, np.inf, np.nan])

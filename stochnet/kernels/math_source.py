@@ -32,8 +32,13 @@ def softplus(z):
 
 @register_jitable
 def flushed(x, tiny):
-    """``x``, or a zero of its type when ``|x| < tiny`` (see ``kernels.cpu.optim``)."""
-    return x if abs(x) >= tiny else x * 0
+    """``x``, or a zero of its type when ``|x| < tiny`` (see ``kernels.cpu.optim``).
+
+    The zero is ``x - x``, not ``x * 0``: an integer literal would type the result as
+    float64, and a float32 optimiser loop would then run (unvectorised) in float64.
+    NaN and ±inf pass through (``abs(x) < tiny`` is false for them).
+    """
+    return x if not abs(x) < tiny else x - x
 
 
 @register_jitable
