@@ -273,10 +273,14 @@ def startup_rows(threads):
 SETTLE_SECONDS = 0.25
 
 
-def measure(contenders, repeats, settle=SETTLE_SECONDS):
-    """Median seconds per contender after one untimed warm-up run each; the timed
-    runs alternate between contenders, each after ``settle`` idle seconds (and all
-    after one such pause)."""
+def measure(contenders, repeats, settle=SETTLE_SECONDS, number=1):
+    """Median seconds per call for each contender, after one untimed warm-up run each.
+
+    The timed samples alternate between contenders, each after ``settle`` idle seconds
+    (and all after one such pause); a sample times ``number`` calls in a row, as
+    ``timeit`` and asv do, so that a short call is not dominated by waking a thread
+    pool that went to sleep during the pause (about 5 ms on this VM).
+    """
     time.sleep(SETTLE_SECONDS)
     for run in contenders.values():
         run()
@@ -285,8 +289,9 @@ def measure(contenders, repeats, settle=SETTLE_SECONDS):
         for name, run in contenders.items():
             time.sleep(settle)
             tic = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - tic)
+            for _ in range(number):
+                run()
+            times[name].append((time.perf_counter() - tic) / number)
     return {name: statistics.median(t) for name, t in times.items()}
 
 
@@ -414,6 +419,7 @@ def main():
                 "sklearn": lambda: theirs.predict_proba(many),
             },
             repeats,
+            number=3,
         )
         rows.append(row("predict_proba, 100 000 rows [ms]", medians, unit=1e3))
 
@@ -432,7 +438,8 @@ def main():
             big_t = torch.from_numpy(big)
             contenders["torch"] = lambda: torch.nn.functional.dropout(big_t, 0.2, training=True)
         ours_dropout()
-        rows.append(row("dropout forward, 10⁷ float32 [ms]", measure(contenders, 5), 1e3))
+        medians = measure(contenders, 5, number=5)
+        rows.append(row("dropout forward, 10⁷ float32 [ms]", medians, 1e3))
         rows.append(encoder_row(repeats))
 
     rows += startup_rows(args.threads)

@@ -32,10 +32,15 @@ def _dropout_blocks(a, mask, threshold, scale, key, stream, step, first, start, 
             for lane in range(4):
                 in_order[4 * i + lane] = words[lane, i]
         e0 = 4 * chunk
-        for j in range(min(4 * count, n - e0)):
+        size = min(4 * count, n - e0)
+        # Indexing views from 0 (not a[e0 + j]): Numba cannot prove e0 + j ≥ 0 and would
+        # wrap negative indices element by element, which keeps the loop scalar (2× slower).
+        a_chunk = a[e0 : e0 + size]
+        mask_chunk = mask[e0 : e0 + size]
+        for j in range(size):
             m = scale if in_order[j] >= threshold else 0.0
-            mask[e0 + j] = m
-            a[e0 + j] *= m
+            mask_chunk[j] = m
+            a_chunk[j] *= m
 
 
 @njit(parallel=True, **JIT)
