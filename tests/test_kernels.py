@@ -199,3 +199,29 @@ def test_flushed_keeps_the_dtype(dtype):
     expected_type = types.float32 if dtype is np.float32 else types.float64
     assert flush.nopython_signatures[0].return_type == expected_type
     np.testing.assert_array_equal(values, [0.0, 0.0, 0.5, -2.0, np.inf, np.nan])
+
+
+def test_softmax_exp_float32_within_one_ulp():
+    from stochnet.kernels.math_source import softmax_exp
+
+    @njit
+    def exp_all(x, out):
+        for i in range(x.shape[0]):
+            out[i] = softmax_exp(x[i])
+
+    x = np.concatenate([np.linspace(-87.3, 0.0, 200_001), -RNG.exponential(5.0, 10_000)])
+    x = x.astype(np.float32)
+    out = np.empty_like(x)
+    exp_all(x, out)
+    exact = np.exp(x.astype(np.float64))
+    normal = exact >= np.finfo(np.float32).tiny
+    ulps = np.abs(out - exact)[normal] / np.spacing(exact[normal].astype(np.float32))
+    assert ulps.max() <= 1.0
+    special = np.array([-np.inf, np.nan, -1e3, 0.0, -0.0], dtype=np.float32)
+    out = np.empty_like(special)
+    exp_all(special, out)
+    np.testing.assert_array_equal(out, [0.0, np.nan, 0.0, 1.0, 1.0])
+    doubles = np.linspace(-50.0, 0.0, 101)
+    out64 = np.empty_like(doubles)
+    exp_all(doubles, out64)
+    np.testing.assert_allclose(out64, np.exp(doubles), rtol=1e-15)  # the library exp

@@ -5,7 +5,10 @@ them as Python) share the activations' helpers, the losses' rows and the flushin
 
 import math
 
-from numba.extending import register_jitable
+import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic, overload, register_jitable
 
 from .codes import MIN_VARIANCE
 
@@ -119,23 +122,101 @@ def row_loss(loss, z, a, y, w, delta, i):
     return w * row
 
 
+def softmax_exp(x):
+    """``exp(x)`` for the softmax's exponents ``x = s - max(s) ≤ 0``.
+
+    CUDA and float64 use the library ``exp``; the CPU's float32 overload is
+    :func:`_exp_float32`, which vectorises.
+    """
+    return math.exp(x)
+
+
+@intrinsic
+def _float32_from_bits(typingctx, bits):
+    """The float32 whose bit pattern is the low 32 bits of the integer ``bits``."""
+    if not isinstance(bits, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        word = args[0]
+        if bits.bitwidth > 32:
+            word = builder.trunc(word, ir.IntType(32))
+        return builder.bitcast(word, ir.FloatType())
+
+    return types.float32(bits), codegen
+
+
+_F32 = np.float32
+_EXP_LOWEST = _F32(-87.33654)  # log of the smallest normal float32
+_LOG2E = _F32(1.4426950408889634)
+_ROUND = _F32(12582912.0)  # 1.5 · 2²³: (t + _ROUND) - _ROUND rounds t to an integer
+_LN2_HI, _LN2_LO = _F32(0.693359375), _F32(-2.12194440e-4)
+_EXP_POLY = tuple(_F32(c) for c in (1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3,
+                                    4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1))  # fmt: skip
+_ZERO32, _ONE32 = _F32(0.0), _F32(1.0)
+
+
+def _exp_float32(x):
+    """``exp(x)`` in float32 within 1 ulp for ``x ≤ 0`` (Cephes' ``expf``: ``2^k e^r``
+    with ``|r| ≤ ln2 / 2`` and a degree-7 polynomial; ``2^k`` built from its bits).
+
+    Straight-line arithmetic, unlike a call into libm, so loops over it vectorise (5×
+    faster). Results below the smallest normal float32 are 0; NaN stays NaN.
+    """
+    xc = max(x, _EXP_LOWEST)
+    k = (xc * _LOG2E + _ROUND) - _ROUND
+    r = (xc - k * _LN2_HI) - k * _LN2_LO
+    c0, c1, c2, c3, c4, c5 = _EXP_POLY
+    poly = ((((c0 * r + c1) * r + c2) * r + c3) * r + c4) * r + c5
+    e_r = (poly * (r * r) + r) + _ONE32
+    two_k = _float32_from_bits((np.int64(k) + 127) << 23)
+    return e_r * two_k if x >= _EXP_LOWEST else (_ZERO32 if x == x else x)
+
+
+@overload(softmax_exp, target="cpu", jit_options={"cache": True})
+def _softmax_exp_cpu(x):
+    if x == types.float32:
+        return _exp_float32
+    return lambda x: math.exp(x)
+
+
 @register_jitable
 def masked_softmax_row(s, i, stop):
     """Softmax of row ``i`` of the square scores ``s`` in place over keys ``j < stop``;
-    the other entries become 0 (all of them when ``stop <= 0``)."""
+    the other entries become 0 (all of them when ``stop <= 0``).
+
+    The maximum and the sum run as four interleaved chains (combined in a fixed order):
+    one chain waits on each addition, and the rows are short (``T``).
+    """
     n = s.shape[1]
     if stop <= 0:
         for j in range(n):
             s[i, j] = 0.0
         return
-    peak = s[i, 0]
-    for j in range(1, stop):
-        peak = max(peak, s[i, j])
-    total = 0.0
+    m0 = m1 = m2 = m3 = s[i, 0]
+    j = 0
+    while j + 4 <= stop:
+        m0 = max(m0, s[i, j])
+        m1 = max(m1, s[i, j + 1])
+        m2 = max(m2, s[i, j + 2])
+        m3 = max(m3, s[i, j + 3])
+        j += 4
+    peak = max(max(m0, m1), max(m2, m3))
+    for rest in range(j, stop):
+        peak = max(peak, s[i, rest])
     for j in range(stop):
-        e = math.exp(s[i, j] - peak)
-        s[i, j] = e
-        total += e
+        s[i, j] = softmax_exp(s[i, j] - peak)
+    t0 = t1 = t2 = t3 = 0.0
+    j = 0
+    while j + 4 <= stop:
+        t0 += s[i, j]
+        t1 += s[i, j + 1]
+        t2 += s[i, j + 2]
+        t3 += s[i, j + 3]
+        j += 4
+    total = (t0 + t1) + (t2 + t3)
+    for rest in range(j, stop):
+        total += s[i, rest]
     inv = 1.0 / total
     for j in range(stop):
         s[i, j] *= inv
@@ -151,9 +232,17 @@ def softmax_grad_row(p, grad, mask, i, scale, dropped):
     if dropped:
         for j in range(n):
             grad[i, j] *= mask[i, j]
-    inner = 0.0
-    for j in range(n):
-        inner += p[i, j] * grad[i, j]
+    q0 = q1 = q2 = q3 = 0.0  # interleaved chains, as in masked_softmax_row
+    j = 0
+    while j + 4 <= n:
+        q0 += p[i, j] * grad[i, j]
+        q1 += p[i, j + 1] * grad[i, j + 1]
+        q2 += p[i, j + 2] * grad[i, j + 2]
+        q3 += p[i, j + 3] * grad[i, j + 3]
+        j += 4
+    inner = (q0 + q1) + (q2 + q3)
+    for rest in range(j, n):
+        inner += p[i, rest] * grad[i, rest]
     for j in range(n):
         grad[i, j] = scale * p[i, j] * (grad[i, j] - inner)
 

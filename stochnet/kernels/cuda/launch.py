@@ -1,10 +1,13 @@
 """Launch geometry, host/device transfers and the kernel decorator shared by the CUDA
 launchers."""
 
+import math
+
 import numpy as np
 from numba import cuda
 
 from ... import _config
+from ..math_source import softmax_exp
 from ..philox_source import PHILOX_M0, PHILOX_M1, PHILOX_W0, PHILOX_W1, add, mul, philox4x32_10
 from .arrays import to_device
 
@@ -21,6 +24,10 @@ if not cuda.config.ENABLE_CUDASIM:  # the simulator runs philox_source's Python 
     @overload(add, target="cuda")
     def _add_cuda(a, b):
         return lambda a, b: libdevice.dadd_rn(a, b)
+
+    @overload(softmax_exp, target="cuda")
+    def _softmax_exp_cuda(x):
+        return lambda x: math.exp(x)
 
     _M0, _M1 = np.uint32(PHILOX_M0), np.uint32(PHILOX_M1)
     _W0, _W1 = np.uint32(PHILOX_W0), np.uint32(PHILOX_W1)
