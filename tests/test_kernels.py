@@ -84,6 +84,22 @@ def test_softmax_is_stable_for_huge_logits():
     np.testing.assert_allclose(total, 1000.0)
 
 
+@pytest.mark.parametrize("loss", list(LOSSES))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_output_activation_equals_the_training_predictions(loss, dtype):
+    # output_activation (prediction, a block-wise softmax) and output_loss (training,
+    # row by row) must give the same bits.
+    z = RNG.normal(scale=4.0, size=(37, 4)).astype(dtype)
+    z[0, :3] = [60.0, 0.0, -60.0]
+    a, a_train, delta = np.empty_like(z), np.empty_like(z), np.empty_like(z)
+    losses.output_activation(LOSSES[loss], z, a)
+    y = _targets(loss, *z.shape).astype(dtype)
+    losses.output_loss(LOSSES[loss], z, a_train, y, np.empty(0, dtype), delta)
+    np.testing.assert_array_equal(a, a_train)
+    rtol = 1e-13 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(a, ref.predictions(loss, z.astype(float)), rtol=rtol, atol=1e-30)
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_dense_forward_backward(dtype):
     x = RNG.normal(size=(7, 5)).astype(dtype)

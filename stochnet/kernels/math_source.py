@@ -44,6 +44,64 @@ def flushed(x, tiny):
     return x if not abs(x) < tiny else x - x
 
 
+def softmax_exp(x):
+    """``exp(x)`` for the softmax's exponents ``x = s - max(s) ≤ 0``.
+
+    CUDA and float64 use the library ``exp``; the CPU's float32 overload is
+    :func:`_exp_float32`, which vectorises.
+    """
+    return math.exp(x)
+
+
+@intrinsic
+def _float32_from_bits(typingctx, bits):
+    """The float32 whose bit pattern is the low 32 bits of the integer ``bits``."""
+    if not isinstance(bits, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        word = args[0]
+        if bits.bitwidth > 32:
+            word = builder.trunc(word, ir.IntType(32))
+        return builder.bitcast(word, ir.FloatType())
+
+    return types.float32(bits), codegen
+
+
+_F32 = np.float32
+_EXP_LOWEST = _F32(-87.33654)  # log of the smallest normal float32
+_LOG2E = _F32(1.4426950408889634)
+_ROUND = _F32(12582912.0)  # 1.5 · 2²³: (t + _ROUND) - _ROUND rounds t to an integer
+_LN2_HI, _LN2_LO = _F32(0.693359375), _F32(-2.12194440e-4)
+_EXP_POLY = tuple(_F32(c) for c in (1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3,
+                                    4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1))  # fmt: skip
+_ZERO32, _ONE32 = _F32(0.0), _F32(1.0)
+
+
+def _exp_float32(x):
+    """``exp(x)`` in float32 within 1 ulp for ``x ≤ 0`` (Cephes' ``expf``: ``2^k e^r``
+    with ``|r| ≤ ln2 / 2`` and a degree-7 polynomial; ``2^k`` built from its bits).
+
+    Straight-line arithmetic, unlike a call into libm, so loops over it vectorise (5×
+    faster). Results below the smallest normal float32 are 0; NaN stays NaN.
+    """
+    xc = max(x, _EXP_LOWEST)
+    k = (xc * _LOG2E + _ROUND) - _ROUND
+    r = (xc - k * _LN2_HI) - k * _LN2_LO
+    c0, c1, c2, c3, c4, c5 = _EXP_POLY
+    poly = ((((c0 * r + c1) * r + c2) * r + c3) * r + c4) * r + c5
+    e_r = (poly * (r * r) + r) + _ONE32
+    two_k = _float32_from_bits((np.int64(k) + 127) << 23)
+    return e_r * two_k if x >= _EXP_LOWEST else (_ZERO32 if x == x else x)
+
+
+@overload(softmax_exp, target="cpu", jit_options={"cache": True})
+def _softmax_exp_cpu(x):
+    if x == types.float32:
+        return _exp_float32
+    return lambda x: math.exp(x)
+
+
 @register_jitable
 def row_prediction(loss, z, a, i):
     """Predictions ``a[i]`` from the output pre-activations ``z[i]`` of row ``i``."""
@@ -52,11 +110,11 @@ def row_prediction(loss, z, a, i):
         zmax = z[i, 0]
         for j in range(1, k):
             zmax = max(zmax, z[i, j])
+        for j in range(k):
+            a[i, j] = softmax_exp(z[i, j] - zmax)
         total = 0.0
         for j in range(k):
-            e = math.exp(z[i, j] - zmax)
-            a[i, j] = e
-            total += e
+            total += a[i, j]
         inv = 1.0 / total
         for j in range(k):
             a[i, j] *= inv
@@ -120,64 +178,6 @@ def row_loss(loss, z, a, y, w, delta, i):
             dvar = 0.5 * (1.0 / var - r * r / (var * var))
             delta[i, half + j] = w * dvar * sigmoid(z[i, half + j])
     return w * row
-
-
-def softmax_exp(x):
-    """``exp(x)`` for the softmax's exponents ``x = s - max(s) ≤ 0``.
-
-    CUDA and float64 use the library ``exp``; the CPU's float32 overload is
-    :func:`_exp_float32`, which vectorises.
-    """
-    return math.exp(x)
-
-
-@intrinsic
-def _float32_from_bits(typingctx, bits):
-    """The float32 whose bit pattern is the low 32 bits of the integer ``bits``."""
-    if not isinstance(bits, types.Integer):
-        return None
-
-    def codegen(context, builder, signature, args):
-        word = args[0]
-        if bits.bitwidth > 32:
-            word = builder.trunc(word, ir.IntType(32))
-        return builder.bitcast(word, ir.FloatType())
-
-    return types.float32(bits), codegen
-
-
-_F32 = np.float32
-_EXP_LOWEST = _F32(-87.33654)  # log of the smallest normal float32
-_LOG2E = _F32(1.4426950408889634)
-_ROUND = _F32(12582912.0)  # 1.5 · 2²³: (t + _ROUND) - _ROUND rounds t to an integer
-_LN2_HI, _LN2_LO = _F32(0.693359375), _F32(-2.12194440e-4)
-_EXP_POLY = tuple(_F32(c) for c in (1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3,
-                                    4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1))  # fmt: skip
-_ZERO32, _ONE32 = _F32(0.0), _F32(1.0)
-
-
-def _exp_float32(x):
-    """``exp(x)`` in float32 within 1 ulp for ``x ≤ 0`` (Cephes' ``expf``: ``2^k e^r``
-    with ``|r| ≤ ln2 / 2`` and a degree-7 polynomial; ``2^k`` built from its bits).
-
-    Straight-line arithmetic, unlike a call into libm, so loops over it vectorise (5×
-    faster). Results below the smallest normal float32 are 0; NaN stays NaN.
-    """
-    xc = max(x, _EXP_LOWEST)
-    k = (xc * _LOG2E + _ROUND) - _ROUND
-    r = (xc - k * _LN2_HI) - k * _LN2_LO
-    c0, c1, c2, c3, c4, c5 = _EXP_POLY
-    poly = ((((c0 * r + c1) * r + c2) * r + c3) * r + c4) * r + c5
-    e_r = (poly * (r * r) + r) + _ONE32
-    two_k = _float32_from_bits((np.int64(k) + 127) << 23)
-    return e_r * two_k if x >= _EXP_LOWEST else (_ZERO32 if x == x else x)
-
-
-@overload(softmax_exp, target="cpu", jit_options={"cache": True})
-def _softmax_exp_cpu(x):
-    if x == types.float32:
-        return _exp_float32
-    return lambda x: math.exp(x)
 
 
 @register_jitable

@@ -15,14 +15,44 @@ Losses (``codes.LOSSES``), per row, with ``z`` the output pre-activations:
 from numba import njit
 
 from ..._config import JIT_MATH
-from ..math_source import row_loss, row_prediction
+from ..math_source import row_loss, row_prediction, softmax_exp
 
 
 @njit(**JIT_MATH)
 def output_activation(loss, z, a):
     """Predictions ``a`` (rows × outputs) from output pre-activations ``z``."""
+    if loss == 0:
+        softmax_rows(z, a)
+        return
     for i in range(z.shape[0]):
         row_prediction(loss, z, a, i)
+
+
+@njit(**JIT_MATH)
+def softmax_rows(z, a):
+    """``row_prediction``'s softmax for a whole block, its exponentials in one flat loop.
+
+    Rows are short (one entry per class); exponentiating row by row left the
+    vectorised exponential with ten-element loops. The values are those of
+    ``row_prediction``.
+    """
+    n_rows, k = z.shape
+    for i in range(n_rows):
+        zmax = z[i, 0]
+        for j in range(1, k):
+            zmax = max(zmax, z[i, j])
+        for j in range(k):
+            a[i, j] = z[i, j] - zmax
+    flat = a.reshape(n_rows * k)
+    for t in range(flat.shape[0]):
+        flat[t] = softmax_exp(flat[t])
+    for i in range(n_rows):
+        total = 0.0
+        for j in range(k):
+            total += a[i, j]
+        inv = 1.0 / total
+        for j in range(k):
+            a[i, j] *= inv
 
 
 @njit(**JIT_MATH)
