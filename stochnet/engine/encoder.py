@@ -67,8 +67,9 @@ class AttentionNetwork(Network):
     _epoch_function = "train_encoder_batches"
     predict_chunk_rows = ENCODER_CHUNK_ROWS
     # The per-head products, softmax, LayerNorm and dropout loops (parallel over
-    # sequences × heads) outweigh the projections: Numba keeps the cores, the BLAS one.
-    rows_per_sample = 0
+    # sequences × heads) outweigh the projections: Numba keeps the cores, the BLAS one
+    # (see ``trainer.single_pool``).
+    macs_per_sample = 0
 
     def __init__(
         self, length, d_in, n_outputs, d_model=64, n_heads=4, n_layers=2, d_ff=128,

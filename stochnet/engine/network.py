@@ -1,6 +1,7 @@
 """An MLP as a plan plus one flat parameter vector."""
 
 import contextlib
+import itertools
 
 import numpy as np
 import scipy.sparse
@@ -100,10 +101,6 @@ class Network:
 
     def _chunk_workspace(self, n_rows, max_row_nnz=0):
         return self.workspace(min(max(n_rows, 1), self.predict_chunk_rows), max_row_nnz)
-
-    #: Rows of matrix products per sample, for the thread policy of
-    #: ``trainer.single_pool`` (0: never hand the cores to the BLAS).
-    rows_per_sample = 1
 
     #: Rows per chunk when a whole data set goes through :meth:`predict`.
     predict_chunk_rows = PREDICT_CHUNK_ROWS
@@ -271,6 +268,13 @@ class MLPNetwork(Network):
             )
             for i in range(len(p.w_off))
         ]
+
+    @property
+    def macs_per_sample(self):
+        """Multiply-adds of the largest layer product per sample (the thread policy of
+        ``trainer.single_pool``)."""
+        sizes = self.layer_sizes
+        return max(n_in * n_out for n_in, n_out in itertools.pairwise(sizes))
 
     @property
     def intercepts(self):

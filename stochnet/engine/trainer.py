@@ -14,11 +14,13 @@ from ..kernels.cpu import rng as _rng
 _SHUFFLE = np.uint64(STREAMS["shuffle"])
 
 
-# From this many rows per batch on, the matrix products outweigh the optimiser's
-# element-wise pass, and the threads are better spent inside the BLAS (measured on
-# 784-256-256-10, 2 cores: batch 32 is 13% faster with parallel Numba loops, batch 128
-# 1.4× and batch 512 1.5× faster with a 2-thread BLAS; batch 64 breaks even).
-BLAS_THREADS_FROM_BATCH = 96
+# From this many multiply-adds in a batch's largest matrix product on, the products
+# outweigh the optimiser's and the element-wise passes, and the threads are better spent
+# inside the BLAS. Measured on 2 cores: 784-256-256-10 (200 704 per row) breaks even at
+# batch 32 (6.4 M) and is 1.14× faster with a 2-thread BLAS at batch 128 (25.7 M);
+# scikit-learn's digits default, 64-100-10 at batch 200 (1.3 M), is 7% faster with
+# Numba's threads.
+BLAS_THREADS_FROM_MACS = 8_000_000
 
 
 @functools.cache
@@ -30,18 +32,19 @@ def _blas_pools():
 
 
 @contextlib.contextmanager
-def single_pool(batch_rows):
+def single_pool(batch_macs):
     """Keep one thread pool busy at a time while training.
 
     Numba's parallel loops (OpenMP threads that spin while idle) and the BLAS's threads
     would otherwise compete for the same cores, which costs up to 20× on small batches.
-    Small batches keep Numba's threads and a one-thread BLAS; large batches the
-    opposite. With a single Numba thread the BLAS keeps its threads.
+    Batches whose largest matrix product has fewer than ``BLAS_THREADS_FROM_MACS``
+    multiply-adds (``batch_macs``; 0: always) keep Numba's threads and a one-thread
+    BLAS; larger ones the opposite. With a single Numba thread the BLAS keeps its threads.
     """
     numba_threads = numba.get_num_threads()
     if numba_threads == 1:
         yield
-    elif batch_rows >= BLAS_THREADS_FROM_BATCH:
+    elif batch_macs >= BLAS_THREADS_FROM_MACS:
         numba.set_num_threads(1)
         try:
             yield
@@ -192,7 +195,7 @@ class Trainer:
         net = self.network
         state1, state2 = self.optimizer.state
         if net.backend == "cpu":
-            with single_pool(batch_size * net.rows_per_sample):
+            with single_pool(batch_size * net.macs_per_sample):
                 yield X, Y, sw, order, net.theta, np.empty_like(net.theta), state1, state2, net.mask
             return
         from ..kernels.cuda.arrays import device_array, to_device

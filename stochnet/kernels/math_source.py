@@ -104,7 +104,11 @@ def _softmax_exp_cpu(x):
 
 @register_jitable
 def row_prediction(loss, z, a, i):
-    """Predictions ``a[i]`` from the output pre-activations ``z[i]`` of row ``i``."""
+    """Predictions ``a[i]`` from the output pre-activations ``z[i]`` of row ``i``.
+
+    Returns the softmax's log-sum-exp ``log Σ_j exp(z[i, j])``, which :func:`row_loss`
+    needs (so the exponentials are computed once), and 0 for the other losses.
+    """
     k = z.shape[1]
     if loss == 0:
         zmax = z[i, 0]
@@ -118,7 +122,8 @@ def row_prediction(loss, z, a, i):
         inv = 1.0 / total
         for j in range(k):
             a[i, j] *= inv
-    elif loss == 1:
+        return zmax + math.log(total)
+    if loss == 1:
         for j in range(k):
             a[i, j] = sigmoid(z[i, j])
     elif loss == 2:
@@ -132,24 +137,20 @@ def row_prediction(loss, z, a, i):
         for j in range(half):
             a[i, j] = z[i, j]
             a[i, half + j] = softplus(z[i, half + j]) + MIN_VARIANCE
+    return 0.0
 
 
 @register_jitable
-def row_loss(loss, z, a, y, w, delta, i):
-    """Weighted loss ``w ℓ_i`` of row ``i`` (predictions ``a[i]`` already filled); writes
-    the weighted deltas ``delta[i]``. The CPU and CUDA loss kernels share this code."""
+def row_loss(loss, z, a, y, w, delta, i, lse):
+    """Weighted loss ``w ℓ_i`` of row ``i`` (predictions ``a[i]`` already filled, ``lse``
+    what :func:`row_prediction` returned); writes the weighted deltas ``delta[i]``. The
+    CPU and CUDA loss kernels share this code."""
     k = z.shape[1]
     row = 0.0
     if loss == 0:
-        zmax = z[i, 0]
         ysum = 0.0
         for j in range(k):
-            zmax = max(zmax, z[i, j])
             ysum += y[i, j]
-        lse = 0.0
-        for j in range(k):
-            lse += math.exp(z[i, j] - zmax)
-        lse = zmax + math.log(lse)
         for j in range(k):
             row += y[i, j] * (lse - z[i, j])
             delta[i, j] = w * (a[i, j] * ysum - y[i, j])

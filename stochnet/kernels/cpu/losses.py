@@ -64,6 +64,6 @@ def output_loss(loss, z, a, y, sw, delta):
     weighted = sw.shape[0] > 0
     total = 0.0
     for i in range(z.shape[0]):
-        row_prediction(loss, z, a, i)
-        total += row_loss(loss, z, a, y, sw[i] if weighted else 1.0, delta, i)
+        lse = row_prediction(loss, z, a, i)
+        total += row_loss(loss, z, a, y, sw[i] if weighted else 1.0, delta, i, lse)
     return total

@@ -18,8 +18,8 @@ def _output_activation(loss, z, a):
 def _output_loss(loss, z, a, y, sw, delta, losses):
     weighted = sw.shape[0] > 0
     for i in range(cuda.grid(1), z.shape[0], cuda.gridsize(1)):
-        row_prediction(loss, z, a, i)
-        losses[i] = row_loss(loss, z, a, y, sw[i] if weighted else 1.0, delta, i)
+        lse = row_prediction(loss, z, a, i)
+        losses[i] = row_loss(loss, z, a, y, sw[i] if weighted else 1.0, delta, i, lse)
 
 
 def output_activation(loss, z, a):
