@@ -117,6 +117,28 @@ def test_dense_forward_backward(dtype):
     np.testing.assert_allclose(dx, dz.astype(float) @ w.T, rtol=rtol, atol=rtol)
 
 
+@pytest.mark.parametrize("n_rows", [0, 37, 2 * dense.GRADIENT_ROW_CHUNK + 301])
+def test_row_parallel_dense_backward(n_rows):
+    import numba
+
+    x = RNG.normal(size=(n_rows, 6))
+    w = RNG.normal(size=(6, 4))
+    dz = RNG.normal(size=(n_rows, 4))
+    results = []
+    for threads in (1, numba.config.NUMBA_NUM_THREADS):
+        numba.set_num_threads(threads)
+        gw, gb, dx = np.full_like(w, np.nan), np.full(4, np.nan), np.empty_like(x)
+        dense.dense_backward_rows(x, w, dz, gw, gb, dx)
+        results.append((gw, gb, dx))
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    gw, gb, dx = results[0]
+    np.testing.assert_allclose(gw, x.T @ dz, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(gb, dz.sum(0), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dx, dz @ w.T, rtol=1e-12, atol=1e-12)
+    for a, b in zip(results[0], results[1], strict=True):  # fixed chunks: same bits
+        np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("rate", [0.0, 0.25, 0.8])
 @pytest.mark.parametrize("n", [103, dropout.PARALLEL_FROM + 13])  # serial / parallel path
 def test_dropout_forward_and_backward_share_the_mask(rate, n):

@@ -66,9 +66,47 @@ def _input_gradient_rows(dz, w, dx):
         np.dot(dz[r0:r1], w.T, dx[r0:r1])
 
 
+#: Rows per partial product of the row-parallel weight gradient.
+GRADIENT_ROW_CHUNK = 1024
+
+
+@njit(parallel=True, **JIT_MATH)
+def _parameter_gradients_rows(x, dz, gw, gb):
+    """``gw = x.T @ dz`` and ``gb = dz.sum(0)`` as sums over fixed chunks of
+    ``GRADIENT_ROW_CHUNK`` rows: the chunks' products in parallel, then added in
+    chunk order (the same bits for any thread count)."""
+    n_rows, n_out = dz.shape
+    n_in = x.shape[1]
+    n_chunks = (n_rows + GRADIENT_ROW_CHUNK - 1) // GRADIENT_ROW_CHUNK
+    if n_chunks == 0:
+        gw[...] = 0.0
+        gb[...] = 0.0
+        return
+    partial_w = np.empty((n_chunks, n_in, n_out), dtype=gw.dtype)
+    partial_b = np.zeros((n_chunks, n_out), dtype=gb.dtype)
+    for c in prange(n_chunks):
+        r0 = c * GRADIENT_ROW_CHUNK
+        r1 = min(n_rows, r0 + GRADIENT_ROW_CHUNK)
+        np.dot(x[r0:r1].T, dz[r0:r1], partial_w[c])
+        for i in range(r0, r1):
+            for j in range(n_out):
+                partial_b[c, j] += dz[i, j]
+    for i in prange(n_in):
+        for j in range(n_out):
+            total = partial_w[0, i, j]
+            for c in range(1, n_chunks):
+                total += partial_w[c, i, j]
+            gw[i, j] = total
+    for j in range(n_out):
+        total = partial_b[0, j]
+        for c in range(1, n_chunks):
+            total += partial_b[c, j]
+        gb[j] = total
+
+
 @njit(**JIT_MATH)
 def dense_backward_rows(x, w, dz, gw, gb, dx):
-    """:func:`dense_backward` with ``dx = dz @ w.T`` in parallel row chunks."""
-    dense_backward(x, w, dz, gw, gb, dx[:0])
+    """:func:`dense_backward` with every product in parallel row chunks."""
+    _parameter_gradients_rows(x, dz, gw, gb)
     if dx.shape[0] > 0:
         _input_gradient_rows(dz, w, dx)
