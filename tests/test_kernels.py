@@ -228,6 +228,22 @@ def test_float32_optimiser_keeps_float32():
     np.testing.assert_allclose(theta, expected[0][0], rtol=1e-5)
 
 
+@pytest.mark.parametrize("n_coef", [0, 5, optim.LANES * 3 + 7, optim.BLOCK * 5 + 123])
+def test_weight_norms_are_exact_sums_independent_of_threads(n_coef):
+    import numba
+
+    theta = RNG.normal(size=n_coef + 9).astype(np.float32)
+    results = []
+    for threads in (1, numba.config.NUMBA_NUM_THREADS):
+        numba.set_num_threads(threads)
+        results.append(optim.weight_norms(theta, n_coef))
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    weights = theta[:n_coef].astype(np.float64)
+    np.testing.assert_allclose(results[0], [(weights**2).sum(), np.abs(weights).sum()],
+                               rtol=1e-13)  # fmt: skip
+    assert results[0] == results[1]
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_flushed_keeps_the_dtype(dtype):
     # A float64 result would make the float32 optimiser loops run unvectorised in float64.

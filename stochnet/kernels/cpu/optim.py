@@ -61,48 +61,47 @@ def _penalised(g, w, scale, alpha_s, l1_s):
 BLOCK = 4096
 
 
+#: Partial sums per block of :func:`weight_norms` (one per lane of a vector loop).
+LANES = 64
+
+
 @njit(**JIT_MATH)
-def _block_norms(theta, start, stop):
+def _block_norms(theta, start, stop, lanes):
     """``(Σ θ², Σ |θ|)`` over ``theta[start:stop]`` in float64, in a fixed order.
 
-    Eight interleaved partial sums, combined left to right: the arithmetic is spelled
-    out, so it vectorises without letting the compiler reassociate, and the result is
-    the same bits whichever thread runs the block and however the code was compiled.
-    (With ``reassoc`` the vectorised and scalar loops of one kernel round differently,
-    and a kernel compiled in-process differed from the same kernel read from the cache.)
+    Element ``start + LANES·r + k`` goes to partial sum ``k`` (in ``lanes``, a
+    ``2 × LANES`` float64 scratch), rows in order; the partial sums are then combined
+    pairwise and the tail added. The loop over ``k`` is element-wise, so it vectorises
+    without reassociating anything: the result is the same bits whichever thread runs
+    the block and however the code was compiled. (Reduction loops only vectorise with
+    ``reassoc``, under which the vectorised and scalar parts of one kernel round
+    differently, and a kernel compiled in-process differed from the same kernel read
+    from the cache.)
     """
-    q0 = q1 = q2 = q3 = q4 = q5 = q6 = q7 = 0.0
-    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+    sq_lanes = lanes[0]
+    ab_lanes = lanes[1]
+    sq_lanes[:] = 0.0
+    ab_lanes[:] = 0.0
     i = start
-    while i + 8 <= stop:
-        w0, w1 = np.float64(theta[i]), np.float64(theta[i + 1])
-        w2, w3 = np.float64(theta[i + 2]), np.float64(theta[i + 3])
-        w4, w5 = np.float64(theta[i + 4]), np.float64(theta[i + 5])
-        w6, w7 = np.float64(theta[i + 6]), np.float64(theta[i + 7])
-        q0 += w0 * w0
-        q1 += w1 * w1
-        q2 += w2 * w2
-        q3 += w3 * w3
-        q4 += w4 * w4
-        q5 += w5 * w5
-        q6 += w6 * w6
-        q7 += w7 * w7
-        a0 += abs(w0)
-        a1 += abs(w1)
-        a2 += abs(w2)
-        a3 += abs(w3)
-        a4 += abs(w4)
-        a5 += abs(w5)
-        a6 += abs(w6)
-        a7 += abs(w7)
-        i += 8
-    sq = ((q0 + q1) + (q2 + q3)) + ((q4 + q5) + (q6 + q7))
-    ab = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
-    while i < stop:
-        w = np.float64(theta[i])
+    while i + LANES <= stop:
+        row = theta[i : i + LANES]
+        for k in range(LANES):
+            w = np.float64(row[k])
+            sq_lanes[k] += w * w
+            ab_lanes[k] += abs(w)
+        i += LANES
+    width = LANES
+    while width > 1:
+        width //= 2
+        for k in range(width):
+            sq_lanes[k] += sq_lanes[k + width]
+            ab_lanes[k] += ab_lanes[k + width]
+    sq = sq_lanes[0]
+    ab = ab_lanes[0]
+    for j in range(i, stop):
+        w = np.float64(theta[j])
         sq += w * w
         ab += abs(w)
-        i += 1
     return sq, ab
 
 
@@ -112,8 +111,10 @@ def weight_norms(theta, n_coef):
     a fixed order, then the blocks in order (the same bits for any thread count)."""
     n_blocks = (n_coef + BLOCK - 1) // BLOCK
     partial = np.empty((n_blocks, 2))
+    lanes = np.empty((n_blocks, 2, LANES))
     for b in prange(n_blocks):
-        partial[b, 0], partial[b, 1] = _block_norms(theta, b * BLOCK, min(n_coef, (b + 1) * BLOCK))
+        stop = min(n_coef, (b + 1) * BLOCK)
+        partial[b, 0], partial[b, 1] = _block_norms(theta, b * BLOCK, stop, lanes[b])
     sq = 0.0
     ab = 0.0
     for b in range(n_blocks):
