@@ -123,70 +123,96 @@ def weight_norms(theta, n_coef):
     return sq, ab
 
 
+@njit(inline="always", **JIT_MATH)
+def _update_block(kind, theta, grad, s1, s2, scale, alpha_s, l1_s, coef):
+    """One block of the update, on views indexed from 0 (Numba cannot prove a shifted
+    index non-negative and would wrap it element by element, keeping the loop scalar).
+
+    ``kind`` 0: SGD, ``coef = (lr, momentum, nesterov, 1 - nesterov, -, -)``, ``s1``
+    the velocity; ``kind`` 1: Adam, ``coef = (lr_t, β1, 1 - β1, β2, 1 - β2, ε)``,
+    ``s1``, ``s2`` the moments. ``alpha_s = l1_s = 0`` for the biases.
+    """
+    tiny = flush_threshold(theta)
+    if kind == 0:
+        lr, mu, nest, keep = coef[0], coef[1], coef[2], coef[3]
+        for i in range(theta.shape[0]):
+            w = theta[i]
+            g = _penalised(grad[i], w, scale, alpha_s, l1_s)
+            vel = flushed(mu * s1[i] - lr * g, tiny)
+            s1[i] = vel
+            theta[i] = flushed(w + nest * (mu * vel - lr * g) + keep * vel, tiny)
+    else:
+        lr_t, b1, c1, b2, c2, e = coef
+        for i in range(theta.shape[0]):
+            w = theta[i]
+            g = _penalised(grad[i], w, scale, alpha_s, l1_s)
+            mi = flushed(b1 * s1[i] + c1 * g, tiny)
+            vi = flushed(b2 * s2[i] + c2 * g * g, tiny)
+            s1[i] = mi
+            s2[i] = vi
+            theta[i] = flushed(w - lr_t * mi / (np.sqrt(vi) + e), tiny)
+
+
 @njit(parallel=True, **JIT_MATH)
+def _step(kind, theta, grad, s1, s2, n_coef, inv_sw, alpha, l1, coef):
+    """One fused parallel pass: each block of ``BLOCK`` parameters takes its weights'
+    norms (:func:`_block_norms`, the blocks of :func:`weight_norms`, so the same bits)
+    and then its update while it is in cache. Returns the norms before the update."""
+    scale = cast_like(theta, inv_sw)
+    alpha_s = cast_like(theta, alpha * inv_sw)
+    l1_s = cast_like(theta, l1 * inv_sw)
+    zero = scale - scale
+    n = theta.shape[0]
+    n_blocks = (n + BLOCK - 1) // BLOCK
+    partial = np.zeros((n_blocks, 2))
+    lanes = np.empty((n_blocks, 2, LANES))
+    for b in prange(n_blocks):
+        lo = b * BLOCK
+        hi = min(n, lo + BLOCK)
+        split = min(max(n_coef, lo), hi)
+        if split > lo:
+            partial[b, 0], partial[b, 1] = _block_norms(theta, lo, split, lanes[b])
+        _update_block(kind, theta[lo:split], grad[lo:split], s1[lo:split], s2[lo:split],
+                      scale, alpha_s, l1_s, coef)  # fmt: skip
+        _update_block(kind, theta[split:hi], grad[split:hi], s1[split:hi], s2[split:hi],
+                      scale, zero, zero, coef)  # fmt: skip
+    sq = 0.0
+    ab = 0.0
+    for b in range(n_blocks):
+        sq += partial[b, 0]
+        ab += partial[b, 1]
+    return sq, ab
+
+
+@njit(**JIT_MATH)
 def sgd_step(theta, grad, velocity, n_coef, alpha, l1, inv_sw, lr, momentum, nesterov):
     """SGD with (Nesterov) momentum, scikit-learn's update rule::
 
     v = momentum * v - lr * g
     θ += momentum * v - lr * g   if nesterov else   θ += v
     """
-    scale = cast_like(theta, inv_sw)
-    alpha_s = cast_like(theta, alpha * inv_sw)
-    l1_s = cast_like(theta, l1 * inv_sw)
-    lr_ = cast_like(theta, lr)
-    mu = cast_like(theta, momentum)
-    nest = cast_like(theta, 1.0 if nesterov else 0.0)
-    keep = cast_like(theta, 0.0 if nesterov else 1.0)
-    tiny = flush_threshold(theta)
-    norms = weight_norms(theta, n_coef)
-    for i in prange(n_coef):
-        w = theta[i]
-        g = _penalised(grad[i], w, scale, alpha_s, l1_s)
-        vel = flushed(mu * velocity[i] - lr_ * g, tiny)
-        velocity[i] = vel
-        theta[i] = flushed(w + nest * (mu * vel - lr_ * g) + keep * vel, tiny)
-    for i in prange(n_coef, theta.shape[0]):
-        g = grad[i] * scale
-        vel = flushed(mu * velocity[i] - lr_ * g, tiny)
-        velocity[i] = vel
-        theta[i] = flushed(theta[i] + nest * (mu * vel - lr_ * g) + keep * vel, tiny)
-    return norms
+    one = cast_like(theta, 1.0)
+    nest = one if nesterov else one - one
+    coef = (cast_like(theta, lr), cast_like(theta, momentum), nest, one - nest, one, one)
+    return _step(0, theta, grad, velocity, velocity, n_coef, inv_sw, alpha, l1, coef)
 
 
-@njit(parallel=True, **JIT_MATH)
+@njit(**JIT_MATH)
 def adam_step(theta, grad, m, v, n_coef, alpha, l1, inv_sw, lr, beta1, beta2, eps, t):
     """Adam step number ``t`` (from 1), scikit-learn's form::
 
     m = β1 m + (1 - β1) g;  v = β2 v + (1 - β2) g²
     θ -= lr √(1 - β2^t) / (1 - β1^t) · m / (√v + ε)
     """
-    lr_t = cast_like(theta, lr * math.sqrt(1.0 - beta2**t) / (1.0 - beta1**t))
-    scale = cast_like(theta, inv_sw)
-    alpha_s = cast_like(theta, alpha * inv_sw)
-    l1_s = cast_like(theta, l1 * inv_sw)
-    b1 = cast_like(theta, beta1)
-    c1 = cast_like(theta, 1.0 - beta1)
-    b2 = cast_like(theta, beta2)
-    c2 = cast_like(theta, 1.0 - beta2)
-    e = cast_like(theta, eps)
-    tiny = flush_threshold(theta)
-    norms = weight_norms(theta, n_coef)
-    for i in prange(n_coef):
-        w = theta[i]
-        g = _penalised(grad[i], w, scale, alpha_s, l1_s)
-        mi = flushed(b1 * m[i] + c1 * g, tiny)
-        vi = flushed(b2 * v[i] + c2 * g * g, tiny)
-        m[i] = mi
-        v[i] = vi
-        theta[i] = flushed(w - lr_t * mi / (np.sqrt(vi) + e), tiny)
-    for i in prange(n_coef, theta.shape[0]):
-        g = grad[i] * scale
-        mi = flushed(b1 * m[i] + c1 * g, tiny)
-        vi = flushed(b2 * v[i] + c2 * g * g, tiny)
-        m[i] = mi
-        v[i] = vi
-        theta[i] = flushed(theta[i] - lr_t * mi / (np.sqrt(vi) + e), tiny)
-    return norms
+    coef = (
+        cast_like(theta, lr * math.sqrt(1.0 - beta2**t) / (1.0 - beta1**t)),
+        cast_like(theta, beta1),
+        cast_like(theta, 1.0 - beta1),
+        cast_like(theta, beta2),
+        cast_like(theta, 1.0 - beta2),
+        cast_like(theta, eps),
+    )
+    return _step(1, theta, grad, m, v, n_coef, inv_sw, alpha, l1, coef)
 
 
 @njit(**JIT)
