@@ -115,9 +115,15 @@ def weight_norms(theta, n_coef):
     for b in prange(n_blocks):
         stop = min(n_coef, (b + 1) * BLOCK)
         partial[b, 0], partial[b, 1] = _block_norms(theta, b * BLOCK, stop, lanes[b])
+    return _sum_blocks(partial)
+
+
+@njit(**JIT_MATH)
+def _sum_blocks(partial):
+    """The blocks' ``(Σ θ², Σ |θ|)`` (rows of ``partial``) added in block order."""
     sq = 0.0
     ab = 0.0
-    for b in range(n_blocks):
+    for b in range(partial.shape[0]):
         sq += partial[b, 0]
         ab += partial[b, 1]
     return sq, ab
@@ -176,12 +182,7 @@ def _step(kind, theta, grad, s1, s2, n_coef, inv_sw, alpha, l1, coef):
                       scale, alpha_s, l1_s, coef)  # fmt: skip
         _update_block(kind, theta[split:hi], grad[split:hi], s1[split:hi], s2[split:hi],
                       scale, zero, zero, coef)  # fmt: skip
-    sq = 0.0
-    ab = 0.0
-    for b in range(n_blocks):
-        sq += partial[b, 0]
-        ab += partial[b, 1]
-    return sq, ab
+    return _sum_blocks(partial)
 
 
 @njit(**JIT_MATH)
