@@ -117,26 +117,59 @@ def test_dense_forward_backward(dtype):
     np.testing.assert_allclose(dx, dz.astype(float) @ w.T, rtol=rtol, atol=rtol)
 
 
-@pytest.mark.parametrize("n_rows", [0, 37, 2 * dense.GRADIENT_ROW_CHUNK + 301])
-def test_row_parallel_dense_backward(n_rows):
+def _strided_views(a):
+    """``a`` as a row-major, a column-major and a padded (non-contiguous) view."""
+    padded = np.full((a.shape[0] + 3, a.shape[1] + 2), np.nan, dtype=a.dtype)
+    padded[1 : a.shape[0] + 1, 2:] = a
+    return [a, np.asfortranarray(a), padded[1 : a.shape[0] + 1, 2:]]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m,k,n", [(0, 3, 4), (5, 0, 3), (1, 7, 1), (37, 50, 23), (700, 300, 9),
+                                   (9, 300, 700)])  # fmt: skip
+def test_matmul_strided_views(dtype, m, k, n):
+    from stochnet.kernels.cpu.blas import matmul
+
+    a = RNG.normal(size=(m, k)).astype(dtype)
+    b = RNG.normal(size=(k, n)).astype(dtype)
+    expected = a.astype(float) @ b
+    tol = 1e-12 if dtype == np.float64 else 1e-4
+    for x in _strided_views(a):
+        for y in _strided_views(b):
+            out = np.full((m, n + 2), np.nan, dtype=dtype)[:, 1 : n + 1]  # rows contiguous
+            matmul(x, y, out)
+            np.testing.assert_allclose(out, expected, rtol=tol, atol=tol)
+
+
+def test_matmul_rejects_unit_stride_free_views():
+    from stochnet.kernels.cpu.blas import matmul
+
+    a = np.ones((4, 6))[::2, ::2]
+    with pytest.raises(ValueError, match="contiguous rows or columns"):
+        matmul(a, np.ones((3, 2)), np.empty((2, 2)))
+
+
+@pytest.mark.parametrize("shape", [(40, 30, 20), (3000, 64, 30), (30, 64, 3000)])
+def test_matmul_tiles_give_the_same_bits_for_any_thread_count(shape):
     import numba
 
-    x = RNG.normal(size=(n_rows, 6))
-    w = RNG.normal(size=(6, 4))
-    dz = RNG.normal(size=(n_rows, 4))
+    from stochnet.kernels.cpu.blas import MAX_TILES, MIN_TILE_MACS, matmul, tile_count
+
+    m, k, n = shape
+    a = RNG.normal(size=(m, k)).astype(np.float32)
+    b = RNG.normal(size=(k, n)).astype(np.float32)
     results = []
     for threads in (1, numba.config.NUMBA_NUM_THREADS):
         numba.set_num_threads(threads)
-        gw, gb, dx = np.full_like(w, np.nan), np.full(4, np.nan), np.empty_like(x)
-        dense.dense_backward_rows(x, w, dz, gw, gb, dx)
-        results.append((gw, gb, dx))
-    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
-    gw, gb, dx = results[0]
-    np.testing.assert_allclose(gw, x.T @ dz, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(gb, dz.sum(0), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(dx, dz @ w.T, rtol=1e-12, atol=1e-12)
-    for a, b in zip(results[0], results[1], strict=True):  # fixed chunks: same bits
-        np.testing.assert_array_equal(a, b)
+        try:
+            out = np.full((m, n), np.nan, dtype=np.float32)
+            matmul(a, b, out)
+            results.append(out)
+        finally:
+            numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    np.testing.assert_array_equal(results[0], results[1])
+    np.testing.assert_allclose(results[0], a.astype(float) @ b, rtol=1e-4, atol=1e-4)
+    assert (tile_count(m, n, k) > 1) == (m * n * k >= 2 * MIN_TILE_MACS and MAX_TILES > 1)
 
 
 @pytest.mark.parametrize("rate", [0.0, 0.25, 0.8])

@@ -66,10 +66,6 @@ class AttentionNetwork(Network):
     _kernel_module = "encoder"
     _epoch_function = "train_encoder_batches"
     predict_chunk_rows = ENCODER_CHUNK_ROWS
-    # The per-head products, softmax, LayerNorm and dropout loops (parallel over
-    # sequences × heads) outweigh the projections: Numba keeps the cores, the BLAS one
-    # (see ``trainer.single_pool``).
-    macs_per_sample = 0
 
     def __init__(
         self, length, d_in, n_outputs, d_model=64, n_heads=4, n_layers=2, d_ff=128,
@@ -185,11 +181,10 @@ class AttentionNetwork(Network):
             )
         return X, 0
 
-    def _thread_pools(self):
-        # The attention kernels call the BLAS from Numba's parallel threads: a threaded
-        # BLAS entered concurrently from several threads can crash (seen: a segfault in
-        # predict), so it runs single-threaded whenever these kernels do.
-        return single_pool(0)
+    def _thread_pools(self, n_rows):
+        # The attention kernels call the BLAS from Numba's parallel threads for any
+        # number of rows (see ``Network._thread_pools``).
+        return single_pool()
 
     def _allocate(self, rows, max_row_nnz):
         return allocate_encoder_workspace(self.plan, rows, self.n_targets, self.dtype)
@@ -205,7 +200,7 @@ class AttentionNetwork(Network):
         shape = (n if return_queries_keys else 0, p.n_layers, p.heads, p.length,
                  p.d_model // p.heads)  # fmt: skip
         queries, keys = np.empty(shape, self.dtype), np.empty(shape, self.dtype)
-        with self._thread_pools():
+        with self._thread_pools(n):
             self.kernels.attention_maps(
                 X, self.theta, p, self._chunk_workspace(n), probs, queries, keys
             )

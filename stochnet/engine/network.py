@@ -10,8 +10,10 @@ from .._config import PREDICT_CHUNK_ROWS
 from .._device import cuda_available, kernel_module, resolve_device
 from ..init import initialize_layer
 from ..kernels.codes import ACTIVATIONS, LOSSES, NO_CROP
+from ..kernels.cpu.blas import MIN_TILE_MACS
 from ..kernels.cpu.inputs import CSRMatrix
 from .plan import allocate_workspace, build_mlp_plan
+from .trainer import single_pool
 
 
 class Network:
@@ -110,9 +112,13 @@ class Network:
         """Number of samples in an input :meth:`kernel_input` accepts."""
         return X.shape[0]
 
-    def _thread_pools(self):
-        """Context for calls into the kernels outside training (see ``AttentionNetwork``)."""
-        return contextlib.nullcontext()
+    def _thread_pools(self, n_rows):
+        """The BLAS at one thread while a call on ``n_rows`` rows may split a matrix
+        product over Numba's threads (``kernels.cpu.blas``). Smaller calls keep the
+        thread pools as they are: switching costs ~15 µs, nearly a one-row prediction."""
+        if n_rows * self.macs_per_sample < 2 * MIN_TILE_MACS:
+            return contextlib.nullcontext()
+        return single_pool()
 
     def predict(self, X, dropout=False, key=0, step=0):
         """Outputs after the output activation for each row of ``X``.
@@ -130,7 +136,7 @@ class Network:
         n_rows = self.n_rows(X)
         X, nnz = self.kernel_input(X)
         out = np.empty((n_rows, self.n_outputs), dtype=self.dtype)
-        with self._thread_pools():
+        with self._thread_pools(n_rows):
             self.kernels.predict_rows(
                 X,
                 self.theta,
@@ -163,7 +169,7 @@ class Network:
         grad = np.empty_like(self.theta)
         chunk_grad = np.empty_like(self.theta)
         X, nnz = self.kernel_input(X)
-        with self._thread_pools():
+        with self._thread_pools(Y.shape[0]):
             loss_sum, sw_sum = self.kernels.loss_grad_sums(
                 X,
                 Y,
@@ -271,8 +277,8 @@ class MLPNetwork(Network):
 
     @property
     def macs_per_sample(self):
-        """Multiply-adds of the largest layer product per sample (the thread policy of
-        ``trainer.single_pool``)."""
+        """Multiply-adds of the largest layer product per sample (see
+        :meth:`_thread_pools`)."""
         sizes = self.layer_sizes
         return max(n_in * n_out for n_in, n_out in itertools.pairwise(sizes))
 

@@ -14,15 +14,6 @@ from ..kernels.cpu import rng as _rng
 _SHUFFLE = np.uint64(STREAMS["shuffle"])
 
 
-# From this many multiply-adds in a batch's largest matrix product on, the products
-# outweigh the optimiser's and the element-wise passes, and the threads are better spent
-# inside the BLAS. Measured on 2 cores: 784-256-256-10 (200 704 per row) breaks even at
-# batch 32 (6.4 M) and is 1.14× faster with a 2-thread BLAS at batch 128 (25.7 M);
-# scikit-learn's digits default, 64-100-10 at batch 200 (1.3 M), is 7% faster with
-# Numba's threads.
-BLAS_THREADS_FROM_MACS = 8_000_000
-
-
 @functools.cache
 def _blas_pools():
     """The process's BLAS thread pools, found once: a scan reads ``/proc/self/maps``
@@ -31,28 +22,18 @@ def _blas_pools():
     return ThreadpoolController()
 
 
-@contextlib.contextmanager
-def single_pool(batch_macs):
-    """Keep one thread pool busy at a time while training.
+def single_pool():
+    """Keep the BLAS at one thread while the CPU kernels run on Numba's threads.
 
-    Numba's parallel loops (OpenMP threads that spin while idle) and the BLAS's threads
-    would otherwise compete for the same cores, which costs up to 20× on small batches.
-    Batches whose largest matrix product has fewer than ``BLAS_THREADS_FROM_MACS``
-    multiply-adds (``batch_macs``; 0: always) keep Numba's threads and a one-thread
-    BLAS; larger ones the opposite. With a single Numba thread the BLAS keeps its threads.
+    The kernels split large matrix products into tiles, one BLAS call per tile on Numba's
+    threads (``kernels.cpu.blas``), and run the element-wise passes and the optimiser
+    on the same threads. A threaded BLAS entered from several threads at once
+    oversubscribes the cores (its threads spin while idle) and can crash. With a single
+    Numba thread the BLAS keeps its threads.
     """
-    numba_threads = numba.get_num_threads()
-    if numba_threads == 1:
-        yield
-    elif batch_macs >= BLAS_THREADS_FROM_MACS:
-        numba.set_num_threads(1)
-        try:
-            yield
-        finally:
-            numba.set_num_threads(numba_threads)
-    else:
-        with _blas_pools().limit(limits=1, user_api="blas"):
-            yield
+    if numba.get_num_threads() == 1:
+        return contextlib.nullcontext()
+    return _blas_pools().limit(limits=1, user_api="blas")
 
 
 class DeviceData:
@@ -195,7 +176,7 @@ class Trainer:
         net = self.network
         state1, state2 = self.optimizer.state
         if net.backend == "cpu":
-            with single_pool(batch_size * net.macs_per_sample):
+            with single_pool():
                 yield X, Y, sw, order, net.theta, np.empty_like(net.theta), state1, state2, net.mask
             return
         from ..kernels.cuda.arrays import device_array, to_device

@@ -28,8 +28,7 @@ from .attention import (
     rows_from_heads,
 )
 from .batch import load_targets
-from .dense import dense_backward_rows as dense_backward
-from .dense import dense_forward_rows as dense_forward
+from .dense import dense_backward, dense_forward
 from .dropout import dropout_backward, dropout_forward
 from .layernorm import layernorm_backward, layernorm_forward
 from .losses import output_activation, output_loss

@@ -15,7 +15,7 @@ from numba.extending import overload
 from ..._config import JIT, JIT_MATH
 from ..codes import STREAMS
 from .crop import centre_offsets, crop_offsets, crop_row
-from .dense import dense_forward
+from .dense import dense_forward, parameter_gradients
 from .noise import add_gaussian_noise
 
 _CROP = np.uint64(STREAMS["crop"])
@@ -138,15 +138,7 @@ def input_backward(x, dz, gw, gb):
 @overload(input_backward, jit_options=JIT)
 def _input_backward(x, dz, gw, gb):
     if _is_dense(x):
-
-        def dense(x, dz, gw, gb):
-            np.dot(x.T, dz, gw)
-            gb[...] = 0.0
-            for i in range(dz.shape[0]):
-                for j in range(dz.shape[1]):
-                    gb[j] += dz[i, j]
-
-        return dense
+        return lambda x, dz, gw, gb: parameter_gradients(x, dz, gw, gb)
     return lambda x, dz, gw, gb: sparse_backward(x, dz, gw, gb)
 
 

@@ -202,8 +202,3 @@ def dense_backward(x, w, dz, gw, gb, dx):
     if dx.shape[0] > 0:
         matmul(d_dz, d_w, d_dx, trans_b=True)
     transfer.copy_back()
-
-
-# One GPU call covers all rows; the CPU's row-chunked variants are the same here.
-dense_forward_rows = dense_forward
-dense_backward_rows = dense_backward
