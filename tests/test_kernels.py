@@ -312,3 +312,18 @@ def test_softmax_exp_float32_within_one_ulp():
     out64 = np.empty_like(doubles)
     exp_all(doubles, out64)
     np.testing.assert_allclose(out64, np.exp(doubles), rtol=1e-15)  # the library exp
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("rows", [3, 1200])  # below and above PARALLEL_COPY_BYTES
+def test_load_rows(dtype, rows):
+    from stochnet.kernels.cpu.batch import load_rows
+
+    X = RNG.normal(size=(3000, 80)).astype(dtype)
+    order = RNG.permutation(3000).astype(np.int64)
+    for source in (X, X[:, ::2]):  # contiguous rows are copied whole, others per element
+        dest = np.full((rows, source.shape[1]), np.nan, dtype=dtype)
+        load_rows(source, order, 100, rows, dest)
+        np.testing.assert_array_equal(dest, source[order[100 : 100 + rows]])
+        load_rows(source, order[:0], 100, rows, dest)
+        np.testing.assert_array_equal(dest, source[100 : 100 + rows])

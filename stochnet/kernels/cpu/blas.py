@@ -19,9 +19,9 @@ callers' views (each compiled parallel loop adds seconds to a cold start).
 import numba
 import numpy as np
 from numba import njit, prange, types
-from numba.extending import intrinsic
 
 from ..._config import JIT
+from .pointers import pointer
 
 #: Products with fewer multiply-adds per tile than this are not split further: a
 #: parallel region costs a few microseconds.
@@ -44,16 +44,6 @@ _xxgemm = types.ExternalFunction(
 
 _N = ord("n")
 _T = ord("t")
-
-
-@intrinsic
-def _pointer(typingctx, address):
-    """The ``void *`` at integer ``address``."""
-
-    def codegen(context, builder, signature, args):
-        return builder.inttoptr(args[0], context.get_value_type(types.voidptr))
-
-    return types.voidptr(types.intp), codegen
 
 
 @njit(**JIT)
@@ -97,8 +87,8 @@ def _gemm_tile(call, tiles, t):
     b += size * c0 * (1 if trans_b == _N else ld_b)
     c += size * (r0 * ld_c + c0)
     _xxgemm(
-        kind, trans_b, trans_a, c1 - c0, r1 - r0, k, _pointer(one), _pointer(b), ld_b,
-        _pointer(a), ld_a, _pointer(zero), _pointer(c), ld_c,
+        kind, trans_b, trans_a, c1 - c0, r1 - r0, k, pointer(one), pointer(b), ld_b,
+        pointer(a), ld_a, pointer(zero), pointer(c), ld_c,
     )  # fmt: skip
 
 

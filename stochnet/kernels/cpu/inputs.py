@@ -14,6 +14,7 @@ from numba.extending import overload
 
 from ..._config import JIT, JIT_MATH
 from ..codes import STREAMS
+from .batch import load_rows
 from .crop import centre_offsets, crop_offsets, crop_row
 from .dense import dense_forward, parameter_gradients
 from .noise import add_gaussian_noise
@@ -100,18 +101,17 @@ def _load_batch(X, order, start, rows, dense_dest, sparse_buf, crop, randomize, 
     if _is_dense(X):
 
         def dense(X, order, start, rows, dense_dest, sparse_buf, crop, randomize, key, step):
+            if not crop.active:
+                load_rows(X, order, start, rows, dense_dest)
+                return dense_dest
             use_order = order.shape[0] > 0
             for r in range(rows):
                 src = order[start + r] if use_order else start + r
-                if crop.active:
-                    if randomize:
-                        oy, ox = crop_offsets(crop, key, _CROP, step, src)
-                    else:
-                        oy, ox = centre_offsets(crop)
-                    crop_row(X[src], dense_dest[r], crop, oy, ox)
+                if randomize:
+                    oy, ox = crop_offsets(crop, key, _CROP, step, src)
                 else:
-                    for j in range(X.shape[1]):
-                        dense_dest[r, j] = X[src, j]
+                    oy, ox = centre_offsets(crop)
+                crop_row(X[src], dense_dest[r], crop, oy, ox)
             return dense_dest
 
         return dense
