@@ -133,6 +133,8 @@ class Trainer:
         self.step = 0
         self.epoch = 0
         self.device_data = DeviceData()
+        # Batches per compiled call; learnt in the first epoch, kept for the next ones.
+        self._batches_per_call = 1
         self.reset_optimizer(optimizer)
 
     def __getstate__(self):
@@ -221,7 +223,7 @@ class Trainer:
         config = self.optimizer.config(self.alpha, self.l1)
         total = 0.0
         done = 0
-        chunk = 1
+        chunk = getattr(self, "_batches_per_call", 1)  # absent in older pickles
         with self._kernel_arrays(X, Y, sw, order, batch_size) as (
             X,
             Y,
@@ -250,5 +252,6 @@ class Trainer:
                     on_progress(done, n_batches)
                 per_batch = elapsed / count
                 chunk = max(1, min(4 * chunk, int(self.chunk_seconds / max(per_batch, 1e-9))))
+        self._batches_per_call = chunk
         self.epoch += 1
         return total / n
