@@ -312,8 +312,10 @@ def row(label, medians, unit=1.0, fmt="{:.3f}"):
 def floors(n, threads, repeats=50):
     """Lower bounds of the MLP epoch rows: per epoch of ``n`` samples, the eight matrix
     products of a train step (through NumPy's BLAS on preallocated float32 blocks, 1
-    and ``threads`` BLAS threads) and stochnet's Adam step over all parameters (1 and
-    ``threads`` Numba threads). Every peer pays the same products."""
+    and ``threads`` BLAS threads, and as stochnet runs them: ``blas.matmul``'s tiles on
+    Numba's threads) and stochnet's Adam step over all parameters (1 and ``threads``
+    Numba threads). Every peer pays the same products."""
+    from stochnet.kernels.cpu.blas import matmul
     from stochnet.kernels.cpu.optim import adam_step
 
     rng = np.random.default_rng(0)
@@ -343,11 +345,21 @@ def floors(n, threads, repeats=50):
                 if layer:
                     np.dot(A[layer + 1], W[layer].T, D[layer])
 
+        def tiled(A=A, D=D, G=G):
+            for layer in range(3):
+                matmul(A[layer], W[layer], A[layer + 1])
+            for layer in (2, 1, 0):
+                matmul(A[layer].T, A[layer + 1], G[layer])
+                if layer:
+                    matmul(A[layer + 1], W[layer].T, D[layer])
+
         steps = -(-n // batch)
         cells = []
         for blas in (1, threads):
             with threadpool_limits(blas, user_api="blas"):
                 cells.append(f"{median_ms(products) * steps:.3f} s ({blas} BLAS thr.)")
+        with threadpool_limits(1, user_api="blas"):
+            cells.append(f"{median_ms(tiled) * steps:.3f} s (stochnet's tiles)")
         lines.append(f"batch {batch:3d}: 8 products per epoch " + ", ".join(cells))
     n_params = sum(w.size for w in W) + sum(sizes[1:])
     theta, grad = np.zeros(n_params, np.float32), rng.normal(size=n_params).astype(np.float32)

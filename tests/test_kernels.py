@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from numba import njit, types
+from threadpoolctl import threadpool_limits
 
 from stochnet.kernels.codes import ACTIVATIONS, LOSSES, STREAMS
 from stochnet.kernels.cpu import activations, dense, dropout, losses, noise, optim
@@ -12,6 +13,16 @@ from stochnet.random import derive_key, keep_threshold
 from . import reference as ref
 
 RNG = np.random.default_rng(0)
+
+
+@pytest.fixture(autouse=True)
+def _single_threaded_blas():
+    """Tiled products call the BLAS from Numba's threads: it must run single-threaded, as
+    the estimators hold it (``kernels.cpu.blas``)."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 KEY = derive_key(11)
 
 
@@ -128,10 +139,11 @@ def _strided_views(a):
 @pytest.mark.parametrize("m,k,n", [(0, 3, 4), (5, 0, 3), (1, 7, 1), (37, 50, 23), (700, 300, 9),
                                    (9, 300, 700)])  # fmt: skip
 def test_matmul_strided_views(dtype, m, k, n):
-    from stochnet.kernels.cpu.blas import matmul
+    from stochnet.kernels.cpu.blas import affine, matmul
 
     a = RNG.normal(size=(m, k)).astype(dtype)
     b = RNG.normal(size=(k, n)).astype(dtype)
+    bias = RNG.normal(size=n).astype(dtype)
     expected = a.astype(float) @ b
     tol = 1e-12 if dtype == np.float64 else 1e-4
     for x in _strided_views(a):
@@ -139,6 +151,8 @@ def test_matmul_strided_views(dtype, m, k, n):
             out = np.full((m, n + 2), np.nan, dtype=dtype)[:, 1 : n + 1]  # rows contiguous
             matmul(x, y, out)
             np.testing.assert_allclose(out, expected, rtol=tol, atol=tol)
+            affine(x, y, bias, out)
+            np.testing.assert_allclose(out, expected + bias, rtol=tol, atol=tol)
 
 
 def test_matmul_rejects_unit_stride_free_views():

@@ -1,6 +1,7 @@
 """Compiled kernels on their own: dense layers, Philox, dropout, crops, optimiser."""
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 import stochnet as sn
 from stochnet.kernels.cpu import attention, dense, dropout, optim
@@ -16,6 +17,9 @@ class DenseLayer:
     param_names = ["batch", "n_in"]
 
     def setup(self, batch, n_in):
+        # The products run in tiles on Numba's threads, each a BLAS call: the BLAS must
+        # be single-threaded meanwhile, as the estimators hold it.
+        self.blas = threadpool_limits(limits=1, user_api="blas")
         rng = np.random.default_rng(0)
         self.x = rng.standard_normal((batch, n_in), dtype=np.float32)
         self.w = rng.standard_normal((n_in, 256), dtype=np.float32)
@@ -25,6 +29,9 @@ class DenseLayer:
         self.dx = np.empty_like(self.x)
         self.time_forward()
         self.time_backward()
+
+    def teardown(self, *params):
+        self.blas.restore_original_limits()
 
     def time_forward(self, *params):
         dense.dense_forward(self.x, self.w, self.b, self.z)

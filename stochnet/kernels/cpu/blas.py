@@ -6,8 +6,9 @@ ships, as Numba's ``np.dot`` does) directly on views whose rows or columns are
 contiguous, and splits a large product into tiles along its longer output side, one
 single-threaded BLAS call per tile on Numba's threads. On two cores this beats the
 BLAS's own threads at every batch size of the benchmark MLP, and it leaves the
-element-wise passes and the optimiser step the same threads (see
-``engine.trainer.single_pool``, which holds the BLAS at one thread meanwhile).
+element-wise passes and the optimiser step the same threads. Callers must hold the
+BLAS at one thread meanwhile (``engine.trainer.single_pool``): a threaded BLAS entered
+from several threads at once oversubscribes the cores and can crash.
 
 The tiles depend on the shapes and on the machine's core count
 (``numba.config.NUMBA_NUM_THREADS``), never on ``numba.set_num_threads``, so results do
@@ -21,7 +22,7 @@ import numpy as np
 from numba import njit, prange, types
 
 from ..._config import JIT
-from .pointers import pointer
+from .pointers import copy_bytes, pointer
 
 #: Products with fewer multiply-adds per tile than this are not split further: a
 #: parallel region costs a few microseconds.
@@ -77,56 +78,107 @@ def tile_bounds(m, n, tiles, t):
 
 
 @njit(**JIT)
-def _gemm_tile(call, tiles, t):
-    """Tile ``t`` of the product ``call`` describes (see :func:`matmul`)."""
-    kind, size, trans_a, ld_a, trans_b, ld_b, ld_c, m, n, k, a, b, c, one, zero = call
+def _gemm_tile(call, scalars, bias, tiles, t):
+    """Tile ``t`` of the product ``call`` describes (see :func:`_describe`)."""
+    kind, size, trans_a, ld_a, trans_b, ld_b, ld_c, m, n, k, a, b, c = call
     r0, r1, c0, c1 = tile_bounds(m, n, tiles, t)
     # Offsets of the tile's first row of a, column of b and element of c (row-major
     # c = a @ b is column-major cᵀ = bᵀ aᵀ for the BLAS).
     a += size * r0 * (ld_a if trans_a == _N else 1)
     b += size * c0 * (1 if trans_b == _N else ld_b)
     c += size * (r0 * ld_c + c0)
+    if bias != 0:  # c starts as the bias rows; the BLAS adds the product (beta = 1)
+        for i in range(r1 - r0):
+            copy_bytes(c + size * i * ld_c, bias + size * c0, size * (c1 - c0))
+    alpha = scalars.ctypes.data
     _xxgemm(
-        kind, trans_b, trans_a, c1 - c0, r1 - r0, k, pointer(one), pointer(b), ld_b,
-        pointer(a), ld_a, pointer(zero), pointer(c), ld_c,
+        kind, trans_b, trans_a, c1 - c0, r1 - r0, k, pointer(alpha), pointer(b), ld_b,
+        pointer(a), ld_a, pointer(alpha + size), pointer(c), ld_c,
     )  # fmt: skip
 
 
 @njit(parallel=True, **JIT)
-def _gemm_tiles(call, tiles):
+def _gemm_tiles(call, scalars, bias, tiles):
     for t in prange(tiles):
-        _gemm_tile(call, tiles, t)
+        _gemm_tile(call, scalars, bias, tiles, t)
+
+
+@njit(**JIT)
+def _describe(a, b, c):
+    """The product ``c = a @ b`` as integers: BLAS kind, item size, layouts, leading
+    dimensions, shape and addresses."""
+    m, k = a.shape
+    n = b.shape[1]
+    if c.strides[1] != c.itemsize and n > 1:
+        raise ValueError("matmul needs an output with contiguous rows")
+    trans_a, ld_a = _column_major(a)
+    trans_b, ld_b = _column_major(b)
+    kind = ord("s") if c.itemsize == 4 else ord("d")
+    return (
+        np.int64(kind), np.int64(c.itemsize), np.int64(trans_a), np.int64(ld_a),
+        np.int64(trans_b), np.int64(ld_b), np.int64(max(c.strides[0] // c.itemsize, n, 1)),
+        np.int64(m), np.int64(n), np.int64(k), np.int64(a.ctypes.data),
+        np.int64(b.ctypes.data), np.int64(c.ctypes.data),
+    )  # fmt: skip
+
+
+@njit(**JIT)
+def _empty_product(a, b, c):
+    """Checks the shapes; true when there is nothing for the BLAS to do (an empty
+    output, or ``k = 0``: the caller fills ``c``)."""
+    m, k = a.shape
+    if b.shape[0] != k or c.shape[0] != m or c.shape[1] != b.shape[1]:
+        raise ValueError("matmul: shapes do not match")
+    return c.size == 0 or k == 0
+
+
+@njit(**JIT)
+def _scalars(single, beta):
+    """Alpha = 1 and ``beta`` in float32 (``single``) or float64, as raw bytes."""
+    if single:
+        values32 = np.empty(2, dtype=np.float32)
+        values32[0] = 1.0
+        values32[1] = beta
+        return values32.view(np.uint8)
+    values64 = np.empty(2, dtype=np.float64)
+    values64[0] = 1.0
+    values64[1] = beta
+    return values64.view(np.uint8)
+
+
+@njit(**JIT)
+def _run(call, scalars, bias):
+    """The product in :func:`tile_count` tiles. ``scalars`` holds alpha and beta as raw
+    bytes (an argument, so that it lives until the BLAS is done)."""
+    m, n, k = call[7], call[8], call[9]
+    tiles = tile_count(m, n, k)
+    if tiles == 1:
+        _gemm_tile(call, scalars, bias, 1, 0)
+    else:
+        _gemm_tiles(call, scalars, bias, tiles)
 
 
 @njit(**JIT)
 def matmul(a, b, c):
     """``c = a @ b`` for 2-D views with contiguous rows or columns (``c``: rows), in
     :func:`tile_count` tiles along the longer side of ``c``."""
-    m, k = a.shape
-    n = b.shape[1]
-    if b.shape[0] != k or c.shape[0] != m or c.shape[1] != n:
-        raise ValueError("matmul: shapes do not match")
-    if m == 0 or n == 0:
+    if _empty_product(a, b, c):
+        for i in range(c.shape[0]):
+            for j in range(c.shape[1]):
+                c[i, j] = 0.0
         return
-    if k == 0:
-        c[...] = 0.0
+    _run(_describe(a, b, c), _scalars(c.itemsize == 4, 0.0), np.int64(0))
+
+
+@njit(**JIT)
+def affine(a, b, bias, c):
+    """``c = a @ b + bias`` (:func:`matmul` with the bias row written into each tile of
+    ``c`` first and added by the BLAS, not by a pass of its own)."""
+    if bias.shape[0] != c.shape[1] or (bias.strides[0] != bias.itemsize and c.shape[1] > 1):
+        raise ValueError("affine needs a contiguous bias with one entry per column")
+    if _empty_product(a, b, c):
+        for i in range(c.shape[0]):
+            for j in range(c.shape[1]):
+                c[i, j] = bias[j]
         return
-    if c.strides[1] != c.itemsize and n > 1:
-        raise ValueError("matmul needs an output with contiguous rows")
-    trans_a, ld_a = _column_major(a)
-    trans_b, ld_b = _column_major(b)
-    one = np.ones(1, dtype=c.dtype)
-    zero = np.zeros(1, dtype=c.dtype)
-    kind = ord("s") if c.itemsize == 4 else ord("d")
-    call = (
-        np.int64(kind), np.int64(c.itemsize), np.int64(trans_a), np.int64(ld_a),
-        np.int64(trans_b), np.int64(ld_b), np.int64(max(c.strides[0] // c.itemsize, n, 1)),
-        np.int64(m), np.int64(n), np.int64(k), np.int64(a.ctypes.data),
-        np.int64(b.ctypes.data), np.int64(c.ctypes.data), np.int64(one.ctypes.data),
-        np.int64(zero.ctypes.data),
-    )  # fmt: skip
-    tiles = tile_count(m, n, k)
-    if tiles == 1:
-        _gemm_tile(call, 1, 0)
-    else:
-        _gemm_tiles(call, tiles)
+    _run(_describe(a, b, c), _scalars(c.itemsize == 4, 1.0), np.int64(bias.ctypes.data))

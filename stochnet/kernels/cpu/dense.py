@@ -8,17 +8,13 @@ single-threaded BLAS call each (callers keep the BLAS at one thread, see
 from numba import njit
 
 from ..._config import JIT_MATH
-from .blas import matmul
+from .blas import affine, matmul
 
 
 @njit(**JIT_MATH)
 def dense_forward(x, w, b, z):
     """``z = x @ w + b`` for ``x`` (rows × n_in), ``w`` (n_in × n_out), ``b`` (n_out)."""
-    matmul(x, w, z)
-    n_rows, n_out = z.shape
-    for i in range(n_rows):
-        for j in range(n_out):
-            z[i, j] += b[j]
+    affine(x, w, b, z)
 
 
 @njit(**JIT_MATH)
