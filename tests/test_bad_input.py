@@ -149,6 +149,23 @@ def test_bad_X_gets_scikit_learns_errors(case, estimator):
         estimator(hidden_layer_sizes=(4,), max_iter=2).fit(X, np.arange(6) % 2)
 
 
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_nan_and_inf_in_large_X_are_found(value, dtype):
+    """Large float arrays take the parallel check (``PARALLEL_CHECK_SIZE``)."""
+    from stochnet.estimators._mlp_base import PARALLEL_CHECK_SIZE
+
+    X = np.zeros((PARALLEL_CHECK_SIZE // 100 + 7, 100), dtype=dtype)
+    y = np.arange(X.shape[0]) % 2
+    X[-1, -1] = value  # in the last, partial block
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        sn.MLPClassifier(hidden_layer_sizes=(2,), max_iter=1).fit(X, y)
+    X[-1, -1] = 0.0
+    X[3, 4] = value
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        sn.MLPRegressor(hidden_layer_sizes=(2,), max_iter=1).partial_fit(X, y)
+
+
 def test_inconvenient_but_valid_X_gives_the_same_model():
     rng = np.random.default_rng(0)
     X = rng.integers(0, 5, size=(40, 6))

@@ -382,3 +382,24 @@ def test_fast_predict_path_agrees_with_full_validation(n_classes):
     ):
         with pytest.raises(ValueError, match=match):
             clf.predict(bad)
+
+
+@pytest.mark.parametrize(
+    "y",
+    [
+        np.arange(60) % 7,
+        np.array(["cat", "ant", "bee"] * 20),
+        np.arange(60) % 2,  # binary: one column, scikit-learn's transform
+    ],
+)
+def test_targets_encode_as_label_binarizer_does(y):
+    from sklearn.preprocessing import LabelBinarizer
+
+    X = np.random.default_rng(0).normal(size=(y.shape[0], 3)).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = sn.MLPClassifier((4,), max_iter=1).fit(X, y)
+    _, Y = clf._validate_input(X, y, incremental=True, reset=False)
+    expected = LabelBinarizer().fit(y).transform(y).astype(np.float32)
+    assert Y.dtype == np.float32
+    np.testing.assert_array_equal(Y, expected)

@@ -341,3 +341,15 @@ def test_load_rows(dtype, rows):
         np.testing.assert_array_equal(dest, source[order[100 : 100 + rows]])
         load_rows(source, order[:0], 100, rows, dest)
         np.testing.assert_array_equal(dest, source[100 : 100 + rows])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_count_nonfinite(dtype):
+    from stochnet.kernels.cpu.checks import BLOCK, count_nonfinite
+
+    x = RNG.normal(size=3 * BLOCK + 5).astype(dtype)
+    assert count_nonfinite(x) == 0
+    assert count_nonfinite(x[:0]) == 0
+    x[[0, BLOCK, 2 * BLOCK + 9, x.size - 1]] = [np.nan, np.inf, -np.inf, np.nan]
+    x[7] = np.finfo(dtype).max  # large but finite
+    assert count_nonfinite(x) == 4

@@ -20,6 +20,9 @@ from ..random import derive_key, splitmix64
 from ._params import check_option, validate_mlp_params
 from ._pruning import pruning_mask
 
+#: From this many values on, ``fit`` checks ``X`` for NaN and infinity in parallel.
+PARALLEL_CHECK_SIZE = 1 << 20
+
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 
 
@@ -107,11 +110,26 @@ class BaseMLP(BaseEstimator):
         raise NotImplementedError
 
     def _validate_Xy(self, X, y, reset, y_numeric=False):
-        """scikit-learn's validation of ``(X, y)``: dense or CSR/CSC float ``X``."""
-        return validate_data(
-            self, X, y, accept_sparse=["csr", "csc"], multi_output=True, y_numeric=y_numeric,
-            dtype=(np.float64, np.float32), reset=reset,
+        """scikit-learn's validation of ``(X, y)``: dense or CSR/CSC float ``X``.
+
+        A large C-contiguous float array is checked for NaN and infinity by a parallel
+        kernel (scikit-learn's single-threaded sum over ``X`` was 3 % of an epoch over
+        60 000 × 784 values); everything else is checked as scikit-learn does.
+        """
+        large = (
+            isinstance(X, np.ndarray) and X.dtype in (np.float32, np.float64)
+            and X.flags.c_contiguous and X.size >= PARALLEL_CHECK_SIZE
         )  # fmt: skip
+        X, y = validate_data(
+            self, X, y, accept_sparse=["csr", "csc"], multi_output=True, y_numeric=y_numeric,
+            dtype=(np.float64, np.float32), reset=reset, ensure_all_finite=not large,
+        )  # fmt: skip
+        if large:
+            from ..kernels.cpu.checks import count_nonfinite
+
+            if count_nonfinite(X.reshape(-1)):
+                raise ValueError("Input X contains NaN or infinity.")
+        return X, y
 
     # -------------------------------------------------------------- fitting
     def fit(self, X, y, sample_weight=None, interrupt="warn"):
