@@ -337,21 +337,13 @@ def floors(n, threads, repeats=50):
         D = [np.empty_like(a) for a in A]
         G = [np.empty_like(w) for w in W]
 
-        def products(A=A, D=D, G=G):
+        def products(dot=np.dot, A=A, D=D, G=G):
             for layer in range(3):
-                np.dot(A[layer], W[layer], A[layer + 1])
+                dot(A[layer], W[layer], A[layer + 1])
             for layer in (2, 1, 0):
-                np.dot(A[layer].T, A[layer + 1], G[layer])
+                dot(A[layer].T, A[layer + 1], G[layer])
                 if layer:
-                    np.dot(A[layer + 1], W[layer].T, D[layer])
-
-        def tiled(A=A, D=D, G=G):
-            for layer in range(3):
-                matmul(A[layer], W[layer], A[layer + 1])
-            for layer in (2, 1, 0):
-                matmul(A[layer].T, A[layer + 1], G[layer])
-                if layer:
-                    matmul(A[layer + 1], W[layer].T, D[layer])
+                    dot(A[layer + 1], W[layer].T, D[layer])
 
         steps = -(-n // batch)
         cells = []
@@ -359,7 +351,7 @@ def floors(n, threads, repeats=50):
             with threadpool_limits(blas, user_api="blas"):
                 cells.append(f"{median_ms(products) * steps:.3f} s ({blas} BLAS thr.)")
         with threadpool_limits(1, user_api="blas"):
-            cells.append(f"{median_ms(tiled) * steps:.3f} s (stochnet's tiles)")
+            cells.append(f"{median_ms(lambda: products(matmul)) * steps:.3f} s (stochnet's tiles)")
         lines.append(f"batch {batch:3d}: 8 products per epoch " + ", ".join(cells))
     n_params = sum(w.size for w in W) + sum(sizes[1:])
     theta, grad = np.zeros(n_params, np.float32), rng.normal(size=n_params).astype(np.float32)

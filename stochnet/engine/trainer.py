@@ -108,6 +108,9 @@ class Trainer:
     (4, (32, 3))
     """
 
+    #: Batches per compiled call: learnt from the first epoch's timings, then kept.
+    _batches_per_call = 1
+
     def __init__(
         self,
         network,
@@ -133,8 +136,6 @@ class Trainer:
         self.step = 0
         self.epoch = 0
         self.device_data = DeviceData()
-        # Batches per compiled call; learnt in the first epoch, kept for the next ones.
-        self._batches_per_call = 1
         self.reset_optimizer(optimizer)
 
     def __getstate__(self):
@@ -223,7 +224,7 @@ class Trainer:
         config = self.optimizer.config(self.alpha, self.l1)
         total = 0.0
         done = 0
-        chunk = getattr(self, "_batches_per_call", 1)  # absent in older pickles
+        chunk = self._batches_per_call
         with self._kernel_arrays(X, Y, sw, order, batch_size) as (
             X,
             Y,
