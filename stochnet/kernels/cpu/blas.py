@@ -22,6 +22,7 @@ import numpy as np
 from numba import njit, prange, types
 
 from ..._config import JIT
+from .epilogues import ACTIVATE, DELTA, finish_tile, no_epilogue
 from .pointers import copy_bytes, pointer
 
 #: Products with fewer multiply-adds per tile than this are not split further: a
@@ -78,29 +79,31 @@ def tile_bounds(m, n, tiles, t):
 
 
 @njit(**JIT)
-def _gemm_tile(call, scalars, bias, tiles, t):
-    """Tile ``t`` of the product ``call`` describes (see :func:`_describe`)."""
+def _gemm_tile(call, scalars, bias, epilogue, tiles, t):
+    """Tile ``t`` of the product ``call`` describes (see :func:`_describe`), then its
+    ``epilogue`` (see :mod:`.epilogues`)."""
     kind, size, trans_a, ld_a, trans_b, ld_b, ld_c, m, n, k, a, b, c = call
     r0, r1, c0, c1 = tile_bounds(m, n, tiles, t)
     # Offsets of the tile's first row of a, column of b and element of c (row-major
     # c = a @ b is column-major cᵀ = bᵀ aᵀ for the BLAS).
     a += size * r0 * (ld_a if trans_a == _N else 1)
     b += size * c0 * (1 if trans_b == _N else ld_b)
-    c += size * (r0 * ld_c + c0)
+    tile = c + size * (r0 * ld_c + c0)
     if bias != 0:  # c starts as the bias rows; the BLAS adds the product (beta = 1)
         for i in range(r1 - r0):
-            copy_bytes(c + size * i * ld_c, bias + size * c0, size * (c1 - c0))
+            copy_bytes(tile + size * i * ld_c, bias + size * c0, size * (c1 - c0))
     alpha = scalars.ctypes.data
     _xxgemm(
         kind, trans_b, trans_a, c1 - c0, r1 - r0, k, pointer(alpha), pointer(b), ld_b,
-        pointer(a), ld_a, pointer(alpha + size), pointer(c), ld_c,
+        pointer(a), ld_a, pointer(alpha + size), pointer(tile), ld_c,
     )  # fmt: skip
+    finish_tile(epilogue, size, c, ld_c, n, r0, r1, c0, c1, t)
 
 
 @njit(parallel=True, **JIT)
-def _gemm_tiles(call, scalars, bias, tiles):
+def _gemm_tiles(call, scalars, bias, epilogue, tiles):
     for t in prange(tiles):
-        _gemm_tile(call, scalars, bias, tiles, t)
+        _gemm_tile(call, scalars, bias, epilogue, tiles, t)
 
 
 @njit(**JIT)
@@ -123,16 +126,6 @@ def _describe(a, b, c):
 
 
 @njit(**JIT)
-def _empty_product(a, b, c):
-    """Checks the shapes; true when there is nothing for the BLAS to do (an empty
-    output, or ``k = 0``: the caller fills ``c``)."""
-    m, k = a.shape
-    if b.shape[0] != k or c.shape[0] != m or c.shape[1] != b.shape[1]:
-        raise ValueError("matmul: shapes do not match")
-    return c.size == 0 or k == 0
-
-
-@njit(**JIT)
 def _scalars(single, beta):
     """Alpha = 1 and ``beta`` in float32 (``single``) or float64, as raw bytes."""
     if single:
@@ -147,38 +140,95 @@ def _scalars(single, beta):
 
 
 @njit(**JIT)
-def _run(call, scalars, bias):
-    """The product in :func:`tile_count` tiles. ``scalars`` holds alpha and beta as raw
-    bytes (an argument, so that it lives until the BLAS is done)."""
-    m, n, k = call[7], call[8], call[9]
+def _product(a, b, bias, c, epilogue):
+    """``c = a @ b`` (plus ``bias`` in every row unless it is empty) in
+    :func:`tile_count` tiles, each finished by ``epilogue`` (see :mod:`.epilogues`)."""
+    m, k = a.shape
+    n = b.shape[1]
+    if b.shape[0] != k or c.shape[0] != m or c.shape[1] != n:
+        raise ValueError("matmul: shapes do not match")
+    if c.size == 0:
+        return
+    with_bias = bias.shape[0] > 0
+    bias_address = np.int64(bias.ctypes.data) if with_bias else np.int64(0)
+    # Alpha = 1 and beta as raw bytes (an argument, so it lives until the BLAS is done).
+    scalars = _scalars(c.itemsize == 4, 1.0 if with_bias else 0.0)
+    if k == 0:  # nothing for the BLAS to do: c is the bias rows (or zeros)
+        for i in range(m):
+            for j in range(n):
+                c[i, j] = bias[j] if with_bias else 0.0
+        ld_c = max(c.strides[0] // c.itemsize, n, 1)
+        finish_tile(epilogue, c.itemsize, c.ctypes.data, ld_c, n, 0, m, 0, n, 0)
+        return
+    call = _describe(a, b, c)
     tiles = tile_count(m, n, k)
     if tiles == 1:
-        _gemm_tile(call, scalars, bias, 1, 0)
+        _gemm_tile(call, scalars, bias_address, epilogue, 1, 0)
     else:
-        _gemm_tiles(call, scalars, bias, tiles)
+        _gemm_tiles(call, scalars, bias_address, epilogue, tiles)
 
 
 @njit(**JIT)
 def matmul(a, b, c):
     """``c = a @ b`` for 2-D views with contiguous rows or columns (``c``: rows), in
     :func:`tile_count` tiles along the longer side of ``c``."""
-    if _empty_product(a, b, c):
-        for i in range(c.shape[0]):
-            for j in range(c.shape[1]):
-                c[i, j] = 0.0
-        return
-    _run(_describe(a, b, c), _scalars(c.itemsize == 4, 0.0), np.int64(0))
+    _product(a, b, np.empty(0, dtype=c.dtype), c, no_epilogue())
+
+
+@njit(**JIT)
+def _check_bias(bias, c):
+    if bias.shape[0] != c.shape[1] or (bias.strides[0] != bias.itemsize and c.shape[1] > 1):
+        raise ValueError("affine needs a contiguous bias with one entry per column")
 
 
 @njit(**JIT)
 def affine(a, b, bias, c):
     """``c = a @ b + bias`` (:func:`matmul` with the bias row written into each tile of
     ``c`` first and added by the BLAS, not by a pass of its own)."""
-    if bias.shape[0] != c.shape[1] or (bias.strides[0] != bias.itemsize and c.shape[1] > 1):
-        raise ValueError("affine needs a contiguous bias with one entry per column")
-    if _empty_product(a, b, c):
-        for i in range(c.shape[0]):
-            for j in range(c.shape[1]):
-                c[i, j] = bias[j]
-        return
-    _run(_describe(a, b, c), _scalars(c.itemsize == 4, 1.0), np.int64(bias.ctypes.data))
+    _check_bias(bias, c)
+    _product(a, b, bias, c, no_epilogue())
+
+
+@njit(**JIT)
+def _check_layout(x, c, message):
+    if x.shape != c.shape or x.strides != c.strides:
+        raise ValueError(message)
+
+
+@njit(**JIT)
+def affine_activate(a, b, bias, z, out, code):
+    """``z = a @ b + bias`` and ``out = f(z)`` for the activation ``code``, each tile
+    activated by the thread that computed it (``out``: the layout of ``z``)."""
+    _check_bias(bias, z)
+    _check_layout(out, z, "affine_activate needs out with the shape and strides of z")
+    epilogue = (np.int64(ACTIVATE), np.int64(code), np.int64(out.ctypes.data), np.int64(0),
+                np.int64(0))  # fmt: skip
+    _product(a, b, bias, z, epilogue)
+
+
+@njit(**JIT)
+def matmul_delta(a, b, c, z, mask, code, column_sums):
+    """Hidden deltas ``c = (a @ b) ⊙ mask ⊙ f'(z)`` and ``column_sums = c.sum(0)``.
+
+    ``mask`` (dropout factors) may be empty for none; ``z`` and ``mask`` have the
+    layout of ``c``. Each tile is finished by the thread that computed it; the column
+    sums add per-tile partial sums (their order depends on the shapes alone).
+    """
+    _check_layout(z, c, "matmul_delta needs z with the shape and strides of c")
+    with_mask = mask.size > 0
+    if with_mask:
+        _check_layout(mask, c, "matmul_delta needs a mask with the shape and strides of c")
+    m, n = c.shape
+    if column_sums.shape[0] != n:
+        raise ValueError("matmul_delta needs one column sum per column of c")
+    partial = np.zeros((tile_count(m, n, a.shape[1]), n), dtype=c.dtype)
+    epilogue = (
+        np.int64(DELTA), np.int64(code), np.int64(z.ctypes.data),
+        np.int64(mask.ctypes.data) if with_mask else np.int64(0), np.int64(partial.ctypes.data),
+    )  # fmt: skip
+    _product(a, b, np.empty(0, dtype=c.dtype), c, epilogue)
+    for j in range(n):
+        column_sums[j] = partial[0, j]
+    for t in range(1, partial.shape[0]):
+        for j in range(n):
+            column_sums[j] += partial[t, j]

@@ -32,9 +32,15 @@ def dense_backward(x, w, dz, gw, gb, dx):
 def parameter_gradients(x, dz, gw, gb):
     """``gw = x.T @ dz`` and ``gb = dz.sum(0)``."""
     matmul(x.T, dz, gw)
-    n_rows, n_out = dz.shape
-    for j in range(n_out):
-        gb[j] = 0.0
+    column_sums(dz, gb)
+
+
+@njit(**JIT_MATH)
+def column_sums(x, out):
+    """``out = x.sum(0)`` for a 2-D block ``x``."""
+    n_rows, n_cols = x.shape
+    for j in range(n_cols):
+        out[j] = 0.0
     for i in range(n_rows):
-        for j in range(n_out):
-            gb[j] += dz[i, j]
+        for j in range(n_cols):
+            out[j] += x[i, j]

@@ -2,7 +2,8 @@
 
 Dense batches are gathered into the workspace (layer 0 of ``a``); sparse batches are
 gathered into CSR buffers and multiplied without densifying. ``load_batch``,
-``input_forward``, ``input_backward`` and ``add_input_noise`` dispatch on the type of
+``input_forward``, ``input_forward_activate``, ``input_weight_gradient`` and
+``add_input_noise`` dispatch on the type of
 ``X`` (a 2-D array or a :class:`CSRMatrix`), so one epoch loop serves both.
 """
 
@@ -14,9 +15,11 @@ from numba.extending import overload
 
 from ..._config import JIT, JIT_MATH
 from ..codes import STREAMS
+from .activations import activate
 from .batch import load_rows
+from .blas import affine_activate, matmul
 from .crop import centre_offsets, crop_offsets, crop_row
-from .dense import dense_forward, parameter_gradients
+from .dense import dense_forward
 from .noise import add_gaussian_noise
 
 _CROP = np.uint64(STREAMS["crop"])
@@ -71,14 +74,11 @@ def sparse_forward(x, w, b, z):
 
 
 @njit(**JIT_MATH)
-def sparse_backward(x, dz, gw, gb):
-    """``gw = x.T @ dz`` and ``gb = dz.sum(0)`` for a CSR batch ``x``."""
+def sparse_weight_gradient(x, dz, gw):
+    """``gw = x.T @ dz`` for a CSR batch ``x``."""
     gw[...] = 0.0
-    gb[...] = 0.0
-    n_rows, n_out = dz.shape
-    for r in range(n_rows):
-        for j in range(n_out):
-            gb[j] += dz[r, j]
+    n_out = dz.shape[1]
+    for r in range(dz.shape[0]):
         for p in range(x.indptr[r], x.indptr[r + 1]):
             v = x.data[p]
             row = gw[x.indices[p]]
@@ -131,15 +131,32 @@ def _input_forward(x, w, b, z):
     return lambda x, w, b, z: sparse_forward(x, w, b, z)
 
 
-def input_backward(x, dz, gw, gb):
-    """First-layer gradient sums (no input gradient) for a dense or CSR batch."""
+def input_forward_activate(x, w, b, z, out, code):
+    """First-layer pre-activations ``z`` and activations ``out = f(z)`` (activation
+    ``code``) for a dense or CSR batch."""
 
 
-@overload(input_backward, jit_options=JIT)
-def _input_backward(x, dz, gw, gb):
+@overload(input_forward_activate, jit_options=JIT)
+def _input_forward_activate(x, w, b, z, out, code):
     if _is_dense(x):
-        return lambda x, dz, gw, gb: parameter_gradients(x, dz, gw, gb)
-    return lambda x, dz, gw, gb: sparse_backward(x, dz, gw, gb)
+        return lambda x, w, b, z, out, code: affine_activate(x, w, b, z, out, code)
+
+    def sparse(x, w, b, z, out, code):
+        sparse_forward(x, w, b, z)
+        activate(code, z.reshape(z.size), out.reshape(out.size))
+
+    return sparse
+
+
+def input_weight_gradient(x, dz, gw):
+    """First-layer weight gradient sums ``gw = x.T @ dz`` for a dense or CSR batch."""
+
+
+@overload(input_weight_gradient, jit_options=JIT)
+def _input_weight_gradient(x, dz, gw):
+    if _is_dense(x):
+        return lambda x, dz, gw: matmul(x.T, dz, gw)
+    return lambda x, dz, gw: sparse_weight_gradient(x, dz, gw)
 
 
 def add_input_noise(x, std, key, stream, step):

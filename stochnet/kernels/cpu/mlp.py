@@ -12,11 +12,11 @@ from numba import njit
 
 from ..._config import JIT
 from ..codes import DROPOUT_LAYER_SHIFT, STREAMS
-from .activations import activate, activation_backward
 from .batch import load_targets
-from .dense import dense_backward, dense_forward
-from .dropout import dropout_backward, dropout_forward
-from .inputs import input_backward, input_forward, load_batch
+from .blas import affine_activate, matmul, matmul_delta
+from .dense import column_sums, dense_forward
+from .dropout import dropout_forward
+from .inputs import input_forward, input_forward_activate, input_weight_gradient, load_batch
 from .losses import output_activation, output_loss
 
 _DROPOUT = np.uint64(STREAMS["dropout"])
@@ -54,34 +54,40 @@ def forward(theta, plan, work, x0, rows, dropout, key, step):
         n_out = sizes[layer + 1]
         w, b = weights(theta, plan, layer)
         z = block(work.z, work.offsets, layer + 1, rows, n_out)
+        if layer == n_layers - 1:  # the output layer: the loss activates it
+            if layer == 0:
+                input_forward(x0, w, b, z)
+            else:
+                dense_forward(block(work.a, work.offsets, layer, rows, n_in), w, b, z)
+            break
+        a = block(work.a, work.offsets, layer + 1, rows, n_out)
+        code = plan.activation[layer]
         if layer == 0:
-            input_forward(x0, w, b, z)
+            input_forward_activate(x0, w, b, z, a, code)
         else:
-            dense_forward(block(work.a, work.offsets, layer, rows, n_in), w, b, z)
-        if layer < n_layers - 1:
+            affine_activate(block(work.a, work.offsets, layer, rows, n_in), w, b, z, a, code)
+        threshold = plan.drop_threshold[layer]
+        if dropout and threshold > 0:
             start = work.offsets[layer + 1]
-            zf = work.z[start : start + rows * n_out]
-            af = work.a[start : start + rows * n_out]
-            activate(plan.activation[layer], zf, af)
-            threshold = plan.drop_threshold[layer]
-            if dropout and threshold > 0:
-                dropout_forward(
-                    af,
-                    work.mask[start : start + rows * n_out],
-                    threshold,
-                    plan.drop_scale[layer],
-                    key,
-                    _DROPOUT,
-                    step,
-                    np.int64(layer + 1) << DROPOUT_LAYER_SHIFT,
-                )
+            dropout_forward(
+                work.a[start : start + rows * n_out],
+                work.mask[start : start + rows * n_out],
+                threshold,
+                plan.drop_scale[layer],
+                key,
+                _DROPOUT,
+                step,
+                np.int64(layer + 1) << DROPOUT_LAYER_SHIFT,
+            )
 
 
 @njit(**JIT)
 def backward(theta, grad, plan, work, x0, rows, dropout):
     """Gradient sums into ``grad`` from the output deltas already in layer ``L`` of ``d``.
 
-    The input layer gets no input gradient (``x0`` as in :func:`forward`).
+    The input layer gets no input gradient (``x0`` as in :func:`forward`). A hidden
+    layer's deltas and its bias gradient come from one fused product
+    (:func:`.blas.matmul_delta`).
     """
     sizes = plan.sizes
     n_layers = sizes.shape[0] - 1
@@ -90,20 +96,23 @@ def backward(theta, grad, plan, work, x0, rows, dropout):
         n_out = sizes[layer + 1]
         gw, gb = weights(grad, plan, layer)
         dz = block(work.d, work.offsets, layer + 1, rows, n_out)
+        if layer == n_layers - 1:
+            column_sums(dz, gb)
         if layer == 0:
-            input_backward(x0, dz, gw, gb)
-        else:
-            w, _ = weights(theta, plan, layer)
-            x = block(work.a, work.offsets, layer, rows, n_in)
-            dx = block(work.d, work.offsets, layer, rows, n_in)
-            dense_backward(x, w, dz, gw, gb, dx)
-            start = work.offsets[layer]
-            dxf = work.d[start : start + rows * n_in]
-            if dropout and plan.drop_threshold[layer - 1] > 0:
-                dropout_backward(dxf, work.mask[start : start + rows * n_in])
-            activation_backward(
-                plan.activation[layer - 1], work.z[start : start + rows * n_in], dxf
-            )
+            input_weight_gradient(x0, dz, gw)
+            break
+        matmul(block(work.a, work.offsets, layer, rows, n_in).T, dz, gw)
+        w, _ = weights(theta, plan, layer)
+        with_mask = dropout and plan.drop_threshold[layer - 1] > 0
+        matmul_delta(
+            dz,
+            w.T,
+            block(work.d, work.offsets, layer, rows, n_in),
+            block(work.z, work.offsets, layer, rows, n_in),
+            block(work.mask, work.offsets, layer, rows if with_mask else 0, n_in),
+            plan.activation[layer - 1],
+            weights(grad, plan, layer - 1)[1],
+        )
 
 
 @njit(**JIT)
