@@ -55,3 +55,27 @@ def test_editing_a_callee_recompiles_its_callers(tmp_path):
     activations.write_text(source.replace("a[i] = max(z[i], 0.0)", "a[i] = z[i] * 0.5"))
     after = subprocess.run(run, env=env, cwd=tmp_path, capture_output=True, text=True, check=True)
     assert float(after.stdout) == -1.0
+
+
+def test_a_kernel_compiled_against_cached_parallel_callees_loads_in_a_new_process(tmp_path):
+    """Process 1 compiles a product kernel for float64, process 2 for float32 (reading
+    the dtype-free parallel tile loop from the cache), process 3 reads the float32
+    kernel from the cache and must run it (it crashed when the thread pool started
+    after the kernel was loaded)."""
+    script = textwrap.dedent(
+        """
+        import sys
+        import numpy as np
+        from stochnet.kernels.cpu import dense
+        x = np.ones((4, 5), sys.argv[1])
+        z = np.empty((4, 3), sys.argv[1])
+        dense.dense_forward(x, np.ones((5, 3), x.dtype), np.zeros(3, x.dtype), z)
+        print(z.sum())
+        """
+    )
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    for dtype in ("float64", "float32", "float32"):
+        run = subprocess.run([sys.executable, "-c", script, dtype], env=env,
+                             capture_output=True, text=True)  # fmt: skip
+        assert run.returncode == 0, (dtype, run.returncode, run.stderr[-2000:])
+        assert float(run.stdout) == 60.0

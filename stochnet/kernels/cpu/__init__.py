@@ -1,7 +1,17 @@
 """Numba ``@njit`` kernels. Outputs are preallocated by the caller."""
 
+import numba
+
 from .. import _cache
 
 # Before any kernel module is imported: cache entries of kernels must be stamped
 # with the whole kernel tree (see ``_cache``).
 _cache.register()
+
+# Start Numba's thread pool before any kernel is read from the cache. A cached kernel
+# that calls a parallel one refers to the threading layer's symbols
+# (``do_scheduling_unsigned``, ...), which Numba registers only when the pool starts;
+# loaded earlier, its relocations fail silently and its first call jumps to address 0.
+# (Seen when the kernel was compiled in a process that had read its parallel callees
+# from the cache, and loaded in the next process; numba/numba#8578.)
+numba.get_num_threads()
