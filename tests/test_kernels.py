@@ -186,6 +186,89 @@ def test_matmul_tiles_give_the_same_bits_for_any_thread_count(shape):
     assert (tile_count(m, n, k) > 1) == (m * n * k >= 2 * MIN_TILE_MACS and MAX_TILES > 1)
 
 
+# Shapes: one tile, tiles along the rows, tiles along the columns, k = 0, no rows.
+FUSED_SHAPES = [(5, 7, 3), (700, 300, 40), (9, 300, 700), (6, 0, 4), (0, 5, 3)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m,k,n", FUSED_SHAPES)
+@pytest.mark.parametrize("name", ["relu", "tanh", "gelu"])
+def test_affine_activate_equals_affine_then_activate(dtype, m, k, n, name):
+    from stochnet.kernels.cpu.blas import affine_activate
+    from stochnet.kernels.cpu.epilogues import finisher
+
+    a = RNG.normal(size=(m, k)).astype(dtype)
+    b = RNG.normal(size=(k, n)).astype(dtype)
+    bias = RNG.normal(size=n).astype(dtype)
+    z, out = np.full((m, n), np.nan, dtype=dtype), np.full((m, n), np.nan, dtype=dtype)
+    affine_activate(a, b.T.copy().T, bias, z, out, ACTIVATIONS[name], finisher(dtype))
+    expected = a.astype(float) @ b + bias
+    tol = 1e-12 if dtype == np.float64 else 2e-4
+    np.testing.assert_allclose(z, expected, rtol=tol, atol=tol)
+    # The activation is the kernel's own, applied to the z it wrote: the same bits.
+    flat = np.empty(z.size, dtype=dtype)
+    activations.activate(ACTIVATIONS[name], z.ravel(), flat)
+    np.testing.assert_array_equal(out, flat.reshape(m, n))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m,k,n", FUSED_SHAPES)
+@pytest.mark.parametrize("with_mask", [False, True])
+def test_matmul_delta_masks_differentiates_and_sums_columns(dtype, m, k, n, with_mask):
+    from stochnet.kernels.cpu.blas import matmul_delta
+    from stochnet.kernels.cpu.epilogues import finisher
+
+    a = RNG.normal(size=(m, k)).astype(dtype)
+    w = RNG.normal(size=(n, k)).astype(dtype)
+    z = RNG.normal(size=(m, n)).astype(dtype)
+    mask = (RNG.random((m, n)) > 0.3).astype(dtype) * dtype(1 / 0.7)
+    out = np.full((m, n), np.nan, dtype=dtype)
+    sums = np.full(n, np.nan, dtype=dtype)
+    given_mask = mask if with_mask else mask[:0]
+    matmul_delta(a, w.T, out, z, given_mask, ACTIVATIONS["tanh"], sums, finisher(dtype))
+    expected = (a.astype(float) @ w.T) * ref.activation_derivative("tanh", z.astype(float))
+    if with_mask:
+        expected *= mask
+    tol = 1e-12 if dtype == np.float64 else 2e-4
+    np.testing.assert_allclose(out, expected, rtol=tol, atol=tol)
+    np.testing.assert_allclose(sums, expected.sum(0), rtol=tol, atol=tol * max(m, 1))
+
+
+def test_fused_products_reject_mismatched_layouts():
+    from stochnet.kernels.cpu.blas import affine_activate, matmul_delta
+    from stochnet.kernels.cpu.epilogues import finisher
+
+    a, b, z = np.ones((4, 3)), np.ones((3, 2)), np.empty((4, 2))
+    with pytest.raises(ValueError, match="out with the shape and strides of z"):
+        affine_activate(a, b, np.zeros(2), z, np.empty((2, 4)).T, 3, finisher(np.float64))
+    with pytest.raises(ValueError, match="z with the shape and strides of c"):
+        matmul_delta(a, b, z, np.empty((4, 3)), z[:0], 3, np.empty(2), finisher(np.float64))
+    with pytest.raises(ValueError, match="a mask with the shape"):
+        matmul_delta(a, b, z, z.copy(), np.empty((4, 1)), 3, np.empty(2), finisher(np.float64))
+
+
+def test_fused_tiles_give_the_same_bits_for_any_thread_count():
+    import numba
+
+    from stochnet.kernels.cpu.blas import matmul_delta
+    from stochnet.kernels.cpu.epilogues import finisher
+
+    a = RNG.normal(size=(900, 256)).astype(np.float32)
+    w = RNG.normal(size=(256, 256)).astype(np.float32)
+    z = RNG.normal(size=(900, 256)).astype(np.float32)
+    results = []
+    for threads in (1, numba.config.NUMBA_NUM_THREADS):
+        numba.set_num_threads(threads)
+        try:
+            out, sums = np.empty_like(z), np.empty(256, np.float32)
+            matmul_delta(a, w, out, z, z[:0], ACTIVATIONS["relu"], sums, finisher(np.float32))
+            results.append((out, sums))
+        finally:
+            numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    for first, second in zip(*results, strict=True):
+        np.testing.assert_array_equal(first, second)
+
+
 @pytest.mark.parametrize("rate", [0.0, 0.25, 0.8])
 @pytest.mark.parametrize("n", [103, dropout.PARALLEL_FROM + 13])  # serial / parallel path
 def test_dropout_forward_and_backward_share_the_mask(rate, n):

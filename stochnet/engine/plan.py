@@ -41,6 +41,7 @@ class Workspace(NamedTuple):
     offsets: np.ndarray  # int64 (L + 2,): start of each layer's block
     rows: int
     sparse: CSRBuffers  # CSR rows of a sparse batch (empty for dense input)
+    finisher: int  # address of the CPU tile epilogue for the dtype (kernels.cpu.epilogues)
 
 
 def n_outputs_for(loss, n_targets):
@@ -91,6 +92,8 @@ def allocate_workspace(plan, rows, n_targets, dtype, max_row_nnz=0):
 
     ``max_row_nnz`` sizes the CSR buffers for sparse input (0 for dense input).
     """
+    from ..kernels.cpu.epilogues import finisher
+
     rows = max(int(rows), 1)
     offsets = np.concatenate(([0], np.cumsum(rows * plan.sizes))).astype(np.int64)
     total = int(offsets[-1])
@@ -108,4 +111,5 @@ def allocate_workspace(plan, rows, n_targets, dtype, max_row_nnz=0):
             indices=np.zeros(rows * max_row_nnz, dtype=np.int32),
             indptr=np.zeros(rows + 1, dtype=np.int32),
         ),
+        finisher=finisher(dtype),
     )

@@ -22,8 +22,8 @@ import numpy as np
 from numba import njit, prange, types
 
 from ..._config import JIT
-from .epilogues import ACTIVATE, DELTA, finish_tile, no_epilogue
-from .pointers import copy_bytes, pointer
+from .epilogues import ACTIVATE, DELTA, NONE, no_epilogue
+from .pointers import call_void, copy_bytes, pointer
 
 #: Products with fewer multiply-adds per tile than this are not split further: a
 #: parallel region costs a few microseconds.
@@ -97,7 +97,18 @@ def _gemm_tile(call, scalars, bias, epilogue, tiles, t):
         kind, trans_b, trans_a, c1 - c0, r1 - r0, k, pointer(alpha), pointer(b), ld_b,
         pointer(a), ld_a, pointer(alpha + size), pointer(tile), ld_c,
     )  # fmt: skip
-    finish_tile(epilogue, size, c, ld_c, n, r0, r1, c0, c1, t)
+    _finish_tile(epilogue, c, ld_c, n, r0, r1, c0, c1, t)
+
+
+@njit(**JIT)
+def _finish_tile(epilogue, c, ld_c, n, r0, r1, c0, c1, t):
+    """Rows ``r0:r1``, columns ``c0:c1`` of ``c`` (address, ``ld_c`` per row, ``n``
+    columns) through the epilogue's finisher, as tile ``t``."""
+    op, code, first, second, sums, finisher = epilogue
+    if op != NONE:
+        bounds = (np.int64(r0), np.int64(r1), np.int64(c0), np.int64(c1), np.int64(t))
+        call_void(finisher, (op, code, np.int64(c), np.int64(ld_c), np.int64(n), *bounds,
+                             first, second, sums))  # fmt: skip
 
 
 @njit(parallel=True, **JIT)
@@ -157,13 +168,14 @@ def _product(a, b, bias, c, epilogue):
         for i in range(m):
             for j in range(n):
                 c[i, j] = bias[j] if with_bias else 0.0
-        ld_c = max(c.strides[0] // c.itemsize, n, 1)
-        finish_tile(epilogue, c.itemsize, c.ctypes.data, ld_c, n, 0, m, 0, n, 0)
+        zero = np.int64(0)
+        ld_c = np.int64(max(c.strides[0] // c.itemsize, n, 1))
+        _finish_tile(epilogue, np.int64(c.ctypes.data), ld_c, n, zero, m, zero, n, zero)
         return
     call = _describe(a, b, c)
     tiles = tile_count(m, n, k)
     if tiles == 1:
-        _gemm_tile(call, scalars, bias_address, epilogue, 1, 0)
+        _gemm_tile(call, scalars, bias_address, epilogue, np.int64(1), np.int64(0))
     else:
         _gemm_tiles(call, scalars, bias_address, epilogue, tiles)
 
@@ -190,34 +202,37 @@ def affine(a, b, bias, c):
 
 
 @njit(**JIT)
-def _check_layout(x, c, message):
-    if x.shape != c.shape or x.strides != c.strides:
-        raise ValueError(message)
+def _same_layout(x, c):
+    return x.shape == c.shape and x.strides == c.strides
 
 
 @njit(**JIT)
-def affine_activate(a, b, bias, z, out, code):
+def affine_activate(a, b, bias, z, out, code, finisher):
     """``z = a @ b + bias`` and ``out = f(z)`` for the activation ``code``, each tile
-    activated by the thread that computed it (``out``: the layout of ``z``)."""
+    activated by the thread that computed it (``out``: the layout of ``z``;
+    ``finisher``: ``epilogues.finisher(dtype)``)."""
     _check_bias(bias, z)
-    _check_layout(out, z, "affine_activate needs out with the shape and strides of z")
+    if not _same_layout(out, z):
+        raise ValueError("affine_activate needs out with the shape and strides of z")
     epilogue = (np.int64(ACTIVATE), np.int64(code), np.int64(out.ctypes.data), np.int64(0),
-                np.int64(0))  # fmt: skip
+                np.int64(0), np.int64(finisher))  # fmt: skip
     _product(a, b, bias, z, epilogue)
 
 
 @njit(**JIT)
-def matmul_delta(a, b, c, z, mask, code, column_sums):
+def matmul_delta(a, b, c, z, mask, code, column_sums, finisher):
     """Hidden deltas ``c = (a @ b) ⊙ mask ⊙ f'(z)`` and ``column_sums = c.sum(0)``.
 
     ``mask`` (dropout factors) may be empty for none; ``z`` and ``mask`` have the
-    layout of ``c``. Each tile is finished by the thread that computed it; the column
-    sums add per-tile partial sums (their order depends on the shapes alone).
+    layout of ``c``; ``finisher``: ``epilogues.finisher(dtype)``. Each tile is finished
+    by the thread that computed it; the column sums add per-tile partial sums (their
+    order depends on the shapes alone).
     """
-    _check_layout(z, c, "matmul_delta needs z with the shape and strides of c")
+    if not _same_layout(z, c):
+        raise ValueError("matmul_delta needs z with the shape and strides of c")
     with_mask = mask.size > 0
-    if with_mask:
-        _check_layout(mask, c, "matmul_delta needs a mask with the shape and strides of c")
+    if with_mask and not _same_layout(mask, c):
+        raise ValueError("matmul_delta needs a mask with the shape and strides of c")
     m, n = c.shape
     if column_sums.shape[0] != n:
         raise ValueError("matmul_delta needs one column sum per column of c")
@@ -225,6 +240,7 @@ def matmul_delta(a, b, c, z, mask, code, column_sums):
     epilogue = (
         np.int64(DELTA), np.int64(code), np.int64(z.ctypes.data),
         np.int64(mask.ctypes.data) if with_mask else np.int64(0), np.int64(partial.ctypes.data),
+        np.int64(finisher),
     )  # fmt: skip
     _product(a, b, np.empty(0, dtype=c.dtype), c, epilogue)
     for j in range(n):

@@ -65,7 +65,7 @@ def dropout_forward(a, mask, threshold, scale, key, stream, step, offset):
     if a.shape[0] >= PARALLEL_FROM:
         _dropout_parallel(a, mask, threshold, scale, key, stream, step, first, n_blocks)
     else:
-        _dropout_blocks(a, mask, threshold, scale, key, stream, step, first, 0, n_blocks)
+        _dropout_blocks(a, mask, threshold, scale, key, stream, step, first, np.int64(0), n_blocks)
 
 
 @njit(**JIT)

@@ -131,17 +131,19 @@ def _input_forward(x, w, b, z):
     return lambda x, w, b, z: sparse_forward(x, w, b, z)
 
 
-def input_forward_activate(x, w, b, z, out, code):
+def input_forward_activate(x, w, b, z, out, code, finisher):
     """First-layer pre-activations ``z`` and activations ``out = f(z)`` (activation
-    ``code``) for a dense or CSR batch."""
+    ``code``) for a dense or CSR batch (``finisher``: see :func:`.blas.affine_activate`)."""
 
 
 @overload(input_forward_activate, jit_options=JIT)
-def _input_forward_activate(x, w, b, z, out, code):
+def _input_forward_activate(x, w, b, z, out, code, finisher):
     if _is_dense(x):
-        return lambda x, w, b, z, out, code: affine_activate(x, w, b, z, out, code)
+        return lambda x, w, b, z, out, code, finisher: affine_activate(
+            x, w, b, z, out, code, finisher
+        )
 
-    def sparse(x, w, b, z, out, code):
+    def sparse(x, w, b, z, out, code, finisher):
         sparse_forward(x, w, b, z)
         activate(code, z.reshape(z.size), out.reshape(out.size))
 

@@ -63,9 +63,11 @@ def forward(theta, plan, work, x0, rows, dropout, key, step):
         a = block(work.a, work.offsets, layer + 1, rows, n_out)
         code = plan.activation[layer]
         if layer == 0:
-            input_forward_activate(x0, w, b, z, a, code)
+            input_forward_activate(x0, w, b, z, a, code, work.finisher)
         else:
-            affine_activate(block(work.a, work.offsets, layer, rows, n_in), w, b, z, a, code)
+            affine_activate(
+                block(work.a, work.offsets, layer, rows, n_in), w, b, z, a, code, work.finisher
+            )
         threshold = plan.drop_threshold[layer]
         if dropout and threshold > 0:
             start = work.offsets[layer + 1]
@@ -112,6 +114,7 @@ def backward(theta, grad, plan, work, x0, rows, dropout):
             block(work.mask, work.offsets, layer, rows if with_mask else 0, n_in),
             plan.activation[layer - 1],
             weights(grad, plan, layer - 1)[1],
+            work.finisher,
         )
 
 

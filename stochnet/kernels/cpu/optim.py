@@ -195,7 +195,7 @@ def sgd_step(theta, grad, velocity, n_coef, alpha, l1, inv_sw, lr, momentum, nes
     one = cast_like(theta, 1.0)
     nest = one if nesterov else one - one
     coef = (cast_like(theta, lr), cast_like(theta, momentum), nest, one - nest, one, one)
-    return _step(0, theta, grad, velocity, velocity, n_coef, inv_sw, alpha, l1, coef)
+    return _step(np.int64(0), theta, grad, velocity, velocity, n_coef, inv_sw, alpha, l1, coef)
 
 
 @njit(**JIT_MATH)
@@ -213,7 +213,7 @@ def adam_step(theta, grad, m, v, n_coef, alpha, l1, inv_sw, lr, beta1, beta2, ep
         cast_like(theta, 1.0 - beta2),
         cast_like(theta, eps),
     )
-    return _step(1, theta, grad, m, v, n_coef, inv_sw, alpha, l1, coef)
+    return _step(np.int64(1), theta, grad, m, v, n_coef, inv_sw, alpha, l1, coef)
 
 
 @njit(**JIT)
