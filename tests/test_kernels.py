@@ -5,9 +5,10 @@ import pytest
 from numba import njit, types
 from threadpoolctl import threadpool_limits
 
+from stochnet._config import FASTMATH
 from stochnet.kernels.codes import ACTIVATIONS, LOSSES, STREAMS
 from stochnet.kernels.cpu import activations, dense, dropout, losses, noise, optim
-from stochnet.kernels.math_source import flushed
+from stochnet.kernels.math_source import flushed, row_loss, row_prediction
 from stochnet.random import derive_key, keep_threshold
 
 from . import reference as ref
@@ -109,6 +110,32 @@ def test_output_activation_equals_the_training_predictions(loss, dtype):
     np.testing.assert_array_equal(a, a_train)
     rtol = 1e-13 if dtype == np.float64 else 1e-5
     np.testing.assert_allclose(a, ref.predictions(loss, z.astype(float)), rtol=rtol, atol=1e-30)
+
+
+@njit(fastmath=set(FASTMATH))
+def _row_by_row_loss(loss, z, a, y, sw, delta):
+    """The shared per-row loss code (what the CUDA kernel runs), row by row, compiled
+    with the kernels' floating-point flags."""
+    total = 0.0
+    for i in range(z.shape[0]):
+        lse = row_prediction(loss, z, a, i)
+        total += row_loss(loss, z, a, y, sw[i] if sw.shape[0] > 0 else 1.0, delta, i, lse)
+    return total
+
+
+@pytest.mark.parametrize("loss", list(LOSSES))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_block_loss_equals_the_shared_row_loss(loss, dtype, weighted):
+    z = RNG.normal(scale=4.0, size=(37, 4)).astype(dtype)
+    y = _targets(loss, *z.shape).astype(dtype)
+    sw = RNG.random(37).astype(dtype) if weighted else np.empty(0, dtype)
+    a, delta = np.empty_like(z), np.empty_like(z)
+    total = losses.output_loss(LOSSES[loss], z, a, y, sw, delta)
+    a_row, delta_row = np.empty_like(z), np.empty_like(z)
+    assert total == _row_by_row_loss(LOSSES[loss], z, a_row, y, sw, delta_row)
+    np.testing.assert_array_equal(a, a_row)
+    np.testing.assert_array_equal(delta, delta_row)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

@@ -12,6 +12,9 @@ Losses (``codes.LOSSES``), per row, with ``z`` the output pre-activations:
   ``ℓ = ½ Σ_k log(2πσ_k²) + (y_k - μ_k)² / σ_k²``
 """
 
+import math
+
+import numpy as np
 from numba import njit
 
 from ..._config import JIT_MATH
@@ -30,7 +33,15 @@ def output_activation(loss, z, a):
 
 @njit(**JIT_MATH)
 def softmax_rows(z, a):
-    """``row_prediction``'s softmax for a whole block, its exponentials in one flat loop.
+    """``row_prediction``'s softmax for a whole block (see :func:`_softmax_block`)."""
+    _softmax_block(z, a, np.empty(0))
+
+
+@njit(**JIT_MATH)
+def _softmax_block(z, a, lse):
+    """``row_prediction``'s softmax for a whole block, its exponentials in one flat loop;
+    ``lse`` (unless empty) receives each row's log-sum-exp as ``row_prediction``
+    returns it.
 
     Rows are short (one entry per class); exponentiating row by row left the
     vectorised exponential with ten-element loops. The values are those of
@@ -39,10 +50,13 @@ def softmax_rows(z, a):
     (35 % slower here), and the CUDA target rejects ``inline="always"`` on them.
     """
     n_rows, k = z.shape
+    with_lse = lse.shape[0] > 0
     for i in range(n_rows):
         zmax = z[i, 0]
         for j in range(1, k):
             zmax = max(zmax, z[i, j])
+        if with_lse:
+            lse[i] = zmax
         for j in range(k):
             a[i, j] = z[i, j] - zmax
     flat = a.reshape(n_rows * k)
@@ -55,17 +69,46 @@ def softmax_rows(z, a):
         inv = 1.0 / total
         for j in range(k):
             a[i, j] *= inv
+        if with_lse:
+            lse[i] += math.log(total)
 
 
 @njit(**JIT_MATH)
 def output_loss(loss, z, a, y, sw, delta):
     """Loss sum over rows; fills predictions ``a`` and weighted deltas ``delta``.
 
-    ``sw`` is the per-row weight vector, or an empty array for unit weights.
+    ``sw`` is the per-row weight vector, or an empty array for unit weights. The
+    softmax cross-entropy runs block-wise (:func:`_softmax_block`,
+    :func:`_softmax_cross_entropy`: the values of ``row_prediction`` and ``row_loss``).
     """
     weighted = sw.shape[0] > 0
+    n_rows = z.shape[0]
     total = 0.0
-    for i in range(z.shape[0]):
-        lse = row_prediction(loss, z, a, i)
-        total += row_loss(loss, z, a, y, sw[i] if weighted else 1.0, delta, i, lse)
+    if loss == 0:
+        lse = np.empty(n_rows)
+        _softmax_block(z, a, lse)
+        return _softmax_cross_entropy(z, a, y, sw, delta, lse)
+    for i in range(n_rows):
+        lse_i = row_prediction(loss, z, a, i)
+        total += row_loss(loss, z, a, y, sw[i] if weighted else 1.0, delta, i, lse_i)
+    return total
+
+
+@njit(**JIT_MATH)
+def _softmax_cross_entropy(z, a, y, sw, delta, lse):
+    """``row_loss``'s softmax cross-entropy, its arithmetic written out for a block:
+    called once per row, the shared per-row function cost four times this loop."""
+    weighted = sw.shape[0] > 0
+    n_rows, k = z.shape
+    total = 0.0
+    for i in range(n_rows):
+        w = sw[i] if weighted else 1.0
+        ysum = 0.0
+        row = 0.0
+        for j in range(k):
+            ysum += y[i, j]
+            row += y[i, j] * (lse[i] - z[i, j])
+        for j in range(k):
+            delta[i, j] = w * (a[i, j] * ysum - y[i, j])
+        total += w * row
     return total
