@@ -79,7 +79,8 @@ def output_loss(loss, z, a, y, sw, delta):
 
     ``sw`` is the per-row weight vector, or an empty array for unit weights. The
     softmax cross-entropy runs block-wise (:func:`_softmax_block`,
-    :func:`_softmax_cross_entropy`: the values of ``row_prediction`` and ``row_loss``).
+    :func:`_softmax_cross_entropy`: the predictions of ``row_prediction``, bit for bit,
+    and the loss and deltas of ``row_loss`` to rounding).
     """
     weighted = sw.shape[0] > 0
     n_rows = z.shape[0]
