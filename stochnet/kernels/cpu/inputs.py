@@ -3,8 +3,8 @@
 Dense batches are gathered into the workspace (layer 0 of ``a``); sparse batches are
 gathered into CSR buffers and multiplied without densifying. ``load_batch``,
 ``input_forward``, ``input_forward_activate``, ``input_weight_gradient`` and
-``add_input_noise`` dispatch on the type of
-``X`` (a 2-D array or a :class:`CSRMatrix`), so one epoch loop serves both.
+``add_input_noise`` dispatch on the type of ``X`` (a 2-D array or a
+:class:`CSRMatrix`), so one epoch loop serves both.
 """
 
 from typing import NamedTuple

@@ -82,13 +82,13 @@ def output_loss(loss, z, a, y, sw, delta):
     :func:`_softmax_cross_entropy`: the predictions of ``row_prediction``, bit for bit,
     and the loss and deltas of ``row_loss`` to rounding).
     """
-    weighted = sw.shape[0] > 0
     n_rows = z.shape[0]
-    total = 0.0
     if loss == 0:
         lse = np.empty(n_rows)
         _softmax_block(z, a, lse)
         return _softmax_cross_entropy(z, a, y, sw, delta, lse)
+    weighted = sw.shape[0] > 0
+    total = 0.0
     for i in range(n_rows):
         lse_i = row_prediction(loss, z, a, i)
         total += row_loss(loss, z, a, y, sw[i] if weighted else 1.0, delta, i, lse_i)
