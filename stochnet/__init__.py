@@ -14,6 +14,7 @@ __getattr__, __dir__, __all__ = attach(
     {
         "AttentionClassifier": "estimators.attention",
         "AttentionRegressor": "estimators.attention",
+        "CompileWarning": "kernels._compiling",
         "EnsembleClassifier": "estimators.ensemble",
         "EnsembleRegressor": "estimators.ensemble",
         "GaussianNoise": "augment",
@@ -23,7 +24,7 @@ __getattr__, __dir__, __all__ = attach(
         "cuda_available": "_device",
         "pad_sequences": "estimators.attention",
     },
-    submodules=("augment", "datasets", "diagnostics", "init", "io", "prune", "random",
-                "uncertainty"),
+    submodules=("augment", "datasets", "diagnostics", "init", "io", "precompile", "prune",
+                "random", "uncertainty"),
     defined=("__version__",),
 )  # fmt: skip

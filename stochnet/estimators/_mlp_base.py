@@ -441,12 +441,14 @@ class BaseMLP(BaseEstimator):
         trainer.loss_scale = self._loss_scale()
         optimizer = trainer.optimizer
 
+        from ..kernels._compiling import compile_seconds
+
         self.n_iter_ = 0  # as scikit-learn: counts the epochs of this call
         last_epoch = trainer.checkpoint()
         progress = _ProgressBar(sys.stdout) if self.verbose and self.verbose >= 2 else None
         try:
             for _ in range(params["max_iter"]):
-                tic = time.perf_counter()
+                tic, compiled = time.perf_counter(), compile_seconds()
                 if progress is not None:
                     progress.start()
                 loss = trainer.run_epoch(
@@ -475,7 +477,9 @@ class BaseMLP(BaseEstimator):
                     line = f"Iteration {self.n_iter_}, loss = {loss:.8f}"
                     if params["early_stopping"]:
                         line += f", validation score = {self.validation_scores_[-1]:.6f}"
-                    print(f"{line}, time = {time.perf_counter() - tic:.2f}s")
+                    compiled = compile_seconds() - compiled
+                    line += f", time = {time.perf_counter() - tic - compiled:.2f}s"
+                    print(line + (f" (+ {compiled:.1f}s compiling)" if compiled else ""))
                 optimizer.iteration_ends(self.t_)
                 if self._no_improvement_count > params["n_iter_no_change"]:
                     what = "Validation score" if params["early_stopping"] else "Training loss"

@@ -2,11 +2,13 @@
 
 import numba
 
-from .. import _cache
+from .. import _cache, _compiling
 
 # Before any kernel module is imported: cache entries of kernels must be stamped
-# with the whole kernel tree (see ``_cache``).
+# with the whole kernel tree (see ``_cache``), and compiles announced, timed and
+# shared between processes (see ``_compiling``).
 _cache.register()
+_compiling.install()
 
 # Start Numba's thread pool before any kernel is read from the cache. A cached kernel
 # that calls a parallel one refers to the threading layer's symbols

@@ -1,0 +1,170 @@
+"""Compiling is announced, timed, shared between processes, and can be done ahead."""
+
+import os
+import re
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import stochnet
+from stochnet.kernels import _compiling
+
+# Kernels of sn.random: a few seconds to compile, so that these processes stay cheap.
+DRAWS = """
+import stochnet as sn
+from stochnet.kernels._compiling import compile_count
+u = sn.random.uniform((3,), seed=0)
+n = sn.random.normal((3,), seed=0)
+print(compile_count(), *u, *n)
+"""
+
+
+def _run(code, cache_dir, *, check=True):
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache_dir))
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], env=env, capture_output=True,
+        text=True, check=check,
+    )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_a_cold_compile_is_announced_once_and_a_warm_run_is_silent(tmp_path):
+    cold = _run(DRAWS, tmp_path)
+    notices = re.findall(r"CompileWarning: (.*)", cold.stderr)
+    assert len(notices) == 1, cold.stderr
+    assert "compiling its float64 CPU kernels" in notices[0]
+    assert "nothing is cached yet" in notices[0]
+    assert "python -m stochnet compile" in notices[0]
+    assert int(cold.stdout.split()[0]) > 0
+
+    warm = _run(DRAWS, tmp_path)
+    assert "CompileWarning" not in warm.stderr
+    assert int(warm.stdout.split()[0]) == 0
+    assert warm.stdout.split()[1:] == cold.stdout.split()[1:]
+
+
+@pytest.mark.slow
+def test_the_notice_names_a_new_dtype_and_can_be_silenced(tmp_path):
+    _run(DRAWS, tmp_path)
+    code = """
+    import warnings
+    import numpy as np
+    from stochnet.kernels.cpu.checks import count_nonfinite
+    count_nonfinite(np.zeros(3))
+    count_nonfinite(np.zeros(3, np.float32))
+    warnings.filterwarnings("ignore", category=__import__("stochnet").CompileWarning)
+    count_nonfinite(np.zeros((3, 2))[:, 0])  # another layout: compiles, silently
+    """
+    notices = re.findall(r"CompileWarning: (.*)", _run(code, tmp_path).stderr)
+    assert len(notices) == 1
+    assert "first use" in notices[0] or "nothing is cached" in notices[0]
+
+
+@pytest.mark.slow
+def test_processes_compiling_at_once_share_one_compile(tmp_path):
+    """Two processes start the same kernels on an empty cache at the same moment: one
+    compiles them, the other waits and then loads them from the cache: it compiles
+    only the kernel it had already started (and a few of its callees), a small
+    fraction of the other's count."""
+    cache = tmp_path / "cache"
+    ready = tmp_path / "ready"
+    ready.mkdir()
+    barrier = f"""
+    import os, sys, time
+    import stochnet.kernels.cpu
+    open(os.path.join({str(ready)!r}, str(os.getpid())), "w").close()
+    while len(os.listdir({str(ready)!r})) < 2:
+        time.sleep(0.01)
+    """
+    code = textwrap.dedent(barrier) + DRAWS
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache))
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]  # fmt: skip
+    outputs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outputs
+    counts = sorted(int(out.split()[0]) for out, _ in outputs)
+    assert 4 * counts[0] < counts[1], counts
+    assert outputs[0][0].split()[1:] == outputs[1][0].split()[1:]
+
+
+def test_verbose_epoch_times_leave_compiling_out(monkeypatch, capsys):
+    """Each call of the clock advances it by 5 s of compiling: the epoch time printed
+    must not contain them, and the compile time is reported beside it. (The trainer,
+    imported first, keeps the real clock for its chunk sizes.)"""
+    import stochnet.engine.trainer  # noqa: F401
+
+    ticks = iter(range(0, 10_000, 5))
+    monkeypatch.setattr(_compiling, "compile_seconds", lambda: float(next(ticks)))
+    X = np.random.default_rng(0).normal(size=(30, 3))
+    stochnet.MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, verbose=True,
+                          random_state=0).fit(X, X[:, 0])  # fmt: skip
+    lines = [line for line in capsys.readouterr().out.splitlines() if "Iteration" in line]
+    assert len(lines) == 2
+    for line in lines:
+        seconds = float(re.search(r"time = (-?[\d.]+)s", line).group(1))
+        assert 0 <= seconds < 5
+        assert re.search(r"\(\+ 5\.0s compiling\)$", line)
+
+
+def test_compile_time_is_counted_from_numba_events():
+    """Nested events (a kernel's callees) count once in the time, each in the count."""
+    import time
+    import types
+
+    from numba.core import event
+
+    kernel = types.SimpleNamespace(
+        py_func=types.SimpleNamespace(__module__="stochnet.fake", __name__="k"), _cache=None
+    )
+    compile_event = event.Event(
+        "numba:compile", event.EventStatus.START, {"dispatcher": kernel, "args": ()}
+    )
+    listener = _compiling._Listener()
+    listener._last_end = time.perf_counter()  # inside a burst: no notice
+    listener.on_start(compile_event)
+    listener.on_start(compile_event)
+    listener.on_end(compile_event)
+    assert listener.total_seconds == 0.0
+    listener.on_end(compile_event)
+    assert listener.total_seconds > 0.0
+    assert listener.count == 2
+
+
+def test_precompile_command_line_parses():
+    from stochnet.__main__ import main
+
+    with pytest.raises(SystemExit):
+        main(["compile", "--help"])
+    with pytest.raises(SystemExit):
+        main(["nothing"])
+
+
+@pytest.mark.slow
+def test_precompile_fills_the_cache_for_a_first_fit(tmp_path):
+    """After ``python -m stochnet compile`` a fresh process fits every default family
+    without compiling anything."""
+    subprocess.run([sys.executable, "-m", "stochnet", "compile", "--quiet"], check=True,
+                   env=dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path)))  # fmt: skip
+    code = """
+    import warnings
+    import numpy as np
+    import scipy.sparse
+    import stochnet as sn
+    from stochnet.kernels._compiling import compile_count
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(300, 20)), rng.integers(0, 4, 300)
+    warnings.simplefilter("ignore")
+    sn.MLPClassifier().fit(X.astype(np.float32), y).predict(X.astype(np.float32))
+    sn.MLPClassifier(early_stopping=True).fit(scipy.sparse.csr_matrix(X), y)
+    sn.MLPRegressor(max_iter=5).fit(X, X[:, 0]).score(X, X[:, 0])
+    sn.AttentionClassifier(max_iter=2).fit(X[:50], y[:50]).predict_proba(X[:50])
+    sn.AttentionClassifier(max_iter=2).fit(X[:50].reshape(50, 5, 4), y[:50])
+    print(compile_count())
+    """
+    assert _run(code, tmp_path).stdout.strip() == "0"
