@@ -94,22 +94,23 @@ def test_processes_compiling_at_once_share_one_compile(tmp_path):
 
 
 def test_verbose_epoch_times_leave_compiling_out(monkeypatch, capsys):
-    """Each call of the clock advances it by 5 s of compiling: the epoch time printed
-    must not contain them, and the compile time is reported beside it. (The trainer,
-    imported first, keeps the real clock for its chunk sizes.)"""
+    """A clock on which every second is spent compiling: the epoch times printed must
+    be zero and the compile time reported beside them. (The trainer, imported first,
+    keeps the real clock for its chunk sizes.)"""
+    import time
+
     import stochnet.engine.trainer  # noqa: F401
 
-    ticks = iter(range(0, 10_000, 5))
-    monkeypatch.setattr(_compiling, "compile_seconds", lambda: float(next(ticks)))
+    start = time.perf_counter()
+    monkeypatch.setattr(_compiling, "compile_seconds", lambda: time.perf_counter() - start)
     X = np.random.default_rng(0).normal(size=(30, 3))
     stochnet.MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, verbose=True,
                           random_state=0).fit(X, X[:, 0])  # fmt: skip
     lines = [line for line in capsys.readouterr().out.splitlines() if "Iteration" in line]
     assert len(lines) == 2
     for line in lines:
-        seconds = float(re.search(r"time = (-?[\d.]+)s", line).group(1))
-        assert 0 <= seconds < 5
-        assert re.search(r"\(\+ 5\.0s compiling\)$", line)
+        assert abs(float(re.search(r"time = (-?[\d.]+)s", line).group(1))) < 0.01
+        assert re.search(r"\(\+ [\d.]+s compiling\)$", line)
 
 
 def test_compile_time_is_counted_from_numba_events():
