@@ -14,7 +14,7 @@ __getattr__, __dir__, __all__ = attach(
     {
         "AttentionClassifier": "estimators.attention",
         "AttentionRegressor": "estimators.attention",
-        "CompileWarning": "kernels._compiling",
+        "CompileWarning": "_compiling",
         "EnsembleClassifier": "estimators.ensemble",
         "EnsembleRegressor": "estimators.ensemble",
         "GaussianNoise": "augment",

@@ -18,6 +18,10 @@ import warnings
 
 import numpy as np
 
+from ._compiling import CompileWarning, compile_seconds
+
+__all__ = ["FAMILIES", "MORE_FAMILIES", "CompileWarning", "compile_seconds", "precompile"]
+
 
 def _data(n_rows=24, n_features=6, dtype=np.float64):
     rng = np.random.default_rng(0)
@@ -40,7 +44,8 @@ def _mlp(dtype, sparse=False):
     MLPClassifier((8,), max_iter=2, early_stopping=True, validation_fraction=0.25,
                   n_iter_no_change=1, random_state=0).fit(X, y)  # fmt: skip
     MLPClassifier((8,), solver="lbfgs", max_iter=2, random_state=0).fit(X, y).predict(X)
-    MLPRegressor(hidden_layer_sizes=(8,), max_iter=2, random_state=0).fit(X, y.astype(dtype)).predict(X)
+    regressor = MLPRegressor(hidden_layer_sizes=(8,), max_iter=2, random_state=0)
+    regressor.fit(X, y.astype(dtype)).predict(X)
 
 
 def _attention(dtype, sequences=False):
@@ -74,7 +79,7 @@ MORE_FAMILIES = {
 }
 
 
-def precompile(all=False, file=sys.stderr):  # noqa: A002 (the CLI's --all)
+def precompile(all=False, file=sys.stderr):
     """Compile the kernels of each model family into Numba's cache.
 
     Parameters

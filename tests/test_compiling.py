@@ -9,13 +9,12 @@ import textwrap
 import numpy as np
 import pytest
 
-import stochnet
-from stochnet.kernels import _compiling
+from stochnet import MLPRegressor, _compiling
 
 # Kernels of sn.random: a few seconds to compile, so that these processes stay cheap.
 DRAWS = """
 import stochnet as sn
-from stochnet.kernels._compiling import compile_count
+from stochnet._compiling import compile_count
 u = sn.random.uniform((3,), seed=0)
 n = sn.random.normal((3,), seed=0)
 print(compile_count(), *u, *n)
@@ -104,8 +103,8 @@ def test_verbose_epoch_times_leave_compiling_out(monkeypatch, capsys):
     start = time.perf_counter()
     monkeypatch.setattr(_compiling, "compile_seconds", lambda: time.perf_counter() - start)
     X = np.random.default_rng(0).normal(size=(30, 3))
-    stochnet.MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, verbose=True,
-                          random_state=0).fit(X, X[:, 0])  # fmt: skip
+    MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, verbose=True,
+                 random_state=0).fit(X, X[:, 0])  # fmt: skip
     lines = [line for line in capsys.readouterr().out.splitlines() if "Iteration" in line]
     assert len(lines) == 2
     for line in lines:
@@ -157,7 +156,7 @@ def test_precompile_fills_the_cache_for_a_first_fit(tmp_path):
     import numpy as np
     import scipy.sparse
     import stochnet as sn
-    from stochnet.kernels._compiling import compile_count
+    from stochnet._compiling import compile_count
     rng = np.random.default_rng(1)
     X, y = rng.normal(size=(300, 20)), rng.integers(0, 4, 300)
     warnings.simplefilter("ignore")

@@ -8,7 +8,7 @@ import numba
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from ..kernels._compiling import compile_seconds
+from .._compiling import compile_seconds
 from ..kernels.codes import STREAMS
 from ..kernels.cpu import rng as _rng
 

@@ -441,7 +441,7 @@ class BaseMLP(BaseEstimator):
         trainer.loss_scale = self._loss_scale()
         optimizer = trainer.optimizer
 
-        from ..kernels._compiling import compile_seconds
+        from .._compiling import compile_seconds
 
         self.n_iter_ = 0  # as scikit-learn: counts the epochs of this call
         last_epoch = trainer.checkpoint()

@@ -2,7 +2,8 @@
 
 import numba
 
-from .. import _cache, _compiling
+from ... import _compiling
+from .. import _cache
 
 # Before any kernel module is imported: cache entries of kernels must be stamped
 # with the whole kernel tree (see ``_cache``), and compiles announced, timed and

@@ -29,7 +29,7 @@ import warnings
 import numba
 from numba.core import event
 
-from ._cache import kernel_tree_hash
+from .kernels._cache import kernel_tree_hash
 
 #: A process keeps the compile lock (and counts one burst) until it has compiled
 #: nothing for this long.
@@ -37,8 +37,11 @@ QUIET_SECONDS = 3.0
 #: The longest a process waits for another one's compile before compiling itself.
 WAIT_SECONDS = 900.0
 
-_PACKAGE = pathlib.Path(__file__).resolve().parent.parent
-_NUMBA = pathlib.Path(numba.__file__).resolve().parent
+_PACKAGE = pathlib.Path(__file__).resolve().parent
+
+
+def _package_dir(module):
+    return str(pathlib.Path(module.__file__).resolve().parent)
 
 
 class CompileWarning(UserWarning):
@@ -113,10 +116,14 @@ def why(dispatcher, args):
 
 
 def _user_stacklevel():
-    """The ``stacklevel`` that points a warning at the first frame outside stochnet,
-    Numba and the standard library's ``contextlib``/``threading``."""
+    """The ``stacklevel`` that points a warning at the user's code: the first frame
+    outside stochnet, Numba, scikit-learn, joblib and the standard library."""
+    import joblib
+    import sklearn
+
     frame, level = sys._getframe(1), 1
-    skip = (str(_PACKAGE), str(_NUMBA), os.path.dirname(threading.__file__))
+    skip = (str(_PACKAGE), *map(_package_dir, (numba, sklearn, joblib)),
+            os.path.dirname(threading.__file__))  # fmt: skip
     while frame is not None and frame.f_code.co_filename.startswith(skip):
         frame, level = frame.f_back, level + 1
     return level
@@ -140,7 +147,7 @@ class _FileLock:
             return False
         try:
             os.makedirs(directory, exist_ok=True)
-            f = open(os.path.join(directory, "stochnet-compile.lock"), "a+b")  # noqa: SIM115
+            f = open(os.path.join(directory, "stochnet-compile.lock"), "a+b")
         except OSError:  # a read-only cache directory: Numba falls back elsewhere
             return False
         try:
