@@ -22,6 +22,8 @@ __getattr__, __dir__, __all__ = attach(
         "MLPRegressor": "estimators.mlp",
         "RandomCrop": "augment",
         "cuda_available": "_device",
+        "get_num_threads": "_threads",
+        "set_num_threads": "_threads",
         "pad_sequences": "estimators.attention",
     },
     submodules=("augment", "datasets", "diagnostics", "init", "io", "precompile", "prune",

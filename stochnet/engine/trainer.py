@@ -4,11 +4,11 @@ import contextlib
 import functools
 import time
 
-import numba
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from .._compiling import compile_seconds
+from .._threads import kernel_threads
 from ..kernels.codes import STREAMS
 from ..kernels.cpu import rng as _rng
 
@@ -23,8 +23,10 @@ def _blas_pools():
     return ThreadpoolController()
 
 
+@contextlib.contextmanager
 def single_pool():
-    """Keep the BLAS at one thread while the CPU kernels run on Numba's threads.
+    """Run the CPU kernels on :func:`stochnet.get_num_threads` threads, with the BLAS
+    at one thread.
 
     The kernels split large matrix products into tiles, one BLAS call per tile on Numba's
     threads (``kernels.cpu.blas``), and run the element-wise passes and the optimiser
@@ -32,9 +34,12 @@ def single_pool():
     oversubscribes the cores (its threads spin while idle) and can crash. With a single
     Numba thread the BLAS keeps its threads.
     """
-    if numba.get_num_threads() == 1:
-        return contextlib.nullcontext()
-    return _blas_pools().limit(limits=1, user_api="blas")
+    with kernel_threads() as threads:
+        if threads == 1:
+            yield
+            return
+        with _blas_pools().limit(limits=1, user_api="blas"):
+            yield
 
 
 class DeviceData:

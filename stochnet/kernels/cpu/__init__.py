@@ -2,7 +2,7 @@
 
 import numba
 
-from ... import _compiling
+from ... import _compiling, _threads
 from .. import _cache
 
 # Before any kernel module is imported: cache entries of kernels must be stamped
@@ -18,3 +18,5 @@ _compiling.install()
 # (Seen when the kernel was compiled in a process that had read its parallel callees
 # from the cache, and loaded in the next process; numba/numba#8578.)
 numba.get_num_threads()
+# threadpoolctl's limits (and joblib's for its workers) reach that pool.
+_threads.register_controller()

@@ -1,0 +1,175 @@
+"""stochnet on a shared machine: a second stochnet process, a busy neighbour, CPU limits.
+
+Usage::
+
+    python benchmarks/shared_machine.py            # every scenario (about 2 minutes)
+    python benchmarks/shared_machine.py --fits 3   # fewer fits per process
+
+Each scenario runs fresh processes on warm kernel caches and prints the time of each
+fit against the same fit alone, measured in the same run:
+
+* **pair**: two stochnet processes, each making ``--fits`` fits of digits with
+  ``(128, 64)`` for 40 epochs at once (fair share on two cores: 2x; target: at most 3x
+  for every fit, the first included);
+* **busy neighbour**: one fit beside a pure-Python busy loop, for stochnet and for
+  scikit-learn (target: stochnet's slowdown no worse than scikit-learn's);
+* **affinity**: a fit pinned to one CPU against a fit with one thread (target: 1x);
+* **threadpool_limits(1)**: the same, limited by threadpoolctl instead;
+* **PyTorch, both orders** (when installed): a PyTorch training loop in a process that
+  imported and ran stochnet before or after it, against PyTorch alone (target: 1.1x).
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import textwrap
+import time
+
+FIT = """
+import json, sys, time, warnings
+import numpy as np
+from sklearn.datasets import load_digits
+warnings.simplefilter("ignore")
+X, y = load_digits(return_X_y=True)
+X = X / 16
+{setup}
+times = []
+for i in range({fits}):
+    tic = time.perf_counter()
+    {fit}
+    times.append(time.perf_counter() - tic)
+print(json.dumps(times))
+"""
+
+STOCHNET_FIT = (
+    "sn.MLPClassifier((128, 64), max_iter=40, tol=0, n_iter_no_change=10**9, "
+    "random_state=i).fit(X, y)"
+)
+SKLEARN_FIT = (
+    "SkMLP((128, 64), max_iter=40, tol=0, n_iter_no_change=10**9, random_state=i).fit(X, y)"
+)
+TORCH_LOOP = """
+def torch_fit(i):
+    torch.manual_seed(i)
+    Xt, yt = torch.tensor(X, dtype=torch.float32), torch.tensor(y)
+    net = torch.nn.Sequential(torch.nn.Linear(64, 128), torch.nn.ReLU(),
+                              torch.nn.Linear(128, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    opt = torch.optim.Adam(net.parameters(), 1e-3)
+    for _ in range(10):
+        for b in range(0, len(Xt), 200):
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(net(Xt[b:b + 200]), yt[b:b + 200]).backward()
+            opt.step()
+"""
+BUSY = "import time\nend = time.time() + 600\nwhile time.time() < end: pass\n"
+
+
+def script(fit, setup, fits):
+    return FIT.format(setup=textwrap.dedent(setup), fit=fit, fits=fits)
+
+
+def start(code, env=None):
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                            env={**os.environ, **(env or {})}, text=True)  # fmt: skip
+
+
+def finish(proc):
+    out, _ = proc.communicate()
+    if proc.returncode:
+        raise RuntimeError(f"benchmark process failed ({proc.returncode})")
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def run(code, env=None):
+    return finish(start(code, env))
+
+
+def ratios(times, alone):
+    return " ".join(f"{t / alone:.1f}x" for t in times)
+
+
+def pair(fits):
+    code = script(STOCHNET_FIT, "import stochnet as sn", fits)
+    alone = run(code)
+    both = [start(code), start(code)]
+    together = [finish(p) for p in both]
+    base = statistics.median(alone[1:] or alone)
+    print(f"pair: alone {base:.3f} s per fit (first {alone[0]:.3f} s)")
+    for k, times in enumerate(together):
+        print(f"  process {k}: {ratios(times, base)}  (first fit {times[0] / alone[0]:.1f}x "
+              f"its first alone)")  # fmt: skip
+    return max(max(t) / base for t in together)
+
+
+def busy_neighbour(fits):
+    results = {}
+    for name, fit, setup in (
+        ("stochnet", STOCHNET_FIT, "import stochnet as sn"),
+        ("scikit-learn", SKLEARN_FIT, "from sklearn.neural_network import MLPClassifier as SkMLP"),
+    ):
+        code = script(fit, setup, fits)
+        alone = statistics.median(run(code))
+        busy = start(BUSY.replace("import time", "import time"), None)
+        try:
+            beside = statistics.median(run(code))
+        finally:
+            busy.kill()
+            busy.wait()
+        results[name] = beside / alone
+        print(f"busy neighbour: {name} {alone:.3f} s alone, {beside:.3f} s beside it "
+              f"({results[name]:.2f}x)")  # fmt: skip
+    return results
+
+
+def one_cpu(fits):
+    pinned = script(STOCHNET_FIT, "import os, stochnet as sn\nos.sched_setaffinity(0, {0})", fits)
+    limited = script(
+        STOCHNET_FIT,
+        "import stochnet as sn\nfrom threadpoolctl import threadpool_limits\n"
+        "threadpool_limits(1)",
+        fits,
+    )
+    one_thread = script(STOCHNET_FIT, "import stochnet as sn\nsn.set_num_threads(1)", fits)
+    base = statistics.median(run(one_thread))
+    for name, code in (("affinity {0}", pinned), ("threadpool_limits(1)", limited)):
+        t = statistics.median(run(code))
+        print(f"{name}: {t:.3f} s against {base:.3f} s with one thread ({t / base:.2f}x)")
+
+
+def pytorch(fits):
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        print("PyTorch: not installed, skipped")
+        return
+    fit = "torch_fit(i)"
+    alone = script(fit, "import torch\n" + TORCH_LOOP, fits)
+    before = script(fit, "import torch\nimport stochnet as sn\n"
+                         "sn.MLPClassifier(max_iter=5).fit(X, y)\n" + TORCH_LOOP, fits)  # fmt: skip
+    after = script(fit, "import stochnet as sn\nsn.MLPClassifier(max_iter=5).fit(X, y)\n"
+                        "import torch\n" + TORCH_LOOP, fits)  # fmt: skip
+    base = statistics.median(run(alone))
+    for name, code in (("torch imported first", before), ("stochnet first", after)):
+        t = statistics.median(run(code))
+        print(f"PyTorch, {name}: {t:.3f} s against {base:.3f} s alone ({t / base:.2f}x)")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fits", type=int, default=6)
+    parser.add_argument("--only", choices=("pair", "busy", "cpu", "torch"), default=None)
+    args = parser.parse_args()
+    run(script(STOCHNET_FIT, "import stochnet as sn", 1))  # warm the kernel cache
+    tic = time.perf_counter()
+    scenarios = {"pair": pair, "busy": busy_neighbour, "cpu": one_cpu, "torch": pytorch}
+    for name, scenario in scenarios.items():
+        if args.only in (None, name):
+            scenario(args.fits)
+    print(f"({time.perf_counter() - tic:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
