@@ -41,7 +41,7 @@ from stochnet.kernels.cpu import dropout as dropout_kernels
 from stochnet.random import derive_key, keep_threshold
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchmarks.common import mnist_like
+from benchmarks.common import FIRST_FITS, first_fit_code, mnist_like
 
 HIDDEN = (256, 256)
 
@@ -210,7 +210,7 @@ PEAK_MEMORY = """
 import sys, warnings
 sys.path.insert(0, {bench_dir!r})
 warnings.simplefilter("ignore")
-from benchmarks.common import mnist_like
+from benchmarks.common import FIRST_FITS, first_fit_code, mnist_like
 {import_line}
 
 
@@ -247,6 +247,29 @@ def fresh_process_medians(codes, repeats, env=None):
     return {name: statistics.median(t) for name, t in times.items()}
 
 
+def first_fit_rows(env):
+    """A fresh process's first fit of each model family (stochnet's, timed as a whole,
+    imports included) against scikit-learn's fresh import + fit of digits: after
+    ``pip install .`` (the kernels it precompiled, here ``python -m stochnet compile``
+    into an empty cache) and on an empty cache, which compiles everything."""
+    sklearn_fit = statistics.median(
+        fresh_process(first_fit_code("sklearn"), env)[0] for _ in range(3)
+    )
+    rows = []
+    with tempfile.TemporaryDirectory() as precompiled, tempfile.TemporaryDirectory() as cold:
+        subprocess.run([sys.executable, "-m", "stochnet", "compile", "--quiet"], check=True,
+                       env=dict(env, NUMBA_CACHE_DIR=precompiled))  # fmt: skip
+        for family in FIRST_FITS:
+            code = first_fit_code(family)
+            warm, _ = fresh_process(code, dict(env, NUMBA_CACHE_DIR=precompiled))
+            rows.append(row(f"first fit after install, {family} [s] (vs sklearn's fresh fit)",
+                            {"stochnet": warm, "sklearn": sklearn_fit}))  # fmt: skip
+            empty, _ = fresh_process(code, dict(env, NUMBA_CACHE_DIR=cold))
+            rows.append(row("same, empty kernel cache (compiles) [s]",
+                            {"stochnet": empty, "sklearn": sklearn_fit}))  # fmt: skip
+    return rows
+
+
 def startup_rows(threads):
     env = dict(os.environ, NUMBA_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
     rows = [row("`from … import MLPClassifier`, fresh process [s]",
@@ -254,9 +277,7 @@ def startup_rows(threads):
     fits = {name: FIT_DIGITS.format(import_line=line) for name, line in IMPORTS.items()}
     rows.append(row("fresh process: import + fit digits, warm cache [s]",
                     fresh_process_medians(fits, 5, env)))  # fmt: skip
-    with tempfile.TemporaryDirectory() as cache:
-        cold, _ = fresh_process(fits["stochnet"], dict(env, NUMBA_CACHE_DIR=cache))
-    rows.append(row("same, empty kernel cache (compiles everything) [s]", {"stochnet": cold}))
+    rows += first_fit_rows(env)
     bench_dir = str(Path(__file__).resolve().parent)
     extra = {}
     for name, line in IMPORTS.items():

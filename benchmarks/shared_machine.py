@@ -128,8 +128,7 @@ def one_cpu(fits):
     pinned = script(STOCHNET_FIT, "import os, stochnet as sn\nos.sched_setaffinity(0, {0})", fits)
     limited = script(
         STOCHNET_FIT,
-        "import stochnet as sn\nfrom threadpoolctl import threadpool_limits\n"
-        "threadpool_limits(1)",
+        "import stochnet as sn\nfrom threadpoolctl import threadpool_limits\nthreadpool_limits(1)",
         fits,
     )
     one_thread = script(STOCHNET_FIT, "import stochnet as sn\nsn.set_num_threads(1)", fits)

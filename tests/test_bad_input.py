@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 import stochnet as sn
 from stochnet import uncertainty
 
+from .conftest import examples
+
 BAD_VALUES = [
     "abc", -1, -0.5, 2.5, 1e30, float("nan"), float("inf"), 1j, object(), [1, "a"],
     np.ones((2, 2, 2)), True, 10**30, (), b"\x00",
@@ -66,7 +68,7 @@ VALID = {
 }
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400))
 @given(call=st.sampled_from(sorted(CALLS)), data=st.data())
 def test_public_functions_reject_bad_arguments_by_name(call, data):
     function, kwargs = CALLS[call]

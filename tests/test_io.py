@@ -14,6 +14,8 @@ from sklearn.datasets import load_digits
 import stochnet as sn
 from stochnet import io as snio
 
+from .conftest import examples
+
 
 def _digits():
     X, y = load_digits(return_X_y=True)
@@ -261,7 +263,7 @@ def test_missing_file_raises_oserror(tmp_path):
         snio.load(tmp_path / "nowhere.npz")
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_fuzzed_files_raise_only_value_error(data, model_bytes, tmp_path_factory):
     """Random byte flips, insertions and truncations of a valid file: load either
@@ -287,7 +289,7 @@ def test_fuzzed_files_raise_only_value_error(data, model_bytes, tmp_path_factory
     est.predict(X)  # whatever loads must be a working model
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100))
 @given(header=st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
     lambda children: st.lists(children, max_size=4)

@@ -9,10 +9,12 @@ from sklearn.metrics import log_loss
 
 from stochnet import uncertainty as U
 
+from .conftest import examples
+
 _floats = st.floats(0.0, 10.0, allow_nan=False, allow_infinity=False)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100))
 @given(
     arrays(
         np.float64,
@@ -29,7 +31,7 @@ def test_classification_total_is_aleatoric_plus_epistemic(raw):
     np.testing.assert_allclose(r.mean.sum(1), 1.0)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100))
 @given(
     arrays(
         np.float64, st.tuples(st.integers(1, 6), st.integers(1, 5)), elements=st.floats(-1e3, 1e3)

@@ -47,3 +47,34 @@ def quiet_fit(estimator, X, y, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return estimator.fit(X, y, **kwargs)
+
+
+#: A first fit of each model family on digits, as a fresh process runs it (the model
+#: families ``stochnet.precompile`` compiles ahead of time), and scikit-learn's.
+FIRST_FIT_SETUP = (
+    "import warnings; warnings.simplefilter('ignore')\n"
+    "import numpy as np, scipy.sparse\n"
+    "from sklearn.datasets import load_digits\n"
+    "X, y = load_digits(return_X_y=True)\n"
+    "X = X / 16\n"
+)
+FIRST_FITS = {
+    "MLP float64": "sn.MLPClassifier(random_state=0).fit(X, y)",
+    "MLP float32": "sn.MLPClassifier(random_state=0).fit(X.astype(np.float32), y)",
+    "MLP sparse": "sn.MLPClassifier(random_state=0).fit(scipy.sparse.csr_matrix(X), y)",
+    "attention tabular": "sn.AttentionClassifier(max_iter=3, random_state=0).fit(X[:300], y[:300])",
+    "attention sequences": (
+        "sn.AttentionClassifier(max_iter=3, random_state=0)"
+        ".fit(X[:300].reshape(300, 8, 8), y[:300])"
+    ),
+}
+SKLEARN_FIRST_FIT = (
+    "from sklearn.neural_network import MLPClassifier\nMLPClassifier(random_state=0).fit(X, y)\n"
+)
+
+
+def first_fit_code(family):
+    """The whole script of a fresh-process first fit (imports included)."""
+    if family == "sklearn":
+        return FIRST_FIT_SETUP + SKLEARN_FIRST_FIT
+    return FIRST_FIT_SETUP + "import stochnet as sn\n" + FIRST_FITS[family] + "\n"

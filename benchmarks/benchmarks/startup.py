@@ -1,5 +1,10 @@
 """Start-up costs, each in a fresh process (asv's ``timeraw_``)."""
 
+from .common import FIRST_FITS, first_fit_code
+
+#: Runs the script in an empty kernel cache of its own: everything compiles.
+EMPTY_CACHE = "import os, tempfile; os.environ['NUMBA_CACHE_DIR'] = tempfile.mkdtemp()"
+
 
 class Startup:
     timeout = 300
@@ -18,3 +23,18 @@ class Startup:
             "X, y = load_digits(return_X_y=True)\n"
             "MLPClassifier(max_iter=20, random_state=0).fit(X / 16, y)\n"
         ), "import warnings; warnings.simplefilter('ignore')"
+
+    def timeraw_sklearn_first_fit(self):
+        return first_fit_code("sklearn")
+
+
+class FirstFit:
+    """A fresh process's first fit of each model family, imports included: on a warm
+    kernel cache (what ``pip install .`` leaves) and on an empty one."""
+
+    params = (list(FIRST_FITS), ["warm cache", "empty cache"])
+    param_names = ["family", "cache"]
+    timeout = 600
+
+    def timeraw_first_fit(self, family, cache):
+        return first_fit_code(family), EMPTY_CACHE if cache == "empty cache" else ""
