@@ -150,6 +150,11 @@ def _encode(value, arrays, where):
             raise ValueError(f"{where}: cannot save a NumPy scalar of dtype {value.dtype}.")
         return {"__scalar__": value.dtype.str, "value": str(value.item())}
     if isinstance(value, np.ndarray):
+        if value.dtype == object and all(isinstance(v, str) for v in value.flat):
+            # e.g. feature_names_in_ of a DataFrame fit: text in the file, objects again
+            # after load.
+            arrays.append(np.ascontiguousarray(value.astype(str)))
+            return {"__strings__": len(arrays) - 1}
         if value.dtype.kind not in _ARRAY_KINDS:
             raise ValueError(f"{where}: cannot save an array of dtype {value.dtype}.")
         arrays.append(np.ascontiguousarray(value))
@@ -322,6 +327,11 @@ class _Decoder:
                 raise ValueError(f"{where}: bad array reference {value}.")
             self.used.add(value)
             return self.arrays[value]
+        if tag == "__strings__" and len(node) == 1:
+            strings = self({"__array__": value}, where, depth + 1)
+            if strings.dtype.kind != "U":
+                raise ValueError(f"{where}: strings stored as {strings.dtype}.")
+            return strings.astype(object)
         if tag == "__tuple__" and isinstance(value, list):
             return tuple(self(v, where, depth + 1) for v in value)
         if tag == "__dict__" and isinstance(value, dict):

@@ -109,6 +109,34 @@ def decompose_classification(probabilities, keep_samples=False):
     return UncertaintyResult(mean, total, aleatoric, total - aleatoric, p if keep_samples else None)
 
 
+def decompose_multilabel(probabilities, keep_samples=False):
+    """Entropy decomposition per label of a stack of label probabilities ``(S, n, k)``:
+    each label is its own Bernoulli variable. ``mean`` and the entropies are
+    ``(n, k)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from stochnet.uncertainty import decompose_multilabel
+    >>> p = np.array([[[0.9, 0.5]], [[0.1, 0.5]]])  # label 0: disagreement; 1: coin flip
+    >>> r = decompose_multilabel(p)
+    >>> r.mean.shape, bool(r.epistemic[0, 0] > r.epistemic[0, 1])
+    ((1, 2), True)
+    """
+    p = _float_array(probabilities, "probabilities", nonnegative=True)
+    if p.ndim != 3:
+        raise ValueError(f"probabilities must have shape (S, n, k), got {p.shape}.")
+    n_draws, n, k = p.shape
+    binary = np.stack([1 - p, p], axis=-1).reshape(n_draws, n * k, 2)
+    result = decompose_classification(binary, keep_samples)
+    result.mean = result.mean[:, 1].reshape(n, k)
+    for name in ("total", "aleatoric", "epistemic"):
+        setattr(result, name, getattr(result, name).reshape(n, k))
+    if keep_samples:
+        result.samples = p
+    return result
+
+
 def decompose_regression(means, variances=None, keep_samples=False):
     """Law-of-total-variance decomposition of ``S`` predictive means and variances.
 

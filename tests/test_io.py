@@ -293,8 +293,9 @@ def test_fuzzed_files_raise_only_value_error(data, model_bytes, tmp_path_factory
 @given(header=st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
     lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.sampled_from(["__object__", "state", "__array__", "__dict__",
-                                       "__tuple__", "__network__", "__scalar__", "value",
+    | st.dictionaries(st.sampled_from(["__object__", "state", "__array__", "__strings__",
+                                       "__dict__", "__tuple__", "__network__", "__scalar__",
+                                       "value",
                                        "__float__", "format", "x"]), children, max_size=3),
     max_leaves=20,
 ))  # fmt: skip

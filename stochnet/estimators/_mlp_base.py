@@ -200,6 +200,7 @@ class BaseMLP(BaseEstimator):
             self._prune_at_init(params)
         else:
             self._sync_parameters()
+            self._check_architecture(params)
             expected = self._network.layer_sizes
             if crop != self._network.crop:
                 raise ValueError(
@@ -223,6 +224,26 @@ class BaseMLP(BaseEstimator):
         if sample_weight is not None:
             sample_weight = sample_weight.astype(net.dtype, copy=False)
         return params, X, Y, sample_weight
+
+    def _architecture(self, params):
+        """``(parameter name, value asked, value of the fitted network)`` of each parameter
+        that shapes the network."""
+        net = self._network
+        return [
+            ("hidden_layer_sizes", params["hidden_layer_sizes"], tuple(net.layer_sizes[1:-1])),
+            ("activation", params["activation"], net.activation),
+        ]
+
+    def _check_architecture(self, params):
+        """A warm start (or partial_fit) continues the fitted network; a parameter that
+        would build another one is an error, not silently ignored."""
+        for name, asked, fitted in self._architecture(params):
+            if asked != fitted:
+                raise ValueError(
+                    f"{name}={asked!r} does not match the fitted network's {fitted!r}: "
+                    "warm_start and partial_fit continue the fitted network. Refit with "
+                    f"warm_start=False or set {name} back."
+                )
 
     def _loss_scale(self):
         """Factor from the engine's data loss to the reported one (see ``Trainer``)."""
@@ -459,8 +480,14 @@ class BaseMLP(BaseEstimator):
                     progress.finish()
                 if not (np.isfinite(loss) and np.all(np.isfinite(net.theta))):
                     trainer.restore(last_epoch)
+                    # The epoch ran and is counted, as scikit-learn counts it; the model
+                    # keeps the parameters of the epoch before.
+                    self.n_iter_ += 1
+                    self.t_ += n_train
+                    self.loss_ = float(loss) if np.isfinite(loss) else np.inf
+                    self.loss_curve_.append(self.loss_)
                     warnings.warn(
-                        f"Training diverged at epoch {self.n_iter_ + 1}: the loss became "
+                        f"Training diverged at epoch {self.n_iter_}: the loss became "
                         f"{loss}. The parameters of the last finite epoch were restored. "
                         "Likely cause: learning_rate_init too large or unscaled inputs.",
                         ConvergenceWarning,

@@ -10,7 +10,7 @@ from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
 from sklearn.utils.validation import column_or_1d
 
-from ..uncertainty import decompose_classification, decompose_regression
+from ..uncertainty import decompose_classification, decompose_multilabel, decompose_regression
 
 
 class ClassifierOutputs:
@@ -73,6 +73,8 @@ class ClassifierOutputs:
     def _decode(self, outputs):
         # LabelBinarizer.inverse_transform's own rules, without its validation overhead.
         y_type = self._label_binarizer.y_type_
+        if self.classes_.shape[0] == 1:  # fitted on one class: predict it (scikit-learn)
+            return np.repeat(self.classes_, outputs.shape[0])
         if y_type == "binary":
             return self.classes_[(outputs.ravel() > 0.5).astype(np.intp)]
         if y_type == "multiclass":
@@ -130,14 +132,7 @@ class ClassifierOutputs:
             return decompose_classification(
                 np.concatenate([1 - samples, samples], axis=2), return_samples
             )
-        # Multilabel: one binary distribution per label; results are (n, n_labels).
-        n_draws, n, k = samples.shape
-        binary = np.stack([1 - samples, samples], axis=-1).reshape(n_draws, n * k, 2)
-        result = decompose_classification(binary, return_samples)
-        result.mean = result.mean[:, 1].reshape(n, k)
-        for name in ("total", "aleatoric", "epistemic"):
-            setattr(result, name, getattr(result, name).reshape(n, k))
-        return result
+        return decompose_multilabel(samples, return_samples)  # results are (n, n_labels)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -51,8 +51,9 @@ def check_hidden_layer_sizes(value):
         sizes = list(sizes)
     except TypeError:
         _fail("hidden_layer_sizes", "an int or an array-like of ints", value)
-    ok = all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0 for s in sizes)
-    if not ok:
+    if not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in sizes):
+        raise ValueError(f"hidden_layer_sizes must be integers, got {sizes}.")
+    if not all(s > 0 for s in sizes):
         raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
     return tuple(int(s) for s in sizes)
 

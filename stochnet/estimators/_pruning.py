@@ -9,15 +9,18 @@ from ..random import permutation
 def pruning_mask(network, amount, method, scope, key):
     """Flat keep-mask over ``network.theta[:n_coef]`` pruning a total ``amount``.
 
-    Weights already pruned (``network.mask``) stay pruned: magnitude pruning ranks them
-    first (they are zero), random pruning draws the extra weights among the kept ones.
+    Weights already pruned (``network.mask``) stay pruned, so the sparsity never goes
+    down: magnitude pruning ranks them first (they are zero), random pruning draws the
+    extra weights among the kept ones.
     ``scope="layer"`` prunes ``amount`` of every weight matrix, ``"global"`` of all.
     """
     coefs = network.coefs
     previous = network.mask.astype(bool) if network.mask.shape[0] else None
     if method == "magnitude":
         masks = magnitude_mask([w.copy() for w in coefs], amount, scope)
-        return np.concatenate([m.ravel() for m in masks])
+        keep = np.concatenate([m.ravel() for m in masks])
+        # A smaller amount than before (or ties among zeros) must not revive a weight.
+        return keep if previous is None else keep & previous
     groups = [np.arange(w.size) + off for w, off in zip(coefs, _offsets(coefs), strict=True)]
     if scope == "global":
         groups = [np.arange(network.plan.n_coef)]

@@ -240,7 +240,9 @@ class BaseAttention(BaseMLP):
         if first_pass:
             self._initialize(X, Y, params)
             self._prune_at_init(params)
-        elif self._n_outputs_for(Y.shape[1]) != self._network.n_outputs:
+        else:
+            self._check_architecture(params)
+        if not first_pass and self._n_outputs_for(Y.shape[1]) != self._network.n_outputs:
             raise ValueError(
                 f"y has {Y.shape[1]} outputs but the fitted network has {self.n_outputs_}; "
                 "refit without warm_start."
@@ -251,6 +253,11 @@ class BaseAttention(BaseMLP):
         if sample_weight is not None:
             sample_weight = sample_weight.astype(net.dtype, copy=False)
         return params, tokens, Y, sample_weight
+
+    def _architecture(self, params):
+        config = self._network.config
+        names = ("d_model", "n_heads", "n_layers", "d_ff", "activation", "causal", "pooling")
+        return [(name, params[name], config[name]) for name in names]
 
     def _build_network(self, X, Y, params):
         from ..engine import AttentionNetwork  # loads the compiled kernels on first fit
@@ -504,7 +511,8 @@ def pad_sequences(sequences, length=None, padding_value=np.nan, dtype=np.float64
     length : int or None, default=None
         ``T``; ``None`` is the longest sequence. Longer sequences raise ``ValueError``.
     padding_value : float, default=nan
-        Fill value; give the same to the estimator's ``padding_value``.
+        Fill value; give the same to the estimator's ``padding_value``. Integer
+        ``dtype`` has no NaN: it needs an explicit value that the dtype holds.
     dtype : numpy dtype, default=float64
 
     Returns
@@ -517,6 +525,12 @@ def pad_sequences(sequences, length=None, padding_value=np.nan, dtype=np.float64
     >>> pad_sequences([[1.0, 2.0], [3.0]]).shape
     (2, 2, 1)
     """
+    dtype = np.dtype(dtype)
+    if dtype.kind in "iub" and not _holds(dtype, padding_value):
+        raise ValueError(
+            f"padding_value={padding_value!r} cannot be stored in dtype {dtype.name} (the "
+            "default NaN needs a float dtype); give an integer padding_value that it holds."
+        )
     arrays = [np.asarray(s, dtype=dtype) for s in sequences]
     arrays = [a[:, None] if a.ndim == 1 else a for a in arrays]
     if not arrays or any(a.ndim != 2 for a in arrays):
@@ -532,3 +546,10 @@ def pad_sequences(sequences, length=None, padding_value=np.nan, dtype=np.float64
     for i, a in enumerate(arrays):
         out[i, : a.shape[0]] = a
     return out
+
+
+def _holds(dtype, value):
+    """Whether the integer (or bool) ``dtype`` stores ``value`` exactly."""
+    if not isinstance(value, numbers.Real) or not math.isfinite(value) or value != int(value):
+        return False
+    return np.can_cast(np.min_scalar_type(int(value)), dtype)

@@ -6,19 +6,26 @@ import warnings
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
+from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..kernels.codes import STREAMS
 from ..random import derive_key, splitmix64
-from ..uncertainty import decompose_classification, decompose_regression
+from ..uncertainty import decompose_classification, decompose_multilabel, decompose_regression
 from .mlp import MLPClassifier, MLPRegressor
 
 
-def member_seeds(random_state, n_estimators):
-    """One independent 63-bit seed per member from the ``"ensemble"`` stream."""
+def member_seeds(random_state, n_estimators, bits=63):
+    """One independent ``bits``-bit seed per member from the ``"ensemble"`` stream."""
     key = int(derive_key(random_state))
     base = STREAMS["ensemble"] << 32
-    return [splitmix64(key ^ (base | i)) >> 1 for i in range(n_estimators)]
+    return [splitmix64(key ^ (base | i)) >> (64 - bits) for i in range(n_estimators)]
+
+
+def _seed_bits(estimator):
+    """stochnet's estimators hash any integer seed; scikit-learn's (and most others')
+    take ``random_state`` in ``[0, 2**32 - 1]``."""
+    return 63 if type(estimator).__module__.startswith("stochnet.") else 32
 
 
 def _fit_member(estimator, X, y, sample_weight):
@@ -75,7 +82,7 @@ class _BaseEnsemble(BaseEstimator):
         )  # fmt: skip
         members = [
             clone(base).set_params(random_state=seed)
-            for seed in member_seeds(self.random_state, self.n_estimators)
+            for seed in member_seeds(self.random_state, self.n_estimators, _seed_bits(base))
         ]
         if interrupt not in ("warn", "raise"):
             raise ValueError(f"interrupt must be 'warn' or 'raise', got {interrupt!r}.")
@@ -149,23 +156,37 @@ class EnsembleClassifier(ClassifierMixin, _BaseEnsemble):
         check_is_fitted(self, "estimators_")
         return self.estimators_[0].classes_
 
+    def fit(self, X, y, sample_weight=None, interrupt="warn"):
+        self._multilabel = type_of_target(y).startswith("multilabel")
+        return super().fit(X, y, sample_weight, interrupt)
+
+    fit.__doc__ = _BaseEnsemble.fit.__doc__
+
     def predict_proba(self, X):
-        """Mean of the members' class probabilities."""
+        """Mean of the members' class probabilities (for multilabel ``y``: of each
+        label's probability, shape (n_samples, n_labels))."""
         return self._stack("predict_proba", X).mean(axis=0)
 
     def predict(self, X):
-        """The class of highest mean probability."""
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        """The class of highest mean probability; for multilabel ``y``, the labels whose
+        mean probability exceeds 0.5 (an indicator matrix)."""
+        p = self.predict_proba(X)
+        if getattr(self, "_multilabel", False):  # absent from files of older versions
+            return (p > 0.5).astype(np.int64)
+        return self.classes_[p.argmax(axis=1)]
 
     def predict_uncertainty(self, X, return_samples=False):
         """Predictive entropy = expected entropy (aleatoric) + mutual information
-        (epistemic), over the members.
+        (epistemic), over the members; per label (a Bernoulli variable each) for
+        multilabel ``y``.
 
         Returns
         -------
         UncertaintyResult
         """
-        return decompose_classification(self._stack("predict_proba", X), return_samples)
+        multilabel = getattr(self, "_multilabel", False)
+        decompose = decompose_multilabel if multilabel else decompose_classification
+        return decompose(self._stack("predict_proba", X), return_samples)
 
 
 class EnsembleRegressor(RegressorMixin, _BaseEnsemble):
