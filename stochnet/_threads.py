@@ -14,6 +14,9 @@ import functools
 import math
 import numbers
 import os
+import random
+import threading
+import time
 
 import numba
 from threadpoolctl import LibController, register
@@ -88,18 +91,111 @@ def set_num_threads(n):
     numba.set_num_threads(min(int(n), numba.config.NUMBA_NUM_THREADS))
 
 
+#: A region in which the calling thread waited for a CPU this fraction of its wall time
+#: ran on an oversubscribed machine (measured: alone 0.00-0.01; beside a busy process or
+#: a second stochnet process 0.5-0.6).
+WAIT_LIMIT = 0.25
+#: Seconds on one thread after contention; doubled (up to the maximum) each time the
+#: machine is still oversubscribed when all threads come back.
+BACKOFF_SECONDS = (0.5, 8.0)
+
+
+def _schedstat_path():
+    path = f"/proc/self/task/{threading.get_native_id()}/schedstat"
+    return path if os.path.exists(path) else None
+
+
+class _Governor:
+    """One thread's choice between all its threads and one.
+
+    Parallel regions end in barriers; on a machine with more runnable threads than
+    cores (a second stochnet process, a busy neighbour, a CPU quota), each barrier
+    waits for a thread that is not running, and a fit slows down tenfold. Linux counts
+    the time a thread spends runnable but waiting for a CPU (``schedstat``): when the
+    calling thread waited more than :data:`WAIT_LIMIT` of a region, the next regions
+    run on one thread, which needs no barrier, until the back-off ends.
+    """
+
+    def __init__(self):
+        self.path = _schedstat_path()
+        self.single_until = 0.0
+        self.backoff = BACKOFF_SECONDS[0]
+        self.mark = None
+
+    def _wait_ns(self):
+        with open(self.path) as f:
+            return int(f.read().split()[1])
+
+    def threads(self, wanted):
+        if wanted > 1 and time.monotonic() < self.single_until:
+            return 1
+        return wanted
+
+    def start(self):
+        if self.path is not None:
+            self.mark = (time.perf_counter_ns(), self._wait_ns())
+
+    def finish(self, threads):
+        if self.mark is None:
+            return
+        wall = time.perf_counter_ns() - self.mark[0]
+        waited = self._wait_ns() - self.mark[1]
+        self.mark = None
+        if wall < 1_000_000:  # under a millisecond: too short to tell
+            return
+        if waited > WAIT_LIMIT * wall:
+            if threads > 1:
+                # Jittered, so that two processes backing off together desynchronise.
+                self.single_until = time.monotonic() + self.backoff * (0.5 + random.random())
+                self.backoff = min(2 * self.backoff, BACKOFF_SECONDS[1])
+        elif threads > 1:
+            self.backoff = BACKOFF_SECONDS[0]
+
+
+_local = threading.local()
+
+
+def _governor():
+    governor = getattr(_local, "governor", None)
+    if governor is None:
+        governor = _local.governor = _Governor()
+    return governor
+
+
+class KernelThreads:
+    """The thread count of a run of kernel calls (see :func:`kernel_threads`)."""
+
+    def __init__(self, wanted):
+        self.wanted = wanted
+        self.governor = _governor()
+        self.count = self.governor.threads(wanted)
+
+    def checkpoint(self):
+        """Between two kernel calls: take the last one's measure and maybe switch
+        between one thread and all of them. Returns True when the thread count went
+        up (the caller may keep the next call short: the machine may still be busy)."""
+        self.governor.finish(self.count)
+        count = self.governor.threads(self.wanted)
+        more = count > self.count
+        if count != self.count:
+            numba.set_num_threads(count)
+            self.count = count
+        self.governor.start()
+        return more
+
+
 @contextlib.contextmanager
 def kernel_threads():
-    """Run the enclosed kernels on :func:`get_num_threads` threads."""
+    """Run the enclosed kernels on :func:`get_num_threads` threads, or on one while the
+    machine is oversubscribed; yields a :class:`KernelThreads`."""
     previous = numba.get_num_threads()
-    wanted = get_num_threads()
-    if wanted == previous:
-        yield wanted
-        return
-    numba.set_num_threads(wanted)
+    pool = KernelThreads(get_num_threads())
+    numba.set_num_threads(pool.count)
+    pool.governor.start()
     try:
-        yield wanted
+        yield pool
     finally:
+        pool.governor.finish(pool.count)
         numba.set_num_threads(previous)
 
 

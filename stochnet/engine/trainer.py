@@ -34,12 +34,12 @@ def single_pool():
     oversubscribes the cores (its threads spin while idle) and can crash. With a single
     Numba thread the BLAS keeps its threads.
     """
-    with kernel_threads() as threads:
-        if threads == 1:
-            yield
+    with kernel_threads() as pool:
+        if pool.wanted == 1:
+            yield pool
             return
         with _blas_pools().limit(limits=1, user_api="blas"):
-            yield
+            yield pool
 
 
 class DeviceData:
@@ -176,7 +176,9 @@ class Trainer:
 
     @contextlib.contextmanager
     def _kernel_arrays(self, X, Y, sw, order, batch_size):
-        """The epoch's arrays where the network's kernels run, and a gradient buffer.
+        """The epoch's arrays where the network's kernels run, a gradient buffer, and a
+        function to call between two compiled calls (on the CPU it may switch the thread
+        count, see ``stochnet._threads``).
 
         On the GPU the data stays resident across epochs (:attr:`device_data`); the
         parameters and optimiser state go over per epoch and come back at its end, so
@@ -185,8 +187,9 @@ class Trainer:
         net = self.network
         state1, state2 = self.optimizer.state
         if net.backend == "cpu":
-            with single_pool():
-                yield X, Y, sw, order, net.theta, np.empty_like(net.theta), state1, state2, net.mask
+            with single_pool() as pool:
+                yield (X, Y, sw, order, net.theta, np.empty_like(net.theta), state1, state2,
+                       net.mask, pool.checkpoint)  # fmt: skip
             return
         from ..kernels.cuda.arrays import device_array, to_device
 
@@ -195,7 +198,7 @@ class Trainer:
         try:
             yield (*data, to_device(order), params[0],
                    device_array(net.theta.shape, net.theta.dtype), params[1], params[2],
-                   to_device(net.mask))  # fmt: skip
+                   to_device(net.mask), lambda: False)  # fmt: skip
         finally:
             for host, on_gpu in zip((net.theta, state1, state2), params, strict=True):
                 on_gpu.copy_to_host(host)
@@ -241,6 +244,7 @@ class Trainer:
             state1,
             state2,
             mask,
+            between_calls,
         ):
             while done < n_batches:
                 count = min(chunk, n_batches - done)
@@ -259,6 +263,8 @@ class Trainer:
                     on_progress(done, n_batches)
                 per_batch = elapsed / count
                 chunk = max(1, min(4 * chunk, int(self.chunk_seconds / max(per_batch, 1e-9))))
+                if between_calls():  # more threads again: probe with a short call
+                    chunk = 1
         self._batches_per_call = chunk
         self.epoch += 1
         return total / n
