@@ -92,3 +92,81 @@ def test_a_quota_caps_the_default(monkeypatch):
     assert _threads.available_cpus() == 2
     monkeypatch.setattr(_threads, "cpu_quota", lambda: 0.2)
     assert _threads.available_cpus() == 1
+
+
+class _FakeSchedstat:
+    """A ``schedstat`` file whose runqueue-wait counter the test advances."""
+
+    def __init__(self, path):
+        self.path, self.wait = path, 0
+        self.write()
+
+    def write(self):
+        self.path.write_text(f"0 {self.wait} 0\n")
+
+    def waited(self, seconds):
+        self.wait += int(seconds * 1e9)
+        self.write()
+
+
+def test_the_governor_backs_off_to_one_thread_under_contention(tmp_path, monkeypatch):
+    clock = iter(np.arange(0.0, 1000.0, 0.001))  # each reading 1 ms later
+    monkeypatch.setattr(_threads.time, "perf_counter_ns", lambda: int(next(clock) * 1e9))
+    monkeypatch.setattr(_threads.random, "random", lambda: 0.5)  # no jitter
+    stat = _FakeSchedstat(tmp_path / "schedstat")
+    governor = _threads._Governor()
+    governor.path = str(stat.path)
+    assert governor.threads(2) == 2
+
+    governor.start()  # a quiet region: no wait
+    governor.finish(2)
+    assert governor.threads(2) == 2
+
+    governor.start()
+    stat.waited(0.0009)  # 90 % of the 1 ms region spent waiting for a CPU
+    governor.finish(2)
+    assert governor.threads(2) == 1 and governor.threads(1) == 1
+    assert governor.backoff == 2 * _threads.BACKOFF_SECONDS[0]
+
+    governor.single_until = 0.0  # the back-off is over: all threads again
+    assert governor.threads(2) == 2
+    governor.start()
+    stat.waited(0.0009)
+    governor.finish(2)  # still contended: a longer back-off
+    assert governor.threads(2) == 1
+    assert governor.backoff == 4 * _threads.BACKOFF_SECONDS[0]
+
+    governor.single_until = 0.0
+    governor.start()
+    governor.finish(2)  # quiet again: the back-off starts over
+    assert governor.backoff == _threads.BACKOFF_SECONDS[0]
+
+
+@pytest.mark.skipif(_threads._schedstat_path() is None, reason="Linux schedstat")
+def test_a_fit_on_a_contended_machine_continues_on_one_thread(monkeypatch):
+    """Every region counts as contended: after the first compiled call the fit runs on
+    one thread, and gives the same model (thread counts never change results)."""
+    if min(numba.config.NUMBA_NUM_THREADS, _threads.available_cpus()) < 2:
+        pytest.skip("needs two CPUs")
+    X = np.random.default_rng(0).normal(size=(256, 5))
+    y = X[:, 0] > 0
+
+    def fit():
+        clf = sn.MLPClassifier((8,), batch_size=16, max_iter=3, random_state=0)
+        return clf.fit(X, y).parameters_.copy()
+
+    quiet = fit()
+    counts = []
+    original = _threads.KernelThreads.checkpoint
+
+    def checkpoint(self):
+        more = original(self)
+        counts.append(numba.get_num_threads())
+        return more
+
+    monkeypatch.setattr(_threads, "WAIT_LIMIT", -1.0)
+    monkeypatch.setattr(_threads.KernelThreads, "checkpoint", checkpoint)
+    monkeypatch.setattr(_threads, "_local", __import__("threading").local())
+    contended = fit()
+    assert counts and set(counts) == {1}
+    np.testing.assert_array_equal(contended, quiet)
