@@ -19,9 +19,8 @@ import itertools
 import statistics
 import time
 
-# PyTorch is a peer to measure against, never a dependency. It is imported before
-# stochnet's kernels start Numba's OpenMP thread pool: with that pool started first,
-# PyTorch's CPU training loop ran 3x slower here (both use OpenMP).
+# PyTorch is a peer to measure against, never a dependency. The import order does not
+# matter (benchmarks/shared_machine.py measures both orders).
 try:
     import torch
 except ImportError:

@@ -15,8 +15,11 @@ fit against the same fit alone, measured in the same run:
   scikit-learn (target: stochnet's slowdown no worse than scikit-learn's);
 * **affinity**: a fit pinned to one CPU against a fit with one thread (target: 1x);
 * **threadpool_limits(1)**: the same, limited by threadpoolctl instead;
-* **PyTorch, both orders** (when installed): a PyTorch training loop in a process that
-  imported and ran stochnet before or after it, against PyTorch alone (target: 1.1x).
+* **CPU quota** (where this process may create a cgroup): a fit in a cgroup limited to
+  one CPU, with stochnet's default and with the quota ignored, against one thread;
+* **PyTorch, both orders** (when installed): an epoch of ``compare.py``'s MLP in
+  PyTorch, in a process that imported and fitted stochnet before or after importing
+  torch, against PyTorch alone (target: 1.1x).
 """
 
 import argparse
@@ -52,17 +55,21 @@ SKLEARN_FIT = (
     "SkMLP((128, 64), max_iter=40, tol=0, n_iter_no_change=10**9, random_state=i).fit(X, y)"
 )
 TORCH_LOOP = """
-def torch_fit(i):
+Xt = torch.rand(10_000, 784)
+yt = torch.randint(0, 10, (10_000,))
+
+
+def torch_fit(i):  # one epoch of compare.py's MLP: 784-256-256-10, Adam, batch 128
     torch.manual_seed(i)
-    Xt, yt = torch.tensor(X, dtype=torch.float32), torch.tensor(y)
-    net = torch.nn.Sequential(torch.nn.Linear(64, 128), torch.nn.ReLU(),
-                              torch.nn.Linear(128, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    net = torch.nn.Sequential(
+        torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 256),
+        torch.nn.ReLU(), torch.nn.Linear(256, 10),
+    )
     opt = torch.optim.Adam(net.parameters(), 1e-3)
-    for _ in range(10):
-        for b in range(0, len(Xt), 200):
-            opt.zero_grad()
-            torch.nn.functional.cross_entropy(net(Xt[b:b + 200]), yt[b:b + 200]).backward()
-            opt.step()
+    for b in range(0, len(Xt), 128):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(net(Xt[b : b + 128]), yt[b : b + 128]).backward()
+        opt.step()
 """
 BUSY = "import time\nend = time.time() + 600\nwhile time.time() < end: pass\n"
 
@@ -138,6 +145,43 @@ def one_cpu(fits):
         print(f"{name}: {t:.3f} s against {base:.3f} s with one thread ({t / base:.2f}x)")
 
 
+def _quota_group():
+    """A cgroup (v2, else v1) limited to one CPU, or None where none can be made."""
+    for root, quota_file, value in (
+        ("/sys/fs/cgroup", "cpu.max", "100000 100000"),
+        ("/sys/fs/cgroup/cpu", "cpu.cfs_quota_us", "100000"),
+    ):
+        folder = os.path.join(root, "stochnet-bench")
+        try:
+            os.makedirs(folder, exist_ok=True)
+            with open(os.path.join(folder, quota_file), "w") as f:
+                f.write(value)
+            return folder
+        except OSError:
+            continue
+    return None
+
+
+def quota(fits):
+    folder = _quota_group()
+    if folder is None:
+        print("CPU quota: no writable cgroup here, skipped")
+        return
+    join = f"import os\nopen({folder + '/cgroup.procs'!r}, 'w').write(str(os.getpid()))\n"
+    default = script(STOCHNET_FIT, join + "import stochnet as sn", fits)
+    blind = script(
+        STOCHNET_FIT,
+        join + "import stochnet as sn, stochnet._threads as t\nt.cpu_quota = lambda: 1e9",
+        fits,
+    )
+    one_thread = script(STOCHNET_FIT, "import stochnet as sn\nsn.set_num_threads(1)", fits)
+    base = statistics.median(run(one_thread))
+    for name, code in (("default", default), ("quota ignored (2 threads)", blind)):
+        t = statistics.median(run(code))
+        print(f"CPU quota of 1 CPU, {name}: {t:.3f} s against {base:.3f} s with one thread "
+              f"and no quota ({t / base:.2f}x)")  # fmt: skip
+
+
 def pytorch(fits):
     try:
         import torch  # noqa: F401
@@ -159,11 +203,13 @@ def pytorch(fits):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fits", type=int, default=6)
-    parser.add_argument("--only", choices=("pair", "busy", "cpu", "torch"), default=None)
+    parser.add_argument("--only", choices=("pair", "busy", "cpu", "quota", "torch"), default=None)
     args = parser.parse_args()
     run(script(STOCHNET_FIT, "import stochnet as sn", 1))  # warm the kernel cache
     tic = time.perf_counter()
-    scenarios = {"pair": pair, "busy": busy_neighbour, "cpu": one_cpu, "torch": pytorch}
+    scenarios = {
+        "pair": pair, "busy": busy_neighbour, "cpu": one_cpu, "quota": quota, "torch": pytorch
+    }  # fmt: skip
     for name, scenario in scenarios.items():
         if args.only in (None, name):
             scenario(args.fits)

@@ -22,35 +22,63 @@ import numba
 from threadpoolctl import LibController, register
 
 
-def _cgroup_v2_quota(path="/proc/self/cgroup", root="/sys/fs/cgroup"):
-    """CPUs allowed by ``cpu.max`` on the way from this process's cgroup to the root."""
+def _own_cgroups(path):
+    """``{controller: cgroup path}`` of this process, from ``/proc/self/cgroup``."""
+    groups = {}
     try:
         with open(path) as f:
-            group = next(line.split("::", 1)[1].strip() for line in f if line.startswith("0::"))
-    except (OSError, StopIteration):
-        return math.inf
-    limit = math.inf
+            for line in f:
+                _, controllers, group = line.rstrip("\n").split(":", 2)
+                for controller in controllers.split(",") if controllers else [""]:
+                    groups[controller] = group
+    except (OSError, ValueError):
+        pass
+    return groups
+
+
+def _tightest(folders, read):
+    """The smallest CPU count ``read(folder)`` gives over ``folders`` (``inf`` if none)."""
+    limits = [read(folder) for folder in folders]
+    return min([limit for limit in limits if limit is not None], default=math.inf)
+
+
+def _ancestors(root, group):
+    """``root/group`` and each folder above it up to ``root``."""
     parts = [p for p in group.split("/") if p]
-    for depth in range(len(parts), -1, -1):
-        try:
-            with open(os.path.join(root, *parts[:depth], "cpu.max")) as f:
-                quota, period = f.read().split()[:2]
-        except (OSError, ValueError):
-            continue
-        if quota != "max":
-            limit = min(limit, int(quota) / int(period))
-    return limit
+    return [os.path.join(root, *parts[:depth]) for depth in range(len(parts), -1, -1)]
 
 
-def _cgroup_v1_quota(root="/sys/fs/cgroup/cpu"):
+def _read_v2(folder):
     try:
-        with open(os.path.join(root, "cpu.cfs_quota_us")) as f:
+        with open(os.path.join(folder, "cpu.max")) as f:
+            quota, period = f.read().split()[:2]
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        return None
+
+
+def _read_v1(folder):
+    try:
+        with open(os.path.join(folder, "cpu.cfs_quota_us")) as f:
             quota = int(f.read())
-        with open(os.path.join(root, "cpu.cfs_period_us")) as f:
+        with open(os.path.join(folder, "cpu.cfs_period_us")) as f:
             period = int(f.read())
     except (OSError, ValueError):
-        return math.inf
-    return quota / period if quota > 0 and period > 0 else math.inf
+        return None
+    return quota / period if quota > 0 and period > 0 else None
+
+
+def _cgroup_v2_quota(path="/proc/self/cgroup", root="/sys/fs/cgroup"):
+    """CPUs allowed by ``cpu.max`` on the way from this process's cgroup to the root."""
+    group = _own_cgroups(path).get("")
+    return math.inf if group is None else _tightest(_ancestors(root, group), _read_v2)
+
+
+def _cgroup_v1_quota(path="/proc/self/cgroup", root="/sys/fs/cgroup/cpu"):
+    """CPUs allowed by ``cpu.cfs_quota_us`` (cgroup v1) on the way to the root of the
+    ``cpu`` hierarchy (a container sees its own cgroup as that root)."""
+    group = _own_cgroups(path).get("cpu")
+    return math.inf if group is None else _tightest(_ancestors(root, group), _read_v1)
 
 
 @functools.cache
@@ -95,6 +123,8 @@ def set_num_threads(n):
 #: ran on an oversubscribed machine (measured: alone 0.00-0.01; beside a busy process or
 #: a second stochnet process 0.5-0.6).
 WAIT_LIMIT = 0.25
+#: Regions shorter than this (ns) are too short to tell.
+MIN_REGION_NS = 1_000_000
 #: Seconds on one thread after contention; doubled (up to the maximum) each time the
 #: machine is still oversubscribed when all threads come back.
 BACKOFF_SECONDS = (0.5, 8.0)
@@ -141,7 +171,7 @@ class _Governor:
         wall = time.perf_counter_ns() - self.mark[0]
         waited = self._wait_ns() - self.mark[1]
         self.mark = None
-        if wall < 1_000_000:  # under a millisecond: too short to tell
+        if wall < MIN_REGION_NS:
             return
         if waited > WAIT_LIMIT * wall:
             if threads > 1:

@@ -165,8 +165,19 @@ def test_a_fit_on_a_contended_machine_continues_on_one_thread(monkeypatch):
         return more
 
     monkeypatch.setattr(_threads, "WAIT_LIMIT", -1.0)
+    monkeypatch.setattr(_threads, "MIN_REGION_NS", 0)
     monkeypatch.setattr(_threads.KernelThreads, "checkpoint", checkpoint)
     monkeypatch.setattr(_threads, "_local", __import__("threading").local())
     contended = fit()
     assert counts and set(counts) == {1}
     np.testing.assert_array_equal(contended, quiet)
+
+
+def test_cgroup_v1_quota_follows_the_cpu_hierarchy(tmp_path):
+    (tmp_path / "cgroup").write_text("4:cpu,cpuacct:/jobs/one\n3:memory:/jobs\n")
+    for folder, quota in (("", -1), ("jobs", 250000), ("jobs/one", -1)):
+        (tmp_path / "cpu" / folder).mkdir(parents=True, exist_ok=True)
+        (tmp_path / "cpu" / folder / "cpu.cfs_quota_us").write_text(f"{quota}\n")
+        (tmp_path / "cpu" / folder / "cpu.cfs_period_us").write_text("100000\n")
+    assert _threads._cgroup_v1_quota(tmp_path / "cgroup", tmp_path / "cpu") == 2.5
+    assert _threads._cgroup_v1_quota(tmp_path / "missing", tmp_path / "cpu") == math.inf
