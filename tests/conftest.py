@@ -1,5 +1,8 @@
 import contextlib
 import os
+import subprocess
+import sys
+import textwrap
 
 import numba
 import pytest
@@ -33,3 +36,32 @@ def numba_threads(n):
 @pytest.fixture
 def threads():
     return numba_threads
+
+
+#: Two seeded digits fits (float64, float32) whose parameters go to ``argv[1] + dtype``.
+SEEDED_FITS = textwrap.dedent(
+    """
+    import sys, warnings
+    import numpy as np
+    from sklearn.datasets import load_digits
+    import stochnet as sn
+    warnings.simplefilter("ignore")
+    X, y = load_digits(return_X_y=True)
+    for dtype in (np.float64, np.float32):
+        clf = sn.MLPClassifier((32,), dropout=0.1, max_iter=3, random_state=5)
+        np.save(sys.argv[1] + str(np.dtype(dtype)), clf.fit((X / 16).astype(dtype), y).parameters_)
+    """
+)
+
+
+@pytest.fixture(scope="session")
+def precompiled(tmp_path_factory):
+    """A folder whose ``cache`` one process filled from nothing with ``precompile()``,
+    after which the same process ran :data:`SEEDED_FITS` on its freshly compiled
+    kernels (saved as ``compiled<dtype>.npy``). The slow tests share this one cold
+    compile of every default model family."""
+    root = tmp_path_factory.mktemp("precompiled")
+    code = "from stochnet.precompile import precompile\nprecompile(file=None)\n" + SEEDED_FITS
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(root / "cache"))
+    subprocess.run([sys.executable, "-c", code, str(root / "compiled")], env=env, check=True)
+    return root

@@ -293,6 +293,7 @@ def test_attention_weights_are_distributions_over_allowed_keys():
     np.testing.assert_allclose(maps.sum(-1)[..., 0], 1.0)
 
 
+@pytest.mark.slow
 def test_training_is_identical_for_one_and_two_threads():
     from stochnet.engine import Adam, Trainer
 

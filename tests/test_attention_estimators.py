@@ -22,6 +22,7 @@ def _quiet():
         yield
 
 
+@pytest.mark.slow
 def test_marked_token_task_needs_attention():
     X, y = make_marked_tokens(3000, random_state=0)
     X_test, y_test = make_marked_tokens(1000, random_state=1)
@@ -197,6 +198,7 @@ def test_save_and_load_round_trip(tmp_path):
     np.testing.assert_array_equal(loaded.attention_weights(X[:2]), clf.attention_weights(X[:2]))
 
 
+@pytest.mark.slow
 def test_predict_in_a_fresh_process(tmp_path):
     # Regression: the attention kernels call the BLAS from Numba's threads; in a fresh
     # process with a threaded BLAS that crashed (segfault) until predict limited the

@@ -6,11 +6,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 TESTS = Path(__file__).resolve().parent
 KERNEL_TESTS = ["test_kernels.py", "test_gradcheck.py", "test_engine.py", "test_augment.py",
                 "test_prune.py", "test_random.py"]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_kernels_stay_in_bounds(tmp_path):
     env = dict(os.environ, NUMBA_BOUNDSCHECK="1", NUMBA_CACHE_DIR=str(tmp_path / "cache"))
     run = subprocess.run(

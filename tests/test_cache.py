@@ -6,6 +6,7 @@ import sys
 import textwrap
 
 import numba
+import pytest
 
 from stochnet.kernels import _cache
 from stochnet.kernels.cpu import epoch
@@ -25,6 +26,7 @@ def test_other_files_keep_numbas_locators():
     assert type(elsewhere._cache._impl.locator) not in _cache.LOCATORS
 
 
+@pytest.mark.slow
 def test_editing_a_callee_recompiles_its_callers(tmp_path):
     """Copy the package, run, edit a callee's file only, run again: the caller must
     see the edit (with Numba's own stamps it would reuse the stale cached caller)."""
@@ -57,6 +59,7 @@ def test_editing_a_callee_recompiles_its_callers(tmp_path):
     assert float(after.stdout) == -1.0
 
 
+@pytest.mark.slow
 def test_a_kernel_compiled_against_cached_parallel_callees_loads_in_a_new_process(tmp_path):
     """Process 1 compiles a product kernel for float64, process 2 for float32 (reading
     the dtype-free parallel tile loop from the cache), process 3 reads the float32

@@ -146,11 +146,9 @@ def test_precompile_command_line_parses():
 
 
 @pytest.mark.slow
-def test_precompile_fills_the_cache_for_a_first_fit(tmp_path):
-    """After ``python -m stochnet compile`` a fresh process fits every default family
-    without compiling anything."""
-    subprocess.run([sys.executable, "-m", "stochnet", "compile", "--quiet"], check=True,
-                   env=dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path)))  # fmt: skip
+def test_precompile_fills_the_cache_for_a_first_fit(precompiled):
+    """After ``precompile()`` (the ``precompiled`` fixture) a fresh process fits every
+    default family, at other sizes and options, without compiling anything."""
     code = """
     import warnings
     import numpy as np
@@ -167,4 +165,4 @@ def test_precompile_fills_the_cache_for_a_first_fit(tmp_path):
     sn.AttentionClassifier(max_iter=2).fit(X[:50].reshape(50, 5, 4), y[:50])
     print(compile_count())
     """
-    assert _run(code, tmp_path).stdout.strip() == "0"
+    assert _run(code, precompiled / "cache").stdout.strip() == "0"

@@ -22,6 +22,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+@pytest.mark.slow
 def test_kernels_on_the_simulator():
     env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}
     result = subprocess.run(
@@ -103,6 +104,7 @@ def _kernels():
     return found
 
 
+@pytest.mark.slow
 def test_every_kernel_compiles_to_ptx_for_sm90():
     from numba.cuda import dispatcher
 

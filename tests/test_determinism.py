@@ -3,29 +3,15 @@
 import os
 import subprocess
 import sys
-import textwrap
 import warnings
 
 import numpy as np
+import pytest
 from sklearn.datasets import load_digits
 
 import stochnet as sn
 
-from .conftest import numba_threads
-
-FIT = textwrap.dedent(
-    """
-    import sys, warnings
-    import numpy as np
-    from sklearn.datasets import load_digits
-    import stochnet as sn
-    warnings.simplefilter("ignore")
-    X, y = load_digits(return_X_y=True)
-    for dtype in (np.float64, np.float32):
-        clf = sn.MLPClassifier((32,), dropout=0.1, max_iter=3, random_state=5)
-        np.save(sys.argv[1] + str(np.dtype(dtype)), clf.fit((X / 16).astype(dtype), y).parameters_)
-    """
-)
+from .conftest import SEEDED_FITS, numba_threads
 
 
 def _fit(**params):
@@ -48,14 +34,15 @@ def test_one_and_two_threads_are_bit_identical():
     np.testing.assert_array_equal(one, two)
 
 
-def test_compiled_and_cached_kernels_give_the_same_model(tmp_path):
-    """The first process compiles every kernel into an empty cache, the second reads
+@pytest.mark.slow
+def test_compiled_and_cached_kernels_give_the_same_model(precompiled):
+    """One process compiled every kernel into an empty cache and fitted, another reads
     them from it: the models must agree to the bit (with ``reassoc`` fast-math, an
     earlier optimiser kernel rounded differently in the two cases)."""
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
-    for name in ("compiled", "cached"):
-        subprocess.run([sys.executable, "-c", FIT, str(tmp_path / name)], env=env, check=True)
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(precompiled / "cache"))
+    subprocess.run([sys.executable, "-c", SEEDED_FITS, str(precompiled / "cached")], env=env,
+                   check=True)  # fmt: skip
     for dtype in ("float64", "float32"):
-        compiled = np.load(tmp_path / f"compiled{dtype}.npy")
-        cached = np.load(tmp_path / f"cached{dtype}.npy")
+        compiled = np.load(precompiled / f"compiled{dtype}.npy")
+        cached = np.load(precompiled / f"cached{dtype}.npy")
         np.testing.assert_array_equal(compiled, cached)

@@ -75,6 +75,7 @@ def test_members_differ_only_by_seed_and_are_reproducible():
         }
 
 
+@pytest.mark.slow
 def test_processes_give_the_same_members():
     X_train, _, y_train, _ = _digits()
     base = sn.MLPClassifier((16,), max_iter=5)
@@ -86,6 +87,7 @@ def test_processes_give_the_same_members():
         np.testing.assert_array_equal(a.parameters_, b.parameters_)
 
 
+@pytest.mark.slow
 def test_dask_cluster_gives_the_same_members():
     distributed = pytest.importorskip("distributed")
     import joblib

@@ -61,6 +61,7 @@ def _interrupt_fit(mode, solver="adam", after_epochs=2):
     return child.returncode, out, err
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_sigint_keeps_the_last_complete_epoch_and_warns():
     code, out, err = _interrupt_fit("warn")
@@ -71,6 +72,7 @@ def test_sigint_keeps_the_last_complete_epoch_and_warns():
     assert "SAME_AS_FRESH_FIT True" in out
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_sigint_reraises_when_asked():
     code, out, err = _interrupt_fit("raise")
