@@ -14,10 +14,14 @@ rebuilt estimator (parameter vector size, finiteness, layer sizes, classes) befo
 returning it; a file that fails any check raises ``ValueError`` (``OSError`` when it
 cannot be read at all).
 
-What is saved: the estimator's parameters and everything it needs to predict, plus its
-training history (``loss_curve_``, ``n_iter_``, ...). What is not: the optimiser's
-state (Adam moments, momentum): a ``warm_start`` fit after ``load`` starts the
-optimiser afresh. Parameters that are arbitrary Python objects (a callable or a
+What is saved: the estimator's parameters and everything it needs to predict, its
+training history (``loss_curve_``, ``n_iter_``, ...) and its training state: the
+optimiser's (Adam's moments and step, SGD's velocity and learning-rate schedule), the
+random streams' counters (the batch step and the epoch of the shuffles) and early
+stopping's (best score or loss, the epochs without improvement, the best parameters).
+``partial_fit`` after ``load`` continues exactly as it would have in the saving
+process, and a ``warm_start`` fit re-creates the optimiser as scikit-learn's does.
+Parameters that are arbitrary Python objects (a callable or a
 ``scipy.stats`` distribution as ``init``, a ``numpy.random.Generator`` as
 ``random_state``) cannot be written; ``save`` says so.
 """
@@ -176,6 +180,8 @@ def _encode(value, arrays, where):
         else:  # LabelBinarizer
             fields = dict(vars(value))
         return {"__object__": name, "state": _encode(fields, arrays, f"{where}<{name}>")}
+    if type(value).__name__ == "Trainer":
+        return {"__trainer__": _encode(_trainer_state(value), arrays, f"{where}<trainer>")}
     if type(value).__name__ == "MLPNetwork":
         return {"__network__": _encode(_network_state(value), arrays, f"{where}<network>")}
     if type(value).__name__ == "AttentionNetwork":
@@ -189,9 +195,31 @@ def _encode(value, arrays, where):
 
 def _estimator_state(estimator):
     state = dict(estimator.__getstate__())
-    state.pop("_trainer", None)  # optimiser state: not part of the format (see module)
-    state.pop("_best_theta", None)  # rebuilt from the parameters on load
+    if state.get("_trainer") is None:
+        state.pop("_trainer", None)
     return state
+
+
+#: The optimisers a file may name, and the settings each keeps between epochs.
+_OPTIMIZERS = {
+    "SGD": ("learning_rate_init", "learning_rate", "lr_schedule", "momentum", "nesterov",
+            "power_t"),
+    "Adam": ("learning_rate_init", "learning_rate", "beta_1", "beta_2", "epsilon"),
+}  # fmt: skip
+#: What a trainer keeps between calls: its settings and the random streams' counters.
+_TRAINER_FIELDS = ("batch_size", "shuffle", "alpha", "l1", "input_noise", "key",
+                   "chunk_seconds", "loss_scale", "step", "epoch", "t")  # fmt: skip
+
+
+def _trainer_state(trainer):
+    optimizer = trainer.optimizer
+    name = type(optimizer).__name__
+    return {
+        **{field: getattr(trainer, field) for field in _TRAINER_FIELDS},
+        "optimizer": name,
+        "settings": {k: getattr(optimizer, k) for k in _OPTIMIZERS[name]},
+        "state": list(optimizer.state),
+    }
 
 
 def _network_state(net):
@@ -336,6 +364,8 @@ class _Decoder:
             return tuple(self(v, where, depth + 1) for v in value)
         if tag == "__dict__" and isinstance(value, dict):
             return {str(k): self(v, f"{where}.{k}", depth + 1) for k, v in value.items()}
+        if tag == "__trainer__" and len(node) == 1:
+            return _TrainerState(self(value, f"{where}<trainer>", depth + 1))
         if tag == "__network__" and len(node) == 1:
             return _build_network(self(value, f"{where}<network>", depth + 1), where)
         if tag == "__encoder__" and len(node) == 1:
@@ -377,13 +407,93 @@ class _Decoder:
         obj = cls.__new__(cls)
         if name in _ESTIMATORS:
             _check_estimator_state(cls, state, f"{where}<{name}>")
+            trainer = state.pop("_trainer", None)
             obj.__setstate__(state)
             if "_network" in state:
-                obj._best_theta = obj._network.theta.copy()
+                obj._best_theta = _best_theta(state, obj._network, f"{where}<{name}>")
                 obj._trainer = None
+                if trainer is not None:
+                    obj._trainer = _build_trainer(trainer, obj._network, f"{where}<{name}>")
+            elif trainer is not None:
+                raise ValueError(f"{where}<{name}>: a trainer without a network.")
         else:
             obj.__dict__.update(state)
         return obj
+
+
+class _TrainerState(dict):
+    """A decoded trainer, built once its estimator's network exists."""
+
+
+def _best_theta(state, net, where):
+    best = state.get("_best_theta")
+    if best is None:  # files of earlier versions: the parameters are the best ones
+        return net.theta.copy()
+    if (
+        not isinstance(best, np.ndarray)
+        or best.shape != net.theta.shape
+        or (best.dtype != net.dtype)
+    ):
+        raise ValueError(f"{where}: _best_theta does not match the parameter vector.")
+    if not np.all(np.isfinite(best)):
+        raise ValueError(f"{where}: _best_theta holds NaN or infinite values.")
+    return best
+
+
+def _build_trainer(state, net, where):
+    """A :class:`~stochnet.engine.Trainer` of ``net`` in the saved state, checked."""
+    from .engine import SGD, Adam, Trainer
+
+    where = f"{where}<trainer>"
+    expected = {*_TRAINER_FIELDS, "optimizer", "settings", "state"}
+    if not isinstance(state, _TrainerState) or set(state) != expected:
+        raise ValueError(f"{where}: malformed trainer.")
+    name, settings, arrays = state["optimizer"], state["settings"], state["state"]
+    if name not in _OPTIMIZERS:
+        raise ValueError(f"{where}: unknown optimiser {name!r}.")
+    if not isinstance(settings, dict) or set(settings) != set(_OPTIMIZERS[name]):
+        raise ValueError(f"{where}: malformed {name} settings.")
+    for counter in ("batch_size", "step", "epoch", "t"):
+        value = state[counter]
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**62:
+            raise ValueError(f"{where}: {counter} must be a non-negative int, got {value!r}.")
+    if not isinstance(state["key"], np.uint64):
+        raise ValueError(f"{where}: key must be a uint64.")
+    for key, value in settings.items():
+        if key == "lr_schedule":
+            ok = value in ("constant", "invscaling", "adaptive")
+        elif key == "nesterov":
+            ok = isinstance(value, bool)
+        else:
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+            ok = ok and math.isfinite(value)
+        if not ok:
+            raise ValueError(f"{where}: bad {name} setting {key}={value!r}.")
+    optimizer = {"SGD": SGD, "Adam": Adam}[name](
+        **{k: v for k, v in settings.items() if k != "learning_rate"}
+    )
+    optimizer.learning_rate = float(settings["learning_rate"])
+    try:
+        fields = {f: state[f] for f in _TRAINER_FIELDS if f not in ("step", "epoch", "t")}
+        trainer = Trainer(net, optimizer, **fields)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: {exc}") from None
+    if not isinstance(arrays, list) or len(arrays) != len(optimizer.state):
+        raise ValueError(f"{where}: {name} keeps {len(optimizer.state)} state vectors.")
+    for current, saved in zip(optimizer.state, arrays, strict=True):
+        if (
+            not isinstance(saved, np.ndarray)
+            or saved.shape != current.shape
+            or (saved.dtype != current.dtype)
+        ):
+            raise ValueError(
+                f"{where}: optimiser state must be {current.dtype} of shape {current.shape}."
+            )
+        if not np.all(np.isfinite(saved)):
+            raise ValueError(f"{where}: the optimiser state holds NaN or infinite values.")
+        current[...] = saved
+    trainer.step, trainer.epoch, trainer.t = state["step"], state["epoch"], state["t"]
+    return trainer
 
 
 def _decode_estimator(header, arrays):
