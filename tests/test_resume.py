@@ -75,8 +75,10 @@ def test_partial_fit_after_load_continues_bit_for_bit(case, tmp_path):
 def test_warm_start_after_load_equals_warm_start_in_memory(early_stopping, tmp_path):
     """scikit-learn's rule: a warm-start fit re-creates the optimiser; the random
     streams and the early-stopping state go on."""
-    params = dict(hidden_layer_sizes=(16,), dropout=0.1, max_iter=4, random_state=0,
-                  early_stopping=early_stopping, validation_fraction=0.2, warm_start=True)  # fmt: skip
+    params = dict(
+        hidden_layer_sizes=(16,), dropout=0.1, max_iter=4, random_state=0,
+        early_stopping=early_stopping, validation_fraction=0.2, warm_start=True,
+    )  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = sn.MLPClassifier(**params).fit(X, y_class)
