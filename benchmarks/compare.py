@@ -255,7 +255,7 @@ def first_fit_rows(env):
         fresh_process(first_fit_code("sklearn"), env)[0] for _ in range(3)
     )
     rows = []
-    with tempfile.TemporaryDirectory() as precompiled, tempfile.TemporaryDirectory() as cold:
+    with tempfile.TemporaryDirectory() as precompiled:
         subprocess.run([sys.executable, "-m", "stochnet", "compile", "--quiet"], check=True,
                        env=dict(env, NUMBA_CACHE_DIR=precompiled))  # fmt: skip
         for family in FIRST_FITS:
@@ -263,7 +263,8 @@ def first_fit_rows(env):
             warm, _ = fresh_process(code, dict(env, NUMBA_CACHE_DIR=precompiled))
             rows.append(row(f"first fit after install, {family} [s] (vs sklearn's fresh fit)",
                             {"stochnet": warm, "sklearn": sklearn_fit}))  # fmt: skip
-            empty, _ = fresh_process(code, dict(env, NUMBA_CACHE_DIR=cold))
+            with tempfile.TemporaryDirectory() as empty_cache:
+                empty, _ = fresh_process(code, dict(env, NUMBA_CACHE_DIR=empty_cache))
             rows.append(row("same, empty kernel cache (compiles) [s]",
                             {"stochnet": empty, "sklearn": sklearn_fit}))  # fmt: skip
     return rows
