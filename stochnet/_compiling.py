@@ -150,23 +150,19 @@ class _FileLock:
             f = open(os.path.join(directory, "stochnet-compile.lock"), "a+b")
         except OSError:  # a read-only cache directory: Numba falls back elsewhere
             return False
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            self._file = f
-            return False
-        except OSError:
-            pass
         deadline = time.monotonic() + WAIT_SECONDS
-        while time.monotonic() < deadline:
-            time.sleep(0.05)
+        waited = False
+        while True:
             try:
                 fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 self._file = f
-                return True
+                return waited
             except OSError:
-                continue
-        f.close()
-        return True
+                if time.monotonic() > deadline:  # compile beside it after all
+                    f.close()
+                    return True
+                waited = True
+                time.sleep(0.05)
 
     def release(self):
         if self._file is not None:
