@@ -201,6 +201,12 @@ class EnsembleRegressor(RegressorMixin, _BaseEnsemble):
     n_estimators, n_jobs, random_state
         As in :class:`EnsembleClassifier`.
 
+    Notes
+    -----
+    The members learn standardised targets (each output shifted by its mean and divided
+    by its standard deviation, as a Gaussian likelihood needs targets of order one);
+    means, standard deviations and uncertainties come back in the units of ``y``.
+
     Examples
     --------
     >>> import numpy as np
@@ -215,17 +221,37 @@ class EnsembleRegressor(RegressorMixin, _BaseEnsemble):
     def _default_estimator(self):
         return MLPRegressor(loss="gaussian_nll")
 
+    def fit(self, X, y, sample_weight=None, interrupt="warn"):
+        _, y = validate_data(
+            self, X, y, accept_sparse=["csr", "csc"], multi_output=True, y_numeric=True,
+            dtype=None, allow_nd=True,
+        )  # fmt: skip
+        y = np.asarray(y, dtype=np.float64)
+        # Weighted, so that a weight of 2 equals a repeated row.
+        weights = None if sample_weight is None else np.asarray(sample_weight, np.float64)
+        if weights is not None and not weights.sum() > 0:
+            weights = None  # the members reject such weights with scikit-learn's message
+        self._y_mean = np.average(y, axis=0, weights=weights)
+        scale = np.sqrt(np.average((y - self._y_mean) ** 2, axis=0, weights=weights))
+        self._y_scale = np.where(scale > 0, scale, 1.0) if y.ndim > 1 else scale or 1.0
+        standardised = (y - self._y_mean) / self._y_scale
+        return super().fit(X, standardised, sample_weight, interrupt)
+
+    fit.__doc__ = _BaseEnsemble.fit.__doc__
+
     def _members(self, X):
         check_is_fitted(self, "estimators_")
         validate_data(self, X, reset=False, accept_sparse=["csr", "csc"], dtype=None, allow_nd=True)
+        # In the units of y (files of earlier versions hold members of raw targets).
+        shift, scale = getattr(self, "_y_mean", 0.0), getattr(self, "_y_scale", 1.0)
         means, variances = [], []
         for member in self.estimators_:
             if getattr(member, "loss", None) == "gaussian_nll":
                 mean, std = member.predict(X, return_std=True)
-                means.append(mean)
-                variances.append(std**2)
+                means.append(mean * scale + shift)
+                variances.append((std * scale) ** 2)
             else:
-                means.append(member.predict(X))
+                means.append(member.predict(X) * scale + shift)
         return np.stack(means), (np.stack(variances) if len(variances) == len(means) else None)
 
     def predict(self, X, return_std=False):
