@@ -4,6 +4,7 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 
 from ._mlp_base import BaseMLP
 from ._outputs import ClassifierOutputs, RegressorOutputs
+from ._sklearn_interop import SklearnInterop
 
 _ADDED_PARAMETERS = """
     dropout : float or tuple of float, default=0.0
@@ -37,7 +38,7 @@ _ADDED_PARAMETERS = """
 """
 
 
-class MLPClassifier(ClassifierOutputs, ClassifierMixin, BaseMLP):
+class MLPClassifier(SklearnInterop, ClassifierOutputs, ClassifierMixin, BaseMLP):
     __doc__ = (
         """Multi-layer perceptron classifier: scikit-learn's, compiled, with dropout.
 
@@ -83,7 +84,7 @@ class MLPClassifier(ClassifierOutputs, ClassifierMixin, BaseMLP):
     )
 
 
-class MLPRegressor(RegressorOutputs, RegressorMixin, BaseMLP):
+class MLPRegressor(SklearnInterop, RegressorOutputs, RegressorMixin, BaseMLP):
     __doc__ = (
         """Multi-layer perceptron regressor: scikit-learn's, compiled, with dropout.
 
