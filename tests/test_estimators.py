@@ -252,8 +252,11 @@ def test_partial_fit_needs_classes_first():
     clf.partial_fit(X, y, classes=np.unique(y))
     clf.partial_fit(X, y)
     assert clf.n_iter_ == 1 and clf.t_ == 2 * X.shape[0]  # scikit-learn's counting
-    with pytest.raises(AttributeError, match="stochastic"):
-        sn.MLPClassifier(solver="lbfgs").partial_fit(X, y, classes=[0, 1, 2])
+    lbfgs = sn.MLPClassifier(solver="lbfgs")
+    assert not hasattr(lbfgs, "partial_fit")  # available_if, as scikit-learn's
+    with pytest.raises(AttributeError, match="partial_fit") as error:
+        lbfgs.partial_fit(X, y, classes=[0, 1, 2])
+    assert "only available for stochastic solvers" in str(error.value.__cause__)
 
 
 def test_warm_start_continues_the_random_streams():

@@ -113,3 +113,28 @@ def test_pad_sequences_with_an_integer_dtype_needs_a_value_it_holds():
 def test_non_integer_hidden_layer_sizes_are_named_as_such():
     with pytest.raises(ValueError, match="hidden_layer_sizes must be integers"):
         sn.MLPClassifier((3.5,)).fit(X, X[:, 0] > 0)
+
+
+def test_weights_that_never_end_an_epoch_finite_raise():
+    huge = np.finfo(np.float64).max * np.random.default_rng(0).uniform(size=(10, 2))
+    with pytest.raises(ValueError, match="Solver produced non-finite parameter weights"):
+        sn.MLPRegressor().fit(huge, np.arange(10.0))
+
+
+def test_a_diverging_fit_with_early_stopping_scores_nan_and_finishes():
+    from sklearn.datasets import load_iris
+
+    X_iris, y_iris = load_iris(return_X_y=True)
+    reg = sn.MLPRegressor(
+        hidden_layer_sizes=100, activation="identity", solver="sgd", learning_rate_init=1,
+        max_iter=20, early_stopping=True, n_iter_no_change=10, random_state=0,
+    )  # fmt: skip
+    with pytest.warns(ConvergenceWarning):
+        reg.fit(X_iris, y_iris)
+    assert np.all(np.isfinite(reg.parameters_))
+
+
+def test_the_early_stopping_split_of_a_binary_classifier_is_stratified():
+    clf = sn.MLPClassifier(early_stopping=True)
+    with pytest.raises(ValueError, match=r"Classes with too few members are: \['True'\]"):
+        clf.fit([[1, 2], [2, 3], [3, 4], [4, 5]], [0, 0, 0, 1])

@@ -479,7 +479,13 @@ class BaseMLP(BaseEstimator):
                 if progress is not None:
                     progress.finish()
                 if not (np.isfinite(loss) and np.all(np.isfinite(net.theta))):
+                    finite_weights = bool(np.all(np.isfinite(net.theta)))
                     trainer.restore(last_epoch)
+                    if not finite_weights and trainer.epoch == 0:  # nothing finite to keep
+                        raise ValueError(
+                            "Solver produced non-finite parameter weights. The input data "
+                            "may contain large values and need to be preprocessed."
+                        )
                     # The epoch ran and is counted, as scikit-learn counts it; the model
                     # keeps the parameters of the epoch before.
                     self.n_iter_ += 1

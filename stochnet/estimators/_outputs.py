@@ -7,10 +7,20 @@ Mixed into the MLP and attention estimators ahead of their base class, which sup
 import numpy as np
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
 from sklearn.utils.validation import column_or_1d
 
 from ..uncertainty import decompose_classification, decompose_multilabel, decompose_regression
+
+
+def _stochastic_solver(estimator):
+    """``partial_fit`` exists for the stochastic solvers only (``hasattr`` says so)."""
+    if estimator.solver not in ("sgd", "adam"):
+        raise AttributeError(
+            f"partial_fit is only available for stochastic solvers; got {estimator.solver!r}."
+        )
+    return True
 
 
 class ClassifierOutputs:
@@ -58,11 +68,10 @@ class ClassifierOutputs:
         return Y
 
     def _stratify_labels(self, Y):
-        return (
-            Y.argmax(1)
-            if Y.shape[1] > 1 and self.out_activation_ == "softmax"
-            else (Y[:, 0] if Y.shape[1] == 1 else None)
-        )
+        if Y.shape[1] > 1 and self.out_activation_ == "softmax":
+            return Y.argmax(1)
+        # One bool column, as scikit-learn's (its error for a too-small class says 'True').
+        return Y > 0.5 if Y.shape[1] == 1 else None
 
     def _score_encoded(self, X, Y, sample_weight):
         y = self._label_binarizer.inverse_transform(Y)
@@ -98,12 +107,9 @@ class ClassifierOutputs:
         p = self.predict_proba(X)
         return np.log(p, out=p)
 
+    @available_if(_stochastic_solver)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over ``(X, y)``; ``classes`` is required on the first call."""
-        if self.solver not in ("sgd", "adam"):
-            raise AttributeError(
-                f"partial_fit is only available for stochastic solvers; got {self.solver!r}."
-            )
         if _check_partial_fit_first_call(self, classes):
             self._label_binarizer = LabelBinarizer()
             if type_of_target(y).startswith("multilabel"):
@@ -181,6 +187,8 @@ class RegressorOutputs:
 
     def _score_encoded(self, X, Y, sample_weight):
         mean = self._network.predict(X)[:, : self.n_outputs_]
+        if not np.all(np.isfinite(mean)):  # a diverging fit: NaN, as scikit-learn scores it
+            return np.nan
         return r2_score(Y, mean, sample_weight=sample_weight)
 
     def _split(self, outputs):
@@ -202,12 +210,9 @@ class RegressorOutputs:
             raise ValueError("return_std=True needs loss='gaussian_nll' (a variance head).")
         return mean, np.sqrt(var)
 
+    @available_if(_stochastic_solver)
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over ``(X, y)``."""
-        if self.solver not in ("sgd", "adam"):
-            raise AttributeError(
-                f"partial_fit is only available for stochastic solvers; got {self.solver!r}."
-            )
         return self._fit(X, y, sample_weight, incremental=True)
 
     def predict_uncertainty(self, X, mc_samples=30, random_state=None, return_samples=False):
