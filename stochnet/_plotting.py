@@ -14,4 +14,5 @@ def pyplot():
 
 def new_axes(ax, figsize=(6, 3.5)):
     """``ax``, or the axes of a new figure."""
-    return ax if ax is not None else pyplot().subplots(figsize=figsize)[1]
+    # constrained layout: axis labels and titles stay inside the figure
+    return ax if ax is not None else pyplot().subplots(figsize=figsize, layout="constrained")[1]
