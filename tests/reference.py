@@ -125,12 +125,16 @@ def predictions(loss, z):
     return np.hstack([z[:, :half], np.logaddexp(0.0, z[:, half:]) + 1e-6])
 
 
-def row_losses(loss, z, y):
-    """Per-row loss ℓ_i (see ``kernels.cpu.losses``)."""
+def row_losses(loss, z, y, eps=None):
+    """Per-row loss ℓ_i (see ``kernels.cpu.losses``); each ``-log p`` term of the
+    cross-entropies capped at ``-log(eps)`` (float64's by default), as scikit-learn
+    reports them."""
+    cap = -np.log(np.finfo(np.float64).eps if eps is None else eps)
     if loss == "softmax_cross_entropy":
-        return -(y * log_softmax(z, axis=1)).sum(1)
+        return (y * np.minimum(-log_softmax(z, axis=1), cap)).sum(1)
     if loss == "binary_cross_entropy":
-        return (np.logaddexp(0.0, z) - y * z).sum(1)
+        terms = y * np.minimum(np.logaddexp(0.0, -z), cap)
+        return (terms + (1 - y) * np.minimum(np.logaddexp(0.0, z), cap)).sum(1)
     if loss == "squared_error":
         return 0.5 * ((z - y) ** 2).sum(1)
     if loss == "poisson":

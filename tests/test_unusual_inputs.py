@@ -138,3 +138,14 @@ def test_the_early_stopping_split_of_a_binary_classifier_is_stratified():
     clf = sn.MLPClassifier(early_stopping=True)
     with pytest.raises(ValueError, match=r"Classes with too few members are: \['True'\]"):
         clf.fit([[1, 2], [2, 3], [3, 4], [4, 5]], [0, 0, 0, 1])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("y", [np.arange(40) % 3, np.arange(40) % 2])
+def test_the_reported_log_loss_is_clipped_as_scikit_learns(dtype, y):
+    """Logits of ~1e30: scikit-learn clips p to [eps, 1 - eps] when it reports the loss
+    (≈ -log(eps) per sample at worst); stochnet reported ~1e29 before."""
+    cap = -np.log(np.finfo(dtype).eps)
+    clf = sn.MLPClassifier((5,), max_iter=1, random_state=0)
+    clf.fit((X * 1e30).astype(dtype), y)
+    assert 0 < clf.loss_ <= cap + 1e-6 * cap

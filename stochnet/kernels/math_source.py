@@ -141,6 +141,14 @@ def row_prediction(loss, z, a, i):
 
 
 @register_jitable
+def log_loss_cap(z):
+    """``-log(eps)`` of ``z``'s float type, the largest term of a reported log-loss:
+    scikit-learn clips predicted probabilities to ``[eps, 1 - eps]`` when it reports it
+    (the gradient is not clipped)."""
+    return -np.log(np.finfo(z.dtype).eps)
+
+
+@register_jitable
 def row_loss(loss, z, a, y, w, delta, i, lse):
     """Weighted loss ``w ℓ_i`` of row ``i`` (predictions ``a[i]`` already filled, ``lse``
     what :func:`row_prediction` returned); writes the weighted deltas ``delta[i]``. The
@@ -148,15 +156,19 @@ def row_loss(loss, z, a, y, w, delta, i, lse):
     k = z.shape[1]
     row = 0.0
     if loss == 0:
+        cap = log_loss_cap(z)
         ysum = 0.0
         for j in range(k):
             ysum += y[i, j]
         for j in range(k):
-            row += y[i, j] * (lse - z[i, j])
+            row += y[i, j] * min(lse - z[i, j], cap)
             delta[i, j] = w * (a[i, j] * ysum - y[i, j])
     elif loss == 1:
+        cap = log_loss_cap(z)
         for j in range(k):
-            row += softplus(z[i, j]) - y[i, j] * z[i, j]
+            # softplus(z) - y z, each of its two log terms clipped as scikit-learn's
+            t = y[i, j]
+            row += t * min(softplus(-z[i, j]), cap) + (1.0 - t) * min(softplus(z[i, j]), cap)
             delta[i, j] = w * (a[i, j] - y[i, j])
     elif loss == 2:
         for j in range(k):

@@ -6,6 +6,9 @@ Losses (``codes.LOSSES``), per row, with ``z`` the output pre-activations:
 
 * softmax cross-entropy: ``ℓ = Σ_k y_k (logsumexp(z) - z_k)``
 * binary cross-entropy: ``ℓ = Σ_k softplus(z_k) - y_k z_k``
+
+(each ``-log p`` term of these two capped at ``-log(eps)`` of the dtype, as scikit-learn
+reports them; the deltas are not capped)
 * squared error: ``ℓ = ½ Σ_k (z_k - y_k)²``
 * Poisson (scikit-learn's deviance form): ``ℓ = Σ_k y_k log y_k - y_k z_k - y_k + e^{z_k}``
 * Gaussian NLL, ``z = (μ, s)``, ``σ² = softplus(s) + MIN_VARIANCE``:
@@ -18,7 +21,7 @@ import numpy as np
 from numba import njit
 
 from ..._config import JIT_MATH
-from ..math_source import row_loss, row_prediction, softmax_exp
+from ..math_source import log_loss_cap, row_loss, row_prediction, softmax_exp
 
 
 @njit(**JIT_MATH)
@@ -101,6 +104,7 @@ def _softmax_cross_entropy(z, a, y, sw, delta, lse):
     called once per row, the shared per-row function cost four times this loop."""
     weighted = sw.shape[0] > 0
     n_rows, k = z.shape
+    cap = log_loss_cap(z)
     total = 0.0
     for i in range(n_rows):
         w = sw[i] if weighted else 1.0
@@ -108,7 +112,7 @@ def _softmax_cross_entropy(z, a, y, sw, delta, lse):
         row = 0.0
         for j in range(k):
             ysum += y[i, j]
-            row += y[i, j] * (lse[i] - z[i, j])
+            row += y[i, j] * min(lse[i] - z[i, j], cap)
         for j in range(k):
             delta[i, j] = w * (a[i, j] * ysum - y[i, j])
         total += w * row
