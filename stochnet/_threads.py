@@ -24,16 +24,17 @@ from threadpoolctl import LibController, register
 
 def _own_cgroups(path):
     """``{controller: cgroup path}`` of this process, from ``/proc/self/cgroup``."""
-    groups = {}
     try:
         with open(path) as f:
-            for line in f:
-                _, controllers, group = line.rstrip("\n").split(":", 2)
-                for controller in controllers.split(",") if controllers else [""]:
-                    groups[controller] = group
-    except (OSError, ValueError):
-        pass
-    return groups
+            lines = [line.rstrip("\n").split(":", 2) for line in f]
+    except OSError:  # not Linux, or no /proc: no cgroup limits known
+        return {}
+    return {
+        controller: fields[2]
+        for fields in lines
+        if len(fields) == 3
+        for controller in (fields[1].split(",") if fields[1] else [""])
+    }
 
 
 def _tightest(folders, read):
