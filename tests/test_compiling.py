@@ -166,3 +166,42 @@ def test_precompile_fills_the_cache_for_a_first_fit(precompiled):
     print(compile_count())
     """
     assert _run(code, precompiled / "cache").stdout.strip() == "0"
+
+
+def _fake_kernel(folder):
+    """A stand-in for a kernel's dispatcher whose cache index lives in ``folder``."""
+    import types
+
+    cache_file = types.SimpleNamespace(_index_path=str(folder / "k.nbi"))
+    cache = types.SimpleNamespace(_cache_file=cache_file, _cache_path=str(folder))
+    return types.SimpleNamespace(_cache=cache)
+
+
+def _write_index(folder, version, stamp, keys):
+    import pickle
+
+    with open(folder / "k.nbi", "wb") as f:
+        pickle.dump(version, f)
+        f.write(pickle.dumps((stamp, {key: "k.0.nbc" for key in keys})))
+
+
+def test_the_notice_says_why_it_compiles(tmp_path):
+    import numba
+    from numba import types
+
+    from stochnet.kernels._cache import kernel_tree_hash
+
+    kernel = _fake_kernel(tmp_path)
+    args = (types.float32[:, ::1], types.int64)
+    assert _compiling.why(kernel, args) == "nothing is cached yet for this installation"
+    (tmp_path / "other.nbi").write_bytes(b"")
+    assert _compiling.why(kernel, args) == "first use of these float32 kernels"
+    _write_index(tmp_path, "0.1.0", b"", [])
+    assert "made by Numba 0.1.0" in _compiling.why(kernel, args)
+    _write_index(tmp_path, numba.__version__, b"old tree", [])
+    assert _compiling.why(kernel, args) == "stochnet's kernels changed since they were cached"
+    other_cpu = ((args, ("x86_64", "another-cpu", "+avx"), ()),)
+    _write_index(tmp_path, numba.__version__, kernel_tree_hash(), other_cpu)
+    assert _compiling.why(kernel, args) == "the cache was made on a CPU of another kind"
+    _write_index(tmp_path, numba.__version__, kernel_tree_hash(), [])
+    assert _compiling.why(kernel, args) == "first use with these float32 arguments"
