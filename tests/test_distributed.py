@@ -34,6 +34,7 @@ def test_a_memmap_trains_and_predicts_without_a_copy(tmp_path):
         tracemalloc.stop()
     assert peak < X.nbytes / 2  # X was never copied
     np.testing.assert_array_equal(on_disk.parameters_, in_memory.parameters_)
+    np.testing.assert_array_equal(proba, in_memory.predict_proba(data))
 
 
 def test_dask_ml_incremental_and_parallel_post_fit():
