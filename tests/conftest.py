@@ -23,6 +23,29 @@ def examples(n):
 
 
 @contextlib.contextmanager
+def dask_backend():
+    """joblib's Dask backend on a two-worker local cluster (one thread per worker),
+    closed afterwards; skips the test without ``distributed``."""
+    import warnings
+
+    import joblib
+
+    distributed = pytest.importorskip("distributed")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cluster = distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        client = distributed.Client(cluster)
+        try:
+            with joblib.parallel_backend("dask"):
+                yield
+        finally:
+            client.close()
+            cluster.close()
+
+
+@contextlib.contextmanager
 def numba_threads(n):
     """Run with ``n`` Numba threads, restoring the previous count afterwards."""
     previous = numba.get_num_threads()

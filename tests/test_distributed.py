@@ -1,13 +1,14 @@
 """The examples of the user guide's "beyond one machine" page, run."""
 
 import tracemalloc
-import warnings
 
 import numpy as np
 import pytest
 from sklearn.model_selection import GridSearchCV
 
 import stochnet as sn
+
+from .conftest import dask_backend
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -55,24 +56,11 @@ def test_dask_ml_incremental_and_parallel_post_fit():
 
 @pytest.mark.slow
 def test_grid_search_on_a_dask_cluster_equals_the_local_one():
-    distributed = pytest.importorskip("distributed")
-    import joblib
-
     grid = {"dropout": [0.0, 0.2]}
     base = sn.MLPClassifier((8,), max_iter=20, random_state=0)
     local = GridSearchCV(base, grid, cv=3).fit(X_np, y_np)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cluster = distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        )
-        client = distributed.Client(cluster)
-        try:
-            with joblib.parallel_backend("dask"):
-                remote = GridSearchCV(base, grid, cv=3).fit(X_np, y_np)
-        finally:
-            client.close()
-            cluster.close()
+    with dask_backend():
+        remote = GridSearchCV(base, grid, cv=3).fit(X_np, y_np)
     np.testing.assert_array_equal(
         remote.cv_results_["mean_test_score"], local.cv_results_["mean_test_score"]
     )

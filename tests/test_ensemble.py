@@ -1,7 +1,5 @@
 """Deep ensembles: members, uncertainty split, calibration, Dask."""
 
-import warnings
-
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
@@ -10,6 +8,8 @@ from sklearn.preprocessing import StandardScaler
 
 import stochnet as sn
 from stochnet.uncertainty import nll
+
+from .conftest import dask_backend
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -91,25 +91,12 @@ def test_processes_give_the_same_members():
 
 @pytest.mark.slow
 def test_dask_cluster_gives_the_same_members():
-    distributed = pytest.importorskip("distributed")
-    import joblib
-
     X_train, _, y_train, _ = _digits()
     base = sn.MLPClassifier((16,), max_iter=5)
     local = sn.EnsembleClassifier(base, n_estimators=2, random_state=3).fit(X_train, y_train)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cluster = distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        )
-        client = distributed.Client(cluster)
-        try:
-            with joblib.parallel_backend("dask"):
-                remote = sn.EnsembleClassifier(base, n_estimators=2, random_state=3)
-                remote.fit(X_train, y_train)
-        finally:
-            client.close()
-            cluster.close()
+    with dask_backend():
+        remote = sn.EnsembleClassifier(base, n_estimators=2, random_state=3)
+        remote.fit(X_train, y_train)
     for a, b in zip(local.estimators_, remote.estimators_, strict=True):
         np.testing.assert_array_equal(a.parameters_, b.parameters_)
 

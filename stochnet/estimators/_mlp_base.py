@@ -478,8 +478,8 @@ class BaseMLP(BaseEstimator):
                 )  # fmt: skip
                 if progress is not None:
                     progress.finish()
-                if not (np.isfinite(loss) and np.all(np.isfinite(net.theta))):
-                    finite_weights = bool(np.all(np.isfinite(net.theta)))
+                finite_weights = bool(np.all(np.isfinite(net.theta)))
+                if not (np.isfinite(loss) and finite_weights):
                     trainer.restore(last_epoch)
                     if not finite_weights and trainer.epoch == 0:  # nothing finite to keep
                         raise ValueError(
