@@ -36,6 +36,8 @@ import zipfile
 
 import numpy as np
 
+from ._files import replace_atomically
+
 FORMAT = "stochnet-model"
 FORMAT_VERSION = 1
 
@@ -125,6 +127,17 @@ def save(estimator, path):
         raise TypeError(
             f"estimator must be one of {', '.join(_ESTIMATORS)}, got {type(estimator).__name__}."
         )
+    write(estimator, path)
+
+
+def write(estimator, path, **sections):
+    """:func:`save` with extra JSON ``sections`` in the header (a checkpoint's record).
+
+    The file appears whole or not at all: the archive goes to a temporary file in the
+    same folder, is flushed to disk (``fsync``) and then renamed over ``path``
+    (``os.replace``, atomic on POSIX and Windows), so a process killed mid-write leaves
+    the previous file intact.
+    """
     from . import __version__
 
     arrays = []
@@ -132,17 +145,26 @@ def save(estimator, path):
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "stochnet_version": __version__,
-        "estimator": _encode(estimator, arrays, "estimator"),
+        "estimator": encode(estimator, arrays, "estimator"),
+        **sections,
     }
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
-        archive.writestr("header.json", json.dumps(header, allow_nan=False))
-        for i, array in enumerate(arrays):
-            buffer = _io.BytesIO()
-            np.lib.format.write_array(buffer, array, allow_pickle=False)
-            archive.writestr(f"arrays/{i}.npy", buffer.getvalue())
+    text = json.dumps(header, allow_nan=False)
+
+    def write_archive(file):
+        with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_STORED) as archive:
+            archive.writestr("header.json", text)
+            for i, array in enumerate(arrays):
+                buffer = _io.BytesIO()
+                np.lib.format.write_array(buffer, array, allow_pickle=False)
+                archive.writestr(f"arrays/{i}.npy", buffer.getvalue())
+
+    replace_atomically(path, write_archive)
 
 
-def _encode(value, arrays, where):
+def encode(value, arrays, where):
+    """``value`` as a tree of JSON values, its arrays appended to ``arrays`` and referred
+    to by index; ``where`` names it in errors (``ValueError`` for what a model file
+    cannot hold)."""
     if value is None or isinstance(value, bool | str):
         return value
     if isinstance(value, numbers.Integral) and not isinstance(value, np.integer):
@@ -164,12 +186,12 @@ def _encode(value, arrays, where):
         arrays.append(np.ascontiguousarray(value))
         return {"__array__": len(arrays) - 1}
     if isinstance(value, list | tuple):
-        items = [_encode(v, arrays, f"{where}[{i}]") for i, v in enumerate(value)]
+        items = [encode(v, arrays, f"{where}[{i}]") for i, v in enumerate(value)]
         return items if isinstance(value, list) else {"__tuple__": items}
     if isinstance(value, dict):
         if not all(isinstance(k, str) for k in value):
             raise ValueError(f"{where}: only dicts with str keys can be saved.")
-        return {"__dict__": {k: _encode(v, arrays, f"{where}.{k}") for k, v in value.items()}}
+        return {"__dict__": {k: encode(v, arrays, f"{where}.{k}") for k, v in value.items()}}
     name = type(value).__name__
     cls = _classes().get(name)
     if cls is not None and type(value) is cls:
@@ -179,13 +201,13 @@ def _encode(value, arrays, where):
             fields = _estimator_state(value)
         else:  # LabelBinarizer
             fields = dict(vars(value))
-        return {"__object__": name, "state": _encode(fields, arrays, f"{where}<{name}>")}
+        return {"__object__": name, "state": encode(fields, arrays, f"{where}<{name}>")}
     if type(value).__name__ == "Trainer":
-        return {"__trainer__": _encode(_trainer_state(value), arrays, f"{where}<trainer>")}
+        return {"__trainer__": encode(_trainer_state(value), arrays, f"{where}<trainer>")}
     if type(value).__name__ == "MLPNetwork":
-        return {"__network__": _encode(_network_state(value), arrays, f"{where}<network>")}
+        return {"__network__": encode(_network_state(value), arrays, f"{where}<network>")}
     if type(value).__name__ == "AttentionNetwork":
-        return {"__encoder__": _encode(_encoder_state(value), arrays, f"{where}<encoder>")}
+        return {"__encoder__": encode(_encoder_state(value), arrays, f"{where}<encoder>")}
     raise ValueError(
         f"{where}: a {type(value).__name__} cannot be saved in a model file (only numbers, "
         "strings, arrays, lists, dicts and stochnet's own specs). Use a named "
@@ -266,6 +288,11 @@ def load(path):
     OSError
         If the file cannot be read.
     """
+    return read(path)[1]
+
+
+def read(path):
+    """:func:`load`, also returning the file's header (plain JSON values)."""
     path = os.fspath(path)
     try:
         archive = zipfile.ZipFile(path)
@@ -274,7 +301,7 @@ def load(path):
     with archive:
         try:
             header, arrays = _read_members(archive)
-            return _decode_estimator(header, arrays)
+            return header, _decode_estimator(header, arrays)
         except ValueError as exc:
             raise ValueError(f"{path}: {exc}") from None
         except (zipfile.BadZipFile, EOFError, KeyError, UnicodeDecodeError) as exc:
@@ -590,9 +617,16 @@ def _check_classes(classes, n_out, where):
         raise ValueError(f"{where}: {len(classes)} classes do not fit {n_out} output units.")
 
 
+#: Parameters added after format version 1 was fixed, with the value older files mean.
+_LATER_PARAMS = {"checkpoint": None}
+
+
 def _check_estimator_state(cls, state, where):
     """Cross-checks between the parameters and the fitted attributes."""
     params = set(cls._get_param_names())
+    for name, default in _LATER_PARAMS.items():  # files written before they existed
+        if name in params:
+            state.setdefault(name, default)
     missing = params - set(state)
     if missing:
         raise ValueError(f"{where}: missing parameters {sorted(missing)}.")

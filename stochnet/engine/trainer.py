@@ -231,7 +231,7 @@ class Trainer:
         sw = np.empty(0, net.dtype) if sample_weight is None else sample_weight
         work = net.workspace(batch_size, nnz)
         config = self.optimizer.config(self.alpha, self.l1)
-        total = 0.0
+        data = penalty = 0.0
         done = 0
         chunk = self._batches_per_call
         with self._kernel_arrays(X, Y, sw, order, batch_size) as (
@@ -252,9 +252,8 @@ class Trainer:
                 data, penalty = net.train_batches(
                     X, Y, sw, order, batch_size, done, count, theta, grad, state1, state2,
                     net.plan, work, config, self.key, self.t, self.step, self.epoch,
-                    self.input_noise, mask,
+                    self.input_noise, mask, data, penalty,
                 )  # fmt: skip
-                total += self.loss_scale * data + penalty
                 elapsed = time.perf_counter() - compile_seconds() - tic  # compiling excluded
                 done += count
                 self.t += count
@@ -267,4 +266,4 @@ class Trainer:
                     chunk = 1
         self._batches_per_call = chunk
         self.epoch += 1
-        return total / n
+        return (self.loss_scale * data + penalty) / n

@@ -17,6 +17,7 @@ from ..augment import RandomCrop, parse_augment
 from ..kernels.codes import ACTIVATIONS, STREAMS
 from ..prune import check_amount
 from ..random import derive_key, splitmix64
+from ._checkpoint import Checkpoint
 from ._params import check_option, validate_mlp_params
 from ._pruning import pruning_mask
 
@@ -65,6 +66,7 @@ class BaseMLP(BaseEstimator):
         prune_scope="layer",
         prune_at="init",
         device="cpu",
+        checkpoint=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -99,6 +101,7 @@ class BaseMLP(BaseEstimator):
         self.prune_scope = prune_scope
         self.prune_at = prune_at
         self.device = device
+        self.checkpoint = checkpoint
 
     # ------------------------------------------------------------------ hooks
     def _engine_loss(self):
@@ -255,14 +258,31 @@ class BaseMLP(BaseEstimator):
     def _fit(self, X, y, sample_weight, incremental, interrupt="warn"):
         self._interrupt = check_option("interrupt", interrupt, {"warn", "raise"})
         params, X, Y, sample_weight = self._prepare(X, y, sample_weight, incremental)
-        if params["solver"] in _STOCHASTIC_SOLVERS:
-            if params["early_stopping"] and incremental:
-                raise ValueError("partial_fit does not support early_stopping=True")
-            self._fit_stochastic(X, Y, sample_weight, params, incremental)
-        else:
+        checkpoint, completed = None, True
+        if params["solver"] not in _STOCHASTIC_SOLVERS:
             self._fit_lbfgs(X, Y, sample_weight, params)
+        elif params["early_stopping"] and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        else:
+            resumed = None
+            if params["checkpoint"] is not None and not incremental:
+                data = {"X": X, "y": Y, "sample_weight": sample_weight}
+                checkpoint = Checkpoint(params["checkpoint"], self, data)
+                resumed = checkpoint.resume(self)
+                if resumed == "finished":
+                    return self
+                if resumed:
+                    self._network.to(params["device"])
+            completed = self._fit_stochastic(
+                X, Y, sample_weight, params, incremental, checkpoint, resumed is not None
+            )
         if params["prune"] is not None and params["prune_at"] == "end":
             self._apply_pruning(params["prune"], params["prune_method"], params["prune_scope"])
+        if checkpoint is not None and completed:  # an interrupted fit keeps its checkpoint
+            if getattr(self, "_keep_finished_checkpoint", False):  # an ensemble's member
+                checkpoint.write(self, finished=True)
+            else:
+                checkpoint.remove()
         return self
 
     # ------------------------------------------------------------ pruning
@@ -427,7 +447,12 @@ class BaseMLP(BaseEstimator):
     def _stratify_labels(self, Y):
         return None
 
-    def _fit_stochastic(self, X, Y, sample_weight, params, incremental):
+    def _fit_stochastic(
+        self, X, Y, sample_weight, params, incremental, checkpoint=None, resumed=False
+    ):
+        """Epochs of SGD or Adam, continuing a fit ``resumed`` from ``checkpoint``, which
+        is written at epoch ends (if not None); returns False when interrupted (Ctrl-C),
+        True otherwise."""
         net = self._network
         batch_size = params["batch_size"]
         if params["early_stopping"]:
@@ -451,7 +476,7 @@ class BaseMLP(BaseEstimator):
             from ..engine import Trainer
 
             self._trainer = Trainer(net, self._make_optimizer(params), batch_size, key=self._key)
-        elif not incremental:
+        elif not incremental and not resumed:
             self._trainer.reset_optimizer(self._make_optimizer(params))
         trainer = self._trainer
         trainer.batch_size = batch_size
@@ -464,11 +489,13 @@ class BaseMLP(BaseEstimator):
 
         from .._compiling import compile_seconds
 
-        self.n_iter_ = 0  # as scikit-learn: counts the epochs of this call
+        if not resumed:
+            self.n_iter_ = 0  # as scikit-learn: counts the epochs of this call
         last_epoch = trainer.checkpoint()
+        record = self._training_record()
         progress = _ProgressBar(sys.stdout) if self.verbose and self.verbose >= 2 else None
         try:
-            for _ in range(params["max_iter"]):
+            while self.n_iter_ < params["max_iter"]:
                 tic, compiled = time.perf_counter(), compile_seconds()
                 if progress is not None:
                     progress.start()
@@ -500,12 +527,26 @@ class BaseMLP(BaseEstimator):
                         stacklevel=4,
                     )
                     break
-                last_epoch = trainer.checkpoint()
                 self.n_iter_ += 1
                 self.loss_ = loss
                 self.t_ += n_train
                 self.loss_curve_.append(loss)
                 self._update_no_improvement_count(params, X_val, Y_val, sw_val)
+                optimizer.iteration_ends(self.t_)
+                stop, message = False, None
+                if self._no_improvement_count > params["n_iter_no_change"]:
+                    what = "Validation score" if params["early_stopping"] else "Training loss"
+                    stop = optimizer.trigger_stopping()
+                    message = (
+                        f"{what} did not improve more than tol={params['tol']:f} for "
+                        f"{params['n_iter_no_change']} consecutive epochs."
+                        + (" Stopping." if stop else " Decreasing learning rate.")
+                    )
+                    if not stop:
+                        self._no_improvement_count = 0
+                # The epoch is complete: Ctrl-C from here on comes back to this point.
+                last_epoch = trainer.checkpoint()
+                record = self._training_record()
                 if self.verbose:
                     line = f"Iteration {self.n_iter_}, loss = {loss:.8f}"
                     if params["early_stopping"]:
@@ -513,20 +554,9 @@ class BaseMLP(BaseEstimator):
                     compiled = compile_seconds() - compiled
                     line += f", time = {time.perf_counter() - tic - compiled:.2f}s"
                     print(line + (f" (+ {compiled:.1f}s compiling)" if compiled else ""))
-                optimizer.iteration_ends(self.t_)
-                if self._no_improvement_count > params["n_iter_no_change"]:
-                    what = "Validation score" if params["early_stopping"] else "Training loss"
-                    msg = (
-                        f"{what} did not improve more than tol={params['tol']:f} for "
-                        f"{params['n_iter_no_change']} consecutive epochs."
-                    )
-                    stop = optimizer.trigger_stopping()
-                    if self.verbose:
-                        print(msg + (" Stopping." if stop else " Decreasing learning rate."))
-                    if stop:
-                        break
-                    self._no_improvement_count = 0
-                if incremental:
+                    if message:
+                        print(message)
+                if stop or incremental:
                     break
                 if self.n_iter_ == params["max_iter"]:
                     warnings.warn(
@@ -535,13 +565,44 @@ class BaseMLP(BaseEstimator):
                         ConvergenceWarning,
                         stacklevel=4,
                     )
+                    break
+                if checkpoint is not None and checkpoint.due():
+                    checkpoint.write(self)
         except KeyboardInterrupt:
             trainer.restore(last_epoch)
+            self._restore_training_record(record)
+            if checkpoint is not None:
+                checkpoint.write(self)
             self._interrupted(f"after {self.n_iter_} complete epoch(s)")
+            return False
         finally:
             trainer.device_data.clear()
             if params["early_stopping"]:
                 net.theta[...] = self._best_theta
+        return True
+
+    #: What an epoch changes in the estimator beside the trainer's state.
+    _RECORDED = ("n_iter_", "t_", "loss_", "loss_curve_", "validation_scores_",
+                 "validation_loss_curve_", "best_loss_", "best_validation_score_",
+                 "_no_improvement_count", "_best_theta")  # fmt: skip
+
+    def _training_record(self):
+        """A copy of the training history at an epoch end (lists copied; arrays are
+        replaced, never changed in place), and the optimiser's learning rate."""
+        record = {k: getattr(self, k) for k in self._RECORDED if hasattr(self, k)}
+        record.update({k: list(v) for k, v in record.items() if isinstance(v, list)})
+        record["learning_rate"] = self._trainer.optimizer.learning_rate
+        return record
+
+    def _restore_training_record(self, record):
+        """Go back to a :meth:`_training_record` (Ctrl-C mid-epoch)."""
+        self._trainer.optimizer.learning_rate = record["learning_rate"]
+        for name in self._RECORDED:
+            if name in record:
+                value = record[name]
+                setattr(self, name, list(value) if isinstance(value, list) else value)
+            elif hasattr(self, name):
+                delattr(self, name)
 
     def _interrupted(self, where):
         """Warn that training stopped at a consistent point, or re-raise if asked."""

@@ -1,6 +1,7 @@
 """Validation of estimator hyper-parameters: clear errors that name the parameter."""
 
 import numbers
+import os
 
 import numpy as np
 
@@ -92,8 +93,9 @@ def check_batch_size(value):
 def validate_training_params(est, solvers):
     """The optimiser, schedule and regularisation parameters every network estimator
     shares, checked; returns normalised values."""
+    solver = check_option("solver", est.solver, solvers)
     return dict(
-        solver=check_option("solver", est.solver, solvers),
+        solver=solver,
         alpha=check_real("alpha", est.alpha, 0.0),
         batch_size=check_batch_size(est.batch_size),
         learning_rate=check_option(
@@ -121,7 +123,22 @@ def validate_training_params(est, solvers):
         input_noise=check_real("input_noise", est.input_noise, 0.0),
         init=check_init(est.init),
         l1=check_real("l1", est.l1, 0.0),
+        checkpoint=check_checkpoint(est.checkpoint, solver),
     )
+
+
+def check_checkpoint(value, solver):
+    """``None`` or a path; only for the solvers that train by epochs."""
+    if value is None:
+        return None
+    if not isinstance(value, str | os.PathLike):
+        _fail("checkpoint", "None or a path (str or os.PathLike)", value)
+    if solver == "lbfgs":
+        raise ValueError(
+            "checkpoint is written at epoch ends, and solver='lbfgs' has none: use "
+            "solver='sgd' or 'adam', or checkpoint=None."
+        )
+    return os.fspath(value)
 
 
 def validate_mlp_params(est, activations, solvers):

@@ -63,6 +63,7 @@ class BaseAttention(BaseMLP):
         prune_scope="layer",
         prune_at="init",
         device="cpu",
+        checkpoint=None,
     ):
         self.d_model = d_model
         self.n_heads = n_heads
@@ -105,6 +106,7 @@ class BaseAttention(BaseMLP):
         self.prune_scope = prune_scope
         self.prune_at = prune_at
         self.device = device
+        self.checkpoint = checkpoint
 
     # ------------------------------------------------------------ parameters
     def _check_params(self):
@@ -484,6 +486,7 @@ class AttentionRegressor(RegressorOutputs, RegressorMixin, BaseAttention):
         prune_scope="layer",
         prune_at="init",
         device="cpu",
+        checkpoint=None,
     ):
         super().__init__(
             d_model, n_heads, n_layers, d_ff, dropout=dropout,
@@ -498,6 +501,7 @@ class AttentionRegressor(RegressorOutputs, RegressorMixin, BaseAttention):
             beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
             max_fun=max_fun, input_noise=input_noise, init=init, l1=l1, prune=prune,
             prune_method=prune_method, prune_scope=prune_scope, prune_at=prune_at, device=device,
+            checkpoint=checkpoint,
         )  # fmt: skip
         self.loss = loss
 

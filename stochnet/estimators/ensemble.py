@@ -1,6 +1,8 @@
 """Deep ensembles: members that differ only by seed, and their uncertainty split."""
 
+import contextlib
 import inspect
+import os
 import warnings
 
 import numpy as np
@@ -12,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ..kernels.codes import STREAMS
 from ..random import derive_key, splitmix64
 from ..uncertainty import decompose_classification, decompose_multilabel, decompose_regression
+from ._checkpoint import member_path
 from .mlp import MLPClassifier, MLPRegressor
 
 
@@ -36,11 +39,14 @@ def _fit_member(estimator, X, y, sample_weight):
 
 
 class _BaseEnsemble(BaseEstimator):
-    def __init__(self, estimator=None, n_estimators=5, n_jobs=None, random_state=None):
+    def __init__(
+        self, estimator=None, n_estimators=5, n_jobs=None, random_state=None, checkpoint=None
+    ):
         self.estimator = estimator
         self.n_estimators = n_estimators
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.checkpoint = checkpoint
 
     def _default_estimator(self):
         raise NotImplementedError
@@ -84,6 +90,7 @@ class _BaseEnsemble(BaseEstimator):
             clone(base).set_params(random_state=seed)
             for seed in member_seeds(self.random_state, self.n_estimators, _seed_bits(base))
         ]
+        member_paths = self._member_checkpoints(base, members)
         if interrupt not in ("warn", "raise"):
             raise ValueError(f"interrupt must be 'warn' or 'raise', got {interrupt!r}.")
         finished = []
@@ -106,7 +113,31 @@ class _BaseEnsemble(BaseEstimator):
                 raise
             return self
         self.estimators_ = finished
+        for path in member_paths:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
         return self
+
+    def _member_checkpoints(self, base, members):
+        """With ``checkpoint`` set, give each member its own checkpoint file, kept when
+        the member finishes (a resumed ensemble skips it) until the whole ensemble has."""
+        if self.checkpoint is None:
+            return []
+        if not isinstance(self.checkpoint, str | os.PathLike):
+            raise ValueError(
+                "The 'checkpoint' parameter must be None or a path (str or os.PathLike). "
+                f"Got {self.checkpoint!r} instead."
+            )
+        if "checkpoint" not in base.get_params():
+            raise ValueError(
+                f"checkpoint needs members with a checkpoint parameter; "
+                f"{type(base).__name__} has none."
+            )
+        paths = [member_path(self.checkpoint, i) for i in range(len(members))]
+        for member, path in zip(members, paths, strict=True):
+            member.set_params(checkpoint=path)
+            member._keep_finished_checkpoint = True
+        return paths
 
     def _stack(self, method, X):
         check_is_fitted(self, "estimators_")
@@ -131,6 +162,10 @@ class EnsembleClassifier(ClassifierMixin, _BaseEnsemble):
         joblib parallelism over members.
     random_state : None, int or numpy generator, default=None
         Seeds the members through the ``"ensemble"`` Philox stream.
+    checkpoint : str, os.PathLike or None, default=None
+        Resume a killed fit: member ``i`` checkpoints to ``<root>.member<i><ext>``
+        (see the members' ``checkpoint``); a finished member's file stays until the
+        whole ensemble has finished, so a resumed fit skips the members already done.
 
     Attributes
     ----------
@@ -198,7 +233,7 @@ class EnsembleRegressor(RegressorMixin, _BaseEnsemble):
         ``None`` means ``MLPRegressor(loss="gaussian_nll")``, whose members predict a
         mean and a variance each. Members without a variance head contribute no
         aleatoric part.
-    n_estimators, n_jobs, random_state
+    n_estimators, n_jobs, random_state, checkpoint
         As in :class:`EnsembleClassifier`.
 
     Notes

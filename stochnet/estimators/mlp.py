@@ -153,6 +153,7 @@ class MLPRegressor(SklearnInterop, RegressorOutputs, RegressorMixin, BaseMLP):
         prune_scope="layer",
         prune_at="init",
         device="cpu",
+        checkpoint=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -188,5 +189,6 @@ class MLPRegressor(SklearnInterop, RegressorOutputs, RegressorMixin, BaseMLP):
             prune_scope=prune_scope,
             prune_at=prune_at,
             device=device,
+            checkpoint=checkpoint,
         )
         self.loss = loss

@@ -39,7 +39,7 @@ def update(theta, grad, state1, state2, n_coef, opt, t, mask, loss, sw_sum, rows
 @njit(**JIT)
 def train_batches(
     X, Y, sw, order, batch_size, first, count, theta, grad, state1, state2,
-    plan, work, opt, key, t0, step0, epoch, noise_std, mask,
+    plan, work, opt, key, t0, step0, epoch, noise_std, mask, data, penalty,
 ):  # fmt: skip
     """Run batches ``first .. first + count - 1`` of an epoch over ``X[order]``.
 
@@ -58,19 +58,21 @@ def train_batches(
         dropout masks and noise at step ``step0 + k + 1``.
     epoch : the epoch number, the step of the random crops.
     mask : pruning mask over the weights (``θ[:len(mask)]``), or empty for none.
+    data, penalty : float
+        The epoch's running totals from the batches before ``first`` (see Returns).
 
     Returns
     -------
     data, penalty : float
-        Σ over the batches of ``rows ×`` the weighted mean loss, and of ``rows ×``
-        ``(alpha/2 Σθ² + l1 Σ|θ|) / Σw``: their sum is scikit-learn's
-        ``Σ batch_loss · rows``.
+        The running totals after these batches: Σ of ``rows ×`` the weighted mean loss,
+        and of ``rows × (alpha/2 Σθ² + l1 Σ|θ|) / Σw``, over the epoch's batches so far
+        (their sum is scikit-learn's ``Σ batch_loss · rows``). One running sum, batch by
+        batch, whatever the chunking: an epoch's loss does not depend on how its batches
+        were split into calls (a resumed fit reproduces it bit for bit).
     """
     n = order.shape[0] if order.shape[0] > 0 else Y.shape[0]
     n_layers = plan.sizes.shape[0] - 1
     n_out = plan.sizes[n_layers]
-    data = 0.0
-    penalty = 0.0
     for k in range(count):
         start = (first + k) * batch_size
         rows = min(batch_size, n - start)
@@ -102,13 +104,11 @@ def train_batches(
 @njit(**JIT)
 def train_encoder_batches(
     X, Y, sw, order, batch_size, first, count, theta, grad, state1, state2,
-    plan, work, opt, key, t0, step0, epoch, noise_std, mask,
+    plan, work, opt, key, t0, step0, epoch, noise_std, mask, data, penalty,
 ):  # fmt: skip
     """:func:`train_batches` for an encoder (``X`` a ``TokenInput``, ``plan`` an
     ``EncoderPlan``); ``epoch`` is unused (no crops)."""
     n = order.shape[0] if order.shape[0] > 0 else Y.shape[0]
-    data = 0.0
-    penalty = 0.0
     for k in range(count):
         start = (first + k) * batch_size
         rows = min(batch_size, n - start)

@@ -35,19 +35,23 @@ def update(theta, grad, state1, state2, n_coef, opt, t, mask, stats, slot, parti
         apply_mask(theta, state1, state2, mask)
 
 
-def batch_totals(stats, rows, opt):
-    """The CPU loop's ``(data, penalty)`` from the per-batch statistics on the host."""
+def batch_totals(stats, rows, opt, data, penalty):
+    """The CPU loop's running ``(data, penalty)`` from the per-batch statistics on the
+    host, added batch by batch to the totals so far."""
     stats = stats.reshape(-1, N_STATS)[: rows.shape[0]]
     scale = stats[:, INV_WEIGHT] * rows
-    data = float(np.sum(stats[:, LOSS] * scale))
-    penalty = float(np.sum((0.5 * opt.alpha * stats[:, SQUARES] + opt.l1 * stats[:, ABSOLUTE])
-                           * scale))  # fmt: skip
+    batch_data = stats[:, LOSS] * scale
+    batch_penalty = (0.5 * opt.alpha * stats[:, SQUARES] + opt.l1 * stats[:, ABSOLUTE]) * scale
+    for d, p in zip(batch_data.tolist(), batch_penalty.tolist(), strict=True):
+        data += d
+        penalty += p
     return data, penalty
 
 
-def _run(batch, n, batch_size, first, count, step0, opt):
+def _run(batch, n, batch_size, first, count, step0, opt, data, penalty):
     """Run ``batch(k, start, rows, stats, slot, step)`` for batches ``first + k`` of an
-    epoch of ``n`` samples, ``k < count``, and total the statistics as the CPU loop does."""
+    epoch of ``n`` samples, ``k < count``, and add the statistics to the running totals
+    ``data, penalty`` as the CPU loop does."""
     stats = device_array(count * N_STATS, dtype=np.float64)
     batch_rows = []
     for k in range(count):
@@ -58,8 +62,9 @@ def _run(batch, n, batch_size, first, count, step0, opt):
         batch(k, start, rows, stats, k * N_STATS, np.uint64(step0 + k + 1))
         batch_rows.append(rows)
     if not batch_rows:
-        return 0.0, 0.0
-    return batch_totals(stats.copy_to_host(), np.array(batch_rows, dtype=np.float64), opt)
+        return data, penalty
+    rows = np.array(batch_rows, dtype=np.float64)
+    return batch_totals(stats.copy_to_host(), rows, opt, data, penalty)
 
 
 def _finish_batch(loss, z, a, y, w, d, work, stats, slot):
@@ -69,7 +74,7 @@ def _finish_batch(loss, z, a, y, w, d, work, stats, slot):
 
 def train_batches(
     X, Y, sw, order, batch_size, first, count, theta, grad, state1, state2,
-    plan, work, opt, key, t0, step0, epoch, noise_std, mask,
+    plan, work, opt, key, t0, step0, epoch, noise_std, mask, data, penalty,
 ):  # fmt: skip
     """Run batches ``first .. first + count - 1`` of an epoch over ``X[order]``: the
     CPU's ``train_batches`` with GPU arrays (``work`` from ``mlp.device_workspace``)."""
@@ -88,12 +93,12 @@ def train_batches(
         update(theta, grad, state1, state2, plan.n_coef, opt, t0 + k + 1, mask, stats, slot,
                work.partial)  # fmt: skip
 
-    return _run(batch, n, batch_size, first, count, step0, opt)
+    return _run(batch, n, batch_size, first, count, step0, opt, data, penalty)
 
 
 def train_encoder_batches(
     X, Y, sw, order, batch_size, first, count, theta, grad, state1, state2,
-    plan, work, opt, key, t0, step0, epoch, noise_std, mask,
+    plan, work, opt, key, t0, step0, epoch, noise_std, mask, data, penalty,
 ):  # fmt: skip
     """:func:`train_batches` for an encoder (``X`` a ``TokenInput`` of GPU arrays,
     ``work`` from ``encoder.device_workspace``); ``epoch`` is unused (no crops)."""
@@ -113,4 +118,4 @@ def train_encoder_batches(
         update(theta, grad, state1, state2, plan.n_coef, opt, t0 + k + 1, mask, stats, slot,
                work.partial)  # fmt: skip
 
-    return _run(batch, n, batch_size, first, count, step0, opt)
+    return _run(batch, n, batch_size, first, count, step0, opt, data, penalty)
