@@ -21,7 +21,12 @@ random streams' counters (the batch step and the epoch of the shuffles) and earl
 stopping's (best score or loss, the epochs without improvement, the best parameters).
 ``partial_fit`` after ``load`` continues exactly as it would have in the saving
 process, and a ``warm_start`` fit re-creates the optimiser as scikit-learn's does.
-Parameters that are arbitrary Python objects (a callable or a
+L-BFGS keeps no state between calls: a warm start restarts scipy's L-BFGS-B from the
+current parameters, after :func:`load` as in memory.
+Files are written atomically (a temporary file beside the target, flushed to disk,
+then renamed over it). A fit's checkpoint (the ``checkpoint=`` parameter) is a model
+file with a ``checkpoint`` record in its header; :func:`load` reads it as the model at
+that epoch. Parameters that are arbitrary Python objects (a callable or a
 ``scipy.stats`` distribution as ``init``, a ``numpy.random.Generator`` as
 ``random_state``) cannot be written; ``save`` says so.
 """
@@ -167,6 +172,8 @@ def encode(value, arrays, where):
     cannot hold)."""
     if value is None or isinstance(value, bool | str):
         return value
+    if isinstance(value, os.PathLike):  # e.g. checkpoint=Path(...): loads as a str
+        return os.fsdecode(value)
     if isinstance(value, numbers.Integral) and not isinstance(value, np.integer):
         return int(value)
     if isinstance(value, float):

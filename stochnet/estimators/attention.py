@@ -370,7 +370,8 @@ _PARAMETERS = """
     solver, alpha, batch_size, learning_rate, learning_rate_init, power_t, max_iter,
     shuffle, random_state, tol, verbose, warm_start, momentum, nesterovs_momentum,
     early_stopping, validation_fraction, beta_1, beta_2, epsilon, n_iter_no_change,
-    max_fun, input_noise, init, l1, prune, prune_method, prune_scope, prune_at, device
+    max_fun, input_noise, init, l1, prune, prune_method, prune_scope, prune_at, device,
+    checkpoint
         As in :class:`~stochnet.MLPClassifier`; ``alpha`` and ``l1`` penalise, and
         ``prune`` prunes, the weight matrices and embeddings, not biases or LayerNorm
         parameters.

@@ -35,6 +35,13 @@ _ADDED_PARAMETERS = """
         ``RuntimeError`` without a usable GPU; ``"auto"`` uses the GPU when there is one.
         The random decisions (initialisation, shuffles, dropout masks, noise, crops) are
         the CPU's bit for bit; the arithmetic agrees to float rounding.
+    checkpoint : str, os.PathLike or None, default=None
+        A file where ``fit`` (solvers ``"sgd"`` and ``"adam"``) keeps its complete
+        training state, written atomically at epoch ends every few seconds and on
+        Ctrl-C. A ``fit`` that finds the file resumes it, to the same bits as an
+        uninterrupted fit, when the parameters and data are the same, and raises
+        ``ValueError`` naming the difference when they are not; the file is removed when
+        ``fit`` succeeds. See the reproducibility guide, "Resume a killed fit".
 """
 
 
