@@ -149,3 +149,20 @@ def test_the_reported_log_loss_is_clipped_as_scikit_learns(dtype, y):
     clf = sn.MLPClassifier((5,), max_iter=1, random_state=0)
     clf.fit((X * 1e30).astype(dtype), y)
     assert 0 < clf.loss_ <= cap + 1e-6 * cap
+
+
+@pytest.mark.parametrize("cls", [sn.MLPClassifier, sn.AttentionClassifier])
+def test_threads_that_predict_at_once_get_the_serial_answer(cls):
+    """Dask's threaded scheduler and joblib's threading backend call predict from
+    several threads at once: each thread needs its own scratch memory (once shared)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    X_big = np.random.default_rng(1).normal(size=(2000, 4))
+    y = (X_big[:, 0] > 0).astype(int)
+    params = {"d_model": 8, "n_heads": 2, "d_ff": 8} if cls is sn.AttentionClassifier else {}
+    model = cls(max_iter=2, random_state=0, **params).fit(X_big[:200], y[:200])
+    serial = model.predict_proba(X_big)
+    for _ in range(10):
+        with ThreadPoolExecutor(4) as pool:
+            parts = list(pool.map(model.predict_proba, np.array_split(X_big, 4)))
+        np.testing.assert_array_equal(np.vstack(parts), serial)

@@ -2,6 +2,7 @@
 
 import contextlib
 import itertools
+import threading
 
 import numpy as np
 import scipy.sparse
@@ -88,13 +89,16 @@ class Network:
 
     def workspace(self, rows, max_row_nnz=0):
         """A cached workspace for batches of up to ``rows`` rows (and, for sparse
-        input, up to ``max_row_nnz`` nonzeros per row)."""
+        input, up to ``max_row_nnz`` nonzeros per row).
+
+        One per calling thread: threads that predict at once (joblib's threading
+        backend, Dask's threaded scheduler) must not share scratch memory."""
         backend = self.backend
-        cache_key = (max(int(rows), 1), int(max_row_nnz), backend)
+        cache_key = (max(int(rows), 1), int(max_row_nnz), backend, threading.get_ident())
         ws = self._workspaces.get(cache_key)
         if ws is None:
             if len(self._workspaces) > 8:
-                self._workspaces.clear()
+                self._workspaces.clear()  # threads keep the workspaces they hold
             ws = self._allocate(*cache_key[:2])
             if backend == "cuda":
                 ws = self.kernels.device_workspace(ws)
