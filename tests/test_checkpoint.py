@@ -197,7 +197,7 @@ def test_writes_are_spaced_by_their_cost(monkeypatch, tmp_path):
     def slow_write(estimator, path, **sections):
         now[0] += 0.5
 
-    monkeypatch.setattr(_checkpoint.io, "write", slow_write)
+    monkeypatch.setattr(snio, "write", slow_write)
     checkpoint = _checkpoint.Checkpoint(tmp_path / "c", sn.MLPClassifier(), {"X": X})
     now[0] = _checkpoint.MIN_INTERVAL - 0.01
     assert not checkpoint.due()

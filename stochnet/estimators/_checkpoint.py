@@ -16,7 +16,6 @@ import time
 import numpy as np
 import scipy.sparse
 
-from .. import io
 from .._files import remove_orphans
 
 #: The first checkpoint is written at the first epoch end after this many seconds of
@@ -58,6 +57,8 @@ def fingerprint(data):
 
 def _parameter_texts(estimator):
     """Each parameter as canonical text (``io``'s encoding, arrays by fingerprint)."""
+    from .. import io  # not at import: ``from stochnet import MLPClassifier`` stays light
+
     texts = {}
     for name, value in estimator.get_params(deep=False).items():
         if name in _IGNORED_PARAMS:
@@ -111,6 +112,8 @@ class Checkpoint:
             If the file holds another fit (other parameters or data), or is not a
             checkpoint.
         """
+        from .. import io
+
         remove_orphans(self.path)
         if not os.path.exists(self.path):
             return None
@@ -163,6 +166,8 @@ class Checkpoint:
 
     def write(self, estimator, finished=False):
         """Write ``estimator``'s state atomically (temporary file, fsync, rename)."""
+        from .. import io
+
         tic = time.perf_counter()
         io.write(estimator, self.path, checkpoint={**self.record, "finished": finished})
         self._last_write = time.perf_counter()
