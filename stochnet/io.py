@@ -96,6 +96,57 @@ _ESTIMATORS = (
 _RECORDS = ("RandomCrop", "GaussianNoise")
 
 
+# ---------------------------------------------------------------------- ONNX
+def to_onnx(estimator, dtype=np.float32):
+    """The fitted ``estimator``'s prediction as an ONNX model (needs ``onnx``:
+    ``pip install stochnet[onnx]``).
+
+    The graph uses the standard operators of opset 18 (onnxruntime 1.14 or later) and
+    computes what ``predict``/``predict_proba`` compute: no dropout, the centre crop
+    for a ``RandomCrop``, padding tokens masked as ``padding_value`` says. Inputs and
+    outputs follow skl2onnx's names.
+
+    Parameters
+    ----------
+    estimator : fitted MLPClassifier, MLPRegressor, AttentionClassifier or
+        AttentionRegressor
+    dtype : {numpy.float32, numpy.float64}, default=numpy.float32
+        Type of the input, the weights and the arithmetic.
+
+    Returns
+    -------
+    onnx.ModelProto
+        Input ``X`` of shape ``(N, n_features)``, or ``(N, T, d)`` for an attention
+        estimator fitted on sequences. Classifiers output ``label`` (``(N,)``, the
+        classes' type; ``(N, n_labels)`` indicators for multilabel ``y``) and
+        ``probabilities`` (``(N, n_classes)``); regressors output ``variable``
+        (``(N, n_targets)``) and, for ``loss="gaussian_nll"``, ``variance``.
+
+    Raises
+    ------
+    TypeError
+        If ``estimator`` is not one of these.
+    ImportError
+        Without ``onnx``.
+
+    Examples
+    --------
+    >>> import numpy as np, stochnet as sn
+    >>> X, y = np.random.default_rng(0).normal(size=(40, 3)), np.arange(40) % 2
+    >>> clf = sn.MLPClassifier((4,), max_iter=5, random_state=0).fit(X, y)
+    >>> model = sn.io.to_onnx(clf)
+    >>> [output.name for output in model.graph.output]
+    ['label', 'probabilities']
+    """
+    try:
+        import onnx  # noqa: F401
+    except ImportError as exc:
+        raise ImportError("to_onnx needs onnx: pip install 'stochnet[onnx]'.") from exc
+    from ._onnx import to_onnx as export
+
+    return export(estimator, dtype)
+
+
 # ---------------------------------------------------------------------- saving
 def save(estimator, path):
     """Write ``estimator`` (fitted or not) to ``path`` in stochnet's model format.
