@@ -14,8 +14,8 @@ import math
 import numpy as np
 
 from .kernels.codes import LEAKY_RELU_SLOPE, MIN_VARIANCE
-from .kernels.crop_source import source_index
-from .kernels.math_source import LAYERNORM_EPS
+from .kernels.shared.crop_source import source_index
+from .kernels.shared.math_source import LAYERNORM_EPS
 
 #: The ONNX operator set the graphs use (ONNX 1.13+, onnxruntime 1.14+).
 OPSET = 18

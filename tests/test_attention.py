@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from stochnet.engine import AttentionNetwork
-from stochnet.kernels.codes import DROPOUT_LAYER_SHIFT, STREAMS
+from stochnet.kernels.codes import DROPOUT_LAYER_SHIFT, POOLING, STREAMS
 from stochnet.kernels.cpu import attention as att
 from stochnet.kernels.cpu import layernorm as ln
 from stochnet.kernels.cpu import tokens
-from stochnet.kernels.cpu.tokens import TokenInput
+from stochnet.kernels.shared.records import TokenInput
 from stochnet.random import derive_key
 
 from . import reference as ref
@@ -162,10 +162,10 @@ def test_embedding_and_pooling_kernels_match_reference(per_token, pooling):
     np.testing.assert_allclose(gpos, dh.reshape(rows, length, d).sum(0), rtol=1e-12)
     lengths = np.array([4, 1, 0])
     out = np.empty((rows, d))
-    tokens.pool_forward(h, lengths, tokens.POOLING[pooling], out)
+    tokens.pool_forward(h, lengths, POOLING[pooling], out)
     np.testing.assert_allclose(out, ref.pool(h.reshape(rows, length, d), lengths, pooling))
     dout = RNG.normal(size=out.shape)
-    tokens.pool_backward(dout, lengths, tokens.POOLING[pooling], dh)
+    tokens.pool_backward(dout, lengths, POOLING[pooling], dh)
     numeric = np.einsum("bd,btd->btd", dout, np.ones((rows, length, d)))
     if pooling == "mean":
         valid = np.arange(length)[None, :] < lengths[:, None]

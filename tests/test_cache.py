@@ -82,3 +82,34 @@ def test_a_kernel_compiled_against_cached_parallel_callees_loads_in_a_new_proces
                              capture_output=True, text=True)  # fmt: skip
         assert run.returncode == 0, (dtype, run.returncode, run.stderr[-2000:])
         assert float(run.stdout) == 60.0
+
+
+def test_an_index_naming_a_moved_class_reads_as_empty(tmp_path, monkeypatch):
+    """An index from an earlier stochnet may pickle a class that has moved since: a
+    stochnet kernel's reads as empty (it recompiles); anyone else's still raises."""
+    import pickle
+    import sys
+    import types
+
+    import numba
+    from numba.core import caching
+
+    import stochnet.kernels.cpu  # noqa: F401  (registers the tolerant loader)
+
+    module = types.ModuleType("stochnet_moved_away")
+    Moved = type("Moved", (), {"__module__": "stochnet_moved_away"})
+    module.Moved = Moved
+    monkeypatch.setitem(sys.modules, "stochnet_moved_away", module)
+    payload = pickle.dumps((b"stamp", {Moved: "entry.1.nbc"}))
+    del module.Moved
+    for folder, ours in ((tmp_path / "stochnet" / "kernels" / "cpu", True), (tmp_path, False)):
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / "entry.nbi", "wb") as f:
+            pickle.dump(numba.__version__, f)
+            f.write(payload)
+        index = caching.IndexDataCacheFile(str(folder), "entry", b"stamp")
+        if ours:
+            assert index._load_index() == {}
+        else:
+            with pytest.raises(AttributeError):
+                index._load_index()

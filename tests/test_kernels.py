@@ -8,7 +8,7 @@ from threadpoolctl import threadpool_limits
 from stochnet._config import FASTMATH
 from stochnet.kernels.codes import ACTIVATIONS, LOSSES, STREAMS
 from stochnet.kernels.cpu import activations, dense, dropout, losses, noise, optim
-from stochnet.kernels.math_source import flushed, row_loss, row_prediction
+from stochnet.kernels.shared.math_source import flushed, row_loss, row_prediction
 from stochnet.random import derive_key, keep_threshold
 
 from . import reference as ref
@@ -420,7 +420,7 @@ def test_flushed_keeps_the_dtype(dtype):
 
 
 def test_softmax_exp_float32_within_one_ulp():
-    from stochnet.kernels.math_source import softmax_exp
+    from stochnet.kernels.shared.math_source import softmax_exp
 
     @njit
     def exp_all(x, out):

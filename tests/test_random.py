@@ -3,8 +3,8 @@ import pytest
 from numba import njit
 
 import stochnet as sn
-from stochnet.kernels import philox_source
 from stochnet.kernels.cpu import rng
+from stochnet.kernels.shared import philox_source
 from stochnet.random import STREAMS, derive_key
 
 from . import reference as ref

@@ -3,8 +3,8 @@
 import numpy as np
 
 from ..init import initialize_layer
-from ..kernels.codes import ACTIVATIONS, LOSSES
-from ..kernels.cpu.tokens import POOLING, TokenInput
+from ..kernels.codes import ACTIVATIONS, LOSSES, POOLING
+from ..kernels.shared.records import TokenInput
 from .encoder_plan import (
     LAYER_VECTORS,
     LAYER_WEIGHTS,
@@ -166,7 +166,7 @@ class AttentionNetwork(Network):
         return X.values.shape[0] if isinstance(X, TokenInput) else X.shape[0]
 
     def kernel_input(self, X):
-        """``X`` as a :class:`~stochnet.kernels.cpu.tokens.TokenInput`.
+        """``X`` as a :class:`~stochnet.kernels.shared.records.TokenInput`.
 
         ``X`` is a ``TokenInput`` or an array ``n × T × d_in`` or ``n × (T·d_in)`` (all
         sequences full), C-contiguous in the network dtype.

@@ -33,7 +33,7 @@ class EncoderPlan(NamedTuple):
     n_out: int
     per_token: bool  # one embedding matrix per position (tabular) or one shared
     causal: bool
-    pooling: int  # tokens.POOLING
+    pooling: int  # codes.POOLING
     scale: float  # multiplies Q Kᵀ
     attn_threshold: np.uint64  # attention-weight dropout, p·2³² (0 = none)
     attn_scale: float

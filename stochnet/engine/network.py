@@ -12,7 +12,7 @@ from .._device import cuda_available, kernel_module, resolve_device
 from ..init import initialize_layer
 from ..kernels.codes import ACTIVATIONS, LOSSES, NO_CROP
 from ..kernels.cpu.blas import MIN_TILE_MACS
-from ..kernels.cpu.inputs import CSRMatrix
+from ..kernels.shared.records import CSRMatrix
 from .plan import allocate_workspace, build_mlp_plan
 from .trainer import single_pool
 
@@ -305,7 +305,7 @@ class MLPNetwork(Network):
         """``X`` as the kernels take it, and its largest row nonzero count.
 
         Dense arrays must already be C-contiguous in the network dtype; a scipy
-        sparse matrix becomes a :class:`~stochnet.kernels.cpu.inputs.CSRMatrix` (CSC
+        sparse matrix becomes a :class:`~stochnet.kernels.shared.records.CSRMatrix` (CSC
         is converted; the data is cast to the network dtype, never densified).
         """
         if not scipy.sparse.issparse(X):

@@ -121,8 +121,7 @@ class Checkpoint:
         record = header.get("checkpoint")
         if record is None:
             raise ValueError(
-                f"checkpoint={self.path!r} is a model file, not a checkpoint; choose "
-                "another path."
+                f"checkpoint={self.path!r} is a model file, not a checkpoint; choose another path."
             )
         if not _well_formed(record):
             raise ValueError(f"checkpoint={self.path!r}: malformed checkpoint record.")

@@ -205,7 +205,7 @@ class BaseAttention(BaseMLP):
 
     def _tokens(self, X, dtype):
         """A ``TokenInput`` for validated rows ``X``: lengths from ``padding_value``."""
-        from ..kernels.cpu.tokens import TokenInput
+        from ..kernels.shared.records import TokenInput
 
         values = np.ascontiguousarray(X, dtype=dtype)
         length, width = self.sequence_shape_
@@ -226,7 +226,7 @@ class BaseAttention(BaseMLP):
 
     @staticmethod
     def _take_rows(X, rows):
-        from ..kernels.cpu.tokens import TokenInput
+        from ..kernels.shared.records import TokenInput
 
         lengths = X.lengths[rows] if X.lengths.shape[0] else X.lengths
         return TokenInput(X.values[rows], lengths)

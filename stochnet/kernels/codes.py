@@ -29,6 +29,23 @@ OPTIMIZERS = {"sgd": 0, "adam": 1}
 
 PADDING_MODES = {"constant": 0, "reflect": 1, "edge": 2}
 
+#: Pooling of the encoder's last tokens into one vector (``EncoderPlan.pooling``).
+POOLING = {"mean": 0, "first": 1}
+
+# The codes by name, for the kernels' branches (Numba freezes them as constants).
+IDENTITY, LOGISTIC, TANH, RELU, LEAKY_RELU, GELU, SOFTPLUS = (
+    ACTIVATIONS[name]
+    for name in ("identity", "logistic", "tanh", "relu", "leaky_relu", "gelu", "softplus")
+)
+SOFTMAX_CROSS_ENTROPY, BINARY_CROSS_ENTROPY, SQUARED_ERROR, POISSON, GAUSSIAN_NLL = (
+    LOSSES[name]
+    for name in ("softmax_cross_entropy", "binary_cross_entropy", "squared_error", "poisson",
+                 "gaussian_nll")
+)  # fmt: skip
+SGD, ADAM = OPTIMIZERS["sgd"], OPTIMIZERS["adam"]
+PAD_CONSTANT, PAD_REFLECT, PAD_EDGE = (PADDING_MODES[m] for m in ("constant", "reflect", "edge"))
+MEAN_POOLING, FIRST_POOLING = POOLING["mean"], POOLING["first"]
+
 
 class CropPlan(NamedTuple):
     """Geometry of the input crop (``active=False``: no crop)."""

@@ -9,8 +9,8 @@ from stochnet.engine import SGD, AttentionNetwork, Trainer
 from stochnet.kernels.cpu import attention as cpu_attention
 from stochnet.kernels.cpu import layernorm as cpu_layernorm
 from stochnet.kernels.cpu import tokens as cpu_tokens
-from stochnet.kernels.cpu.tokens import TokenInput
 from stochnet.kernels.cuda import attention, layernorm, tokens
+from stochnet.kernels.shared.records import TokenInput
 from stochnet.random import derive_key
 
 RNG = np.random.default_rng(8)

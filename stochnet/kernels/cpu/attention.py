@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..._config import JIT_MATH
-from ..math_source import masked_softmax_row, softmax_grad_row
+from ..shared.math_source import masked_softmax_row, softmax_grad_row
 
 
 @njit(**JIT_MATH)

@@ -10,7 +10,7 @@ sample therefore depends only on ``(seed, epoch, sample)``, not on the batch it 
 from numba import njit
 
 from ..._config import JIT
-from ..crop_source import copy_crop, sample_offsets
+from ..shared.crop_source import copy_crop, sample_offsets
 
 
 @njit(**JIT)

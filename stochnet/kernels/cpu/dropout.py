@@ -4,7 +4,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..._config import JIT
-from ..philox_source import philox_blocks
+from ..shared.philox_source import philox_blocks
 
 #: Arrays from this size on are masked by all threads (below, a parallel launch costs
 #: more than it saves). Counter-based draws make both paths give the same mask.

@@ -45,7 +45,7 @@ def train_batches(
 
     Parameters
     ----------
-    X : 2-D array (n × features) of the parameter dtype, or ``inputs.CSRMatrix``.
+    X : 2-D array (n × features) of the parameter dtype, or ``shared.records.CSRMatrix``.
     Y : 2-D array (n × targets) of the parameter dtype.
     sw : 1-D sample weights, or empty for unit weights.
     order : int64 permutation of ``range(n)`` (this epoch's order), or empty for

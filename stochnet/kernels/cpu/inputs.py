@@ -4,7 +4,7 @@ Dense batches are gathered into the workspace (layer 0 of ``a``); sparse batches
 gathered into CSR buffers and multiplied without densifying. ``load_batch``,
 ``input_forward``, ``input_forward_activate``, ``input_weight_gradient`` and
 ``add_input_noise`` dispatch on the type of ``X`` (a 2-D array or a
-:class:`CSRMatrix`), so one epoch loop serves both.
+``shared.records.CSRMatrix``), so one epoch loop serves both.
 """
 
 from typing import NamedTuple
@@ -23,15 +23,6 @@ from .dense import dense_forward
 from .noise import add_gaussian_noise
 
 _CROP = np.uint64(STREAMS["crop"])
-
-
-class CSRMatrix(NamedTuple):
-    """A CSR matrix as compiled code sees it (``scipy.sparse.csr_matrix`` fields)."""
-
-    data: np.ndarray
-    indices: np.ndarray
-    indptr: np.ndarray
-    n_cols: int
 
 
 class CSRBuffers(NamedTuple):

@@ -8,7 +8,7 @@ pass, so nothing is recomputed and ``γ = 0`` loses nothing.
 from numba import njit, prange
 
 from ..._config import JIT_MATH
-from ..math_source import layernorm_grad_row, layernorm_row
+from ..shared.math_source import layernorm_grad_row, layernorm_row
 
 
 @njit(parallel=True, **JIT_MATH)

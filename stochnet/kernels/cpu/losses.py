@@ -21,13 +21,14 @@ import numpy as np
 from numba import njit
 
 from ..._config import JIT_MATH
-from ..math_source import log_loss_cap, row_loss, row_prediction, softmax_exp
+from ..codes import SOFTMAX_CROSS_ENTROPY
+from ..shared.math_source import log_loss_cap, row_loss, row_prediction, softmax_exp
 
 
 @njit(**JIT_MATH)
 def output_activation(loss, z, a):
     """Predictions ``a`` (rows × outputs) from output pre-activations ``z``."""
-    if loss == 0:
+    if loss == SOFTMAX_CROSS_ENTROPY:
         softmax_rows(z, a)
         return
     for i in range(z.shape[0]):
@@ -86,7 +87,7 @@ def output_loss(loss, z, a, y, sw, delta):
     and the loss and deltas of ``row_loss`` to rounding).
     """
     n_rows = z.shape[0]
-    if loss == 0:
+    if loss == SOFTMAX_CROSS_ENTROPY:
         lse = np.empty(n_rows)
         _softmax_block(z, a, lse)
         return _softmax_cross_entropy(z, a, y, sw, delta, lse)

@@ -4,7 +4,7 @@ import numpy as np
 from numba import njit
 
 from ..._config import JIT
-from ..philox_source import add, mul, normal_block
+from ..shared.philox_source import add, mul, normal_block
 
 
 @njit(**JIT)

@@ -21,35 +21,11 @@ The flushed values would change any update by less than 1e-22.
 import math
 
 import numpy as np
-from numba import njit, prange, types
-from numba.extending import overload
+from numba import njit, prange
 
 from ..._config import JIT, JIT_MATH
-from ..math_source import flushed
-
-
-def cast_like(arr, x):
-    """``x`` as a scalar of ``arr``'s dtype (float32 or float64)."""
-    return arr.dtype.type(x)
-
-
-@overload(cast_like, jit_options=JIT)
-def _cast_like_overload(arr, x):
-    if arr.dtype == types.float32:
-        return lambda arr, x: np.float32(x)
-    return lambda arr, x: np.float64(x)
-
-
-def flush_threshold(arr):
-    """Magnitude below which optimiser state is flushed to zero (per dtype)."""
-    return 1e-30 if arr.dtype == np.float32 else 1e-300
-
-
-@overload(flush_threshold, jit_options=JIT)
-def _flush_threshold_overload(arr):
-    if arr.dtype == types.float32:
-        return lambda arr: np.float32(1e-30)
-    return lambda arr: np.float64(1e-300)
+from ..codes import SGD
+from ..shared.math_source import cast_like, flush_threshold, flushed
 
 
 @njit(**JIT_MATH)
@@ -139,7 +115,7 @@ def _update_block(kind, theta, grad, s1, s2, scale, alpha_s, l1_s, coef):
     ``s1``, ``s2`` the moments. ``alpha_s = l1_s = 0`` for the biases.
     """
     tiny = flush_threshold(theta)
-    if kind == 0:
+    if kind == SGD:
         lr, mu, nest, keep = coef[0], coef[1], coef[2], coef[3]
         for i in range(theta.shape[0]):
             w = theta[i]
@@ -221,7 +197,7 @@ def optimizer_step(theta, grad, state1, state2, n_coef, opt, inv_sw, t):
     """One step of the optimiser ``opt`` (``engine.optim.OptimConfig``): SGD with
     ``state1`` as velocity, or Adam step ``t`` with moments ``state1``, ``state2``.
     Returns the weight norms of :func:`weight_norms` before the update."""
-    if opt.kind == 0:
+    if opt.kind == SGD:
         return sgd_step(
             theta, grad, state1, n_coef, opt.alpha, opt.l1, inv_sw, opt.lr, opt.momentum,
             opt.nesterov,

@@ -1,7 +1,7 @@
 """Bulk random draws from Philox4x32-10: uniforms, normals, keep-masks, permutations.
 
 Element ``i`` of an output drawn at ``offset`` uses counter index ``offset + i`` (see
-``kernels.philox_source``), so every value is a pure function of
+``kernels.shared.philox_source``), so every value is a pure function of
 ``(key, stream, step, index)``: the result does not depend on the number of threads.
 Parallel loops run over blocks of four counter indices and never share state.
 """
@@ -11,7 +11,7 @@ from numba import njit, prange, types
 from numba.extending import overload
 
 from ..._config import JIT
-from ..philox_source import (
+from ..shared.philox_source import (
     SHIFT32,
     block_bits,
     normal_block,

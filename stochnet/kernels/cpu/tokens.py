@@ -8,14 +8,11 @@ in FT-Transformer, ``T × d_in × d_model``); ``P`` is the learned positional (f
 embedding. ``lengths`` (empty: all full) marks tokens ``t ≥ length`` as padding.
 """
 
-from typing import NamedTuple
-
 import numpy as np
 from numba import njit
 
 from ..._config import JIT_MATH
-
-POOLING = {"mean": 0, "first": 1}
+from ..codes import FIRST_POOLING
 
 
 @njit(**JIT_MATH)
@@ -83,7 +80,7 @@ def pool_forward(h, lengths, pooling, out):
     rows, width = out.shape
     length = h.shape[0] // rows
     for b in range(rows):
-        if pooling == 1:
+        if pooling == FIRST_POOLING:
             for j in range(width):
                 out[b, j] = h[b * length, j]
             continue
@@ -106,7 +103,7 @@ def pool_backward(dout, lengths, pooling, dh):
     length = dh.shape[0] // rows
     dh[:] = 0.0
     for b in range(rows):
-        if pooling == 1:
+        if pooling == FIRST_POOLING:
             for j in range(width):
                 dh[b * length, j] = dout[b, j]
             continue
@@ -117,12 +114,3 @@ def pool_backward(dout, lengths, pooling, dh):
         for t in range(valid):
             for j in range(width):
                 dh[b * length + t, j] = dout[b, j] * inv
-
-
-class TokenInput(NamedTuple):
-    """Sequences as the encoder kernels take them: ``values`` is ``n × (T·d_in)``
-    (C-contiguous, the parameter dtype), ``lengths`` int64 ``(n,)`` or empty (all
-    sequences full)."""
-
-    values: np.ndarray
-    lengths: np.ndarray

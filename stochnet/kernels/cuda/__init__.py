@@ -10,7 +10,7 @@ never waits for the GPU. Extra modules: ``launch`` (geometry, transfers), ``redu
 A launcher takes NumPy arrays (copied to the GPU and back) or GPU arrays (anything
 with ``__cuda_array_interface__``: Numba device arrays, CuPy, PyTorch; used in place,
 no copy). Every random kernel calls the Philox code of
-``kernels.philox_source`` that the CPU kernels inline, one counter block of four
+``kernels.shared.philox_source`` that the CPU kernels inline, one counter block of four
 words per thread in a grid-stride loop, so a draw depends on ``(key, stream, step,
 index)`` only — never on the launch geometry — and equals the CPU draw bit for bit.
 

@@ -6,7 +6,7 @@ per query row, with the CPU's row code."""
 import numpy as np
 from numba import cuda
 
-from ..math_source import masked_softmax_row, softmax_grad_row
+from ..shared.math_source import masked_softmax_row, softmax_grad_row
 from .dense import matmul
 from .launch import Transfer, cuda_kernel, launch
 

@@ -3,7 +3,7 @@
 import numpy as np
 from numba import cuda
 
-from ..crop_source import copy_crop, sample_offsets
+from ..shared.crop_source import copy_crop, sample_offsets
 from .launch import Transfer, cuda_kernel, grid
 
 

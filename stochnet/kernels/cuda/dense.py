@@ -15,7 +15,7 @@ import numpy as np
 from numba import cuda, float32, float64
 
 from ... import _config
-from ..cpu.optim import cast_like
+from ..shared.math_source import cast_like
 from .launch import Transfer, cuda_kernel, grid
 
 TILE = 16

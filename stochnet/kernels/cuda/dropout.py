@@ -3,7 +3,7 @@
 import numpy as np
 from numba import cuda, uint32
 
-from ..philox_source import block_bits
+from ..shared.philox_source import block_bits
 from .launch import Transfer, cuda_kernel, grid
 
 #: Words staged in shared memory per thread block: four per thread, up to 1024 threads.

@@ -7,8 +7,16 @@ import numpy as np
 from numba import cuda
 
 from ... import _config
-from ..math_source import softmax_exp
-from ..philox_source import PHILOX_M0, PHILOX_M1, PHILOX_W0, PHILOX_W1, add, mul, philox4x32_10
+from ..shared.math_source import softmax_exp
+from ..shared.philox_source import (
+    PHILOX_M0,
+    PHILOX_M1,
+    PHILOX_W0,
+    PHILOX_W1,
+    add,
+    mul,
+    philox4x32_10,
+)
 from .arrays import to_device
 
 if not cuda.config.ENABLE_CUDASIM:  # the simulator runs philox_source's Python as is

@@ -4,7 +4,7 @@ gradients."""
 
 from numba import cuda
 
-from ..math_source import layernorm_grad_row, layernorm_row
+from ..shared.math_source import layernorm_grad_row, layernorm_row
 from .launch import cuda_kernel, launch
 
 

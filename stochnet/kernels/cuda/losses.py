@@ -4,7 +4,7 @@
 import numpy as np
 from numba import cuda
 
-from ..math_source import row_loss, row_prediction
+from ..shared.math_source import row_loss, row_prediction
 from .launch import cuda_kernel, launch
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 from numba import cuda
 
-from ..philox_source import add, mul, normal_block
+from ..shared.philox_source import add, mul, normal_block
 from .launch import Transfer, cuda_kernel, grid
 
 

@@ -10,8 +10,8 @@ import math
 import numpy as np
 from numba import cuda
 
-from ..cpu.optim import cast_like, flush_threshold
-from ..math_source import flushed
+from ..codes import SGD
+from ..shared.math_source import cast_like, flush_threshold, flushed
 from .launch import Transfer, cuda_kernel, grid
 from .reduce import SQUARES, sums_into
 
@@ -120,7 +120,7 @@ def optimizer_step(theta, grad, state1, state2, n_coef, opt, inv_sw, t, norms=No
     weight norms before the update, or writes them to ``norms[slot : slot + 2]`` on the
     GPU when given (then returns ``None``)."""
     result = weight_norms(theta, n_coef, norms, slot, partial)
-    if opt.kind == 0:
+    if opt.kind == SGD:
         sgd_step(theta, grad, state1, n_coef, opt.alpha, opt.l1, inv_sw, opt.lr,
                  opt.momentum, opt.nesterov)  # fmt: skip
     else:

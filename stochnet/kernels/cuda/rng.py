@@ -3,7 +3,7 @@
 import numpy as np
 from numba import cuda
 
-from ..philox_source import SHIFT32, block_bits, normal_block, unit_float32, unit_float64
+from ..shared.philox_source import SHIFT32, block_bits, normal_block, unit_float32, unit_float64
 from .launch import Transfer, cuda_kernel, grid
 
 

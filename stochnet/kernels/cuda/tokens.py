@@ -4,6 +4,7 @@ embedding, padding, pooling; one thread per output element, sums in a fixed orde
 import numpy as np
 from numba import cuda
 
+from ..codes import FIRST_POOLING
 from .dense import matmul
 from .launch import Transfer, cuda_kernel, launch
 
@@ -75,7 +76,7 @@ def _pool_forward(h, lengths, pooling, out):
     for e in range(cuda.grid(1), rows * width, cuda.gridsize(1)):
         b = e // width
         j = e - b * width
-        if pooling == 1:
+        if pooling == FIRST_POOLING:
             out[b, j] = h[b * length, j]
             continue
         valid = length if lengths.shape[0] == 0 else lengths[b]
@@ -95,7 +96,7 @@ def _pool_backward(dout, lengths, pooling, dh):
         b = r // length
         t = r - b * length
         value = 0.0
-        if pooling == 1:
+        if pooling == FIRST_POOLING:
             if t == 0:
                 value = dout[b, j]
         else:

@@ -4,6 +4,7 @@
 import numpy as np
 from numba.extending import register_jitable
 
+from ..codes import PAD_CONSTANT, PAD_EDGE
 from .philox_source import SHIFT32, block_bits
 
 
@@ -14,9 +15,9 @@ def source_index(p, n, pad, mode):
     i = p - pad
     if 0 <= i < n:
         return i
-    if mode == 0:
+    if mode == PAD_CONSTANT:
         return -1
-    if mode == 2:
+    if mode == PAD_EDGE:
         return 0 if i < 0 else n - 1
     return -i if i < 0 else 2 * (n - 1) - i
 

@@ -10,12 +10,52 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic, overload, register_jitable
 
-from .codes import MIN_VARIANCE
+from ..._config import JIT
+from ..codes import (
+    BINARY_CROSS_ENTROPY,
+    GELU,
+    LEAKY_RELU,
+    LEAKY_RELU_SLOPE,
+    LOGISTIC,
+    MIN_VARIANCE,
+    POISSON,
+    RELU,
+    SOFTMAX_CROSS_ENTROPY,
+    SOFTPLUS,
+    SQUARED_ERROR,
+    TANH,
+)  # fmt: skip
 
 #: Added to the variance in LayerNorm, PyTorch's default.
 LAYERNORM_EPS = 1e-5
 
 _LOG_2PI = math.log(2.0 * math.pi)
+_INV_SQRT2 = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+def cast_like(arr, x):
+    """``x`` as a scalar of ``arr``'s dtype (float32 or float64)."""
+    return arr.dtype.type(x)
+
+
+@overload(cast_like, jit_options=JIT)
+def _cast_like_overload(arr, x):
+    if arr.dtype == types.float32:
+        return lambda arr, x: np.float32(x)
+    return lambda arr, x: np.float64(x)
+
+
+def flush_threshold(arr):
+    """Magnitude below which optimiser state is flushed to zero (per dtype)."""
+    return 1e-30 if arr.dtype == np.float32 else 1e-300
+
+
+@overload(flush_threshold, jit_options=JIT)
+def _flush_threshold_overload(arr):
+    if arr.dtype == types.float32:
+        return lambda arr: np.float32(1e-30)
+    return lambda arr: np.float64(1e-300)
 
 
 @register_jitable
@@ -31,6 +71,71 @@ def sigmoid(z):
 def softplus(z):
     """``log(1 + exp(z))`` without overflow."""
     return max(z, 0.0) + math.log1p(math.exp(-abs(z)))
+
+
+@register_jitable
+def logistic_slope(z):
+    s = sigmoid(z)
+    return s * (1.0 - s)
+
+
+@register_jitable
+def tanh_slope(z):
+    t = math.tanh(z)
+    return 1.0 - t * t
+
+
+@register_jitable
+def leaky_relu(z):
+    return z if z > 0.0 else LEAKY_RELU_SLOPE * z
+
+
+@register_jitable
+def gelu(z):
+    """Exact GELU, ``z Φ(z)``."""
+    return 0.5 * z * (1.0 + math.erf(z * _INV_SQRT2))
+
+
+@register_jitable
+def gelu_slope(z):
+    cdf = 0.5 * (1.0 + math.erf(z * _INV_SQRT2))
+    return cdf + z * _INV_SQRT_2PI * math.exp(-0.5 * z * z)
+
+
+@register_jitable
+def activation(code, z):
+    """``f(z)`` for the activation ``code`` (``codes.ACTIVATIONS``): one element."""
+    if code == LOGISTIC:
+        return sigmoid(z)
+    if code == TANH:
+        return math.tanh(z)
+    if code == RELU:
+        return max(z, 0.0)
+    if code == LEAKY_RELU:
+        return leaky_relu(z)
+    if code == GELU:
+        return gelu(z)
+    if code == SOFTPLUS:
+        return softplus(z)
+    return z
+
+
+@register_jitable
+def activation_slope(code, z):
+    """``f'(z)`` for the activation ``code``: one element."""
+    if code == LOGISTIC:
+        return logistic_slope(z)
+    if code == TANH:
+        return tanh_slope(z)
+    if code == RELU:
+        return 1.0 if z > 0.0 else 0.0
+    if code == LEAKY_RELU:
+        return 1.0 if z > 0.0 else LEAKY_RELU_SLOPE
+    if code == GELU:
+        return gelu_slope(z)
+    if code == SOFTPLUS:
+        return sigmoid(z)
+    return 1.0
 
 
 @register_jitable
@@ -110,7 +215,7 @@ def row_prediction(loss, z, a, i):
     needs (so the exponentials are computed once), and 0 for the other losses.
     """
     k = z.shape[1]
-    if loss == 0:
+    if loss == SOFTMAX_CROSS_ENTROPY:
         zmax = z[i, 0]
         for j in range(1, k):
             zmax = max(zmax, z[i, j])
@@ -123,13 +228,13 @@ def row_prediction(loss, z, a, i):
         for j in range(k):
             a[i, j] *= inv
         return zmax + math.log(total)
-    if loss == 1:
+    if loss == BINARY_CROSS_ENTROPY:
         for j in range(k):
             a[i, j] = sigmoid(z[i, j])
-    elif loss == 2:
+    elif loss == SQUARED_ERROR:
         for j in range(k):
             a[i, j] = z[i, j]
-    elif loss == 3:
+    elif loss == POISSON:
         for j in range(k):
             a[i, j] = math.exp(z[i, j])
     else:
@@ -155,7 +260,7 @@ def row_loss(loss, z, a, y, w, delta, i, lse):
     CPU and CUDA loss kernels share this code."""
     k = z.shape[1]
     row = 0.0
-    if loss == 0:
+    if loss == SOFTMAX_CROSS_ENTROPY:
         cap = log_loss_cap(z)
         ysum = 0.0
         for j in range(k):
@@ -163,19 +268,19 @@ def row_loss(loss, z, a, y, w, delta, i, lse):
         for j in range(k):
             row += y[i, j] * min(lse - z[i, j], cap)
             delta[i, j] = w * (a[i, j] * ysum - y[i, j])
-    elif loss == 1:
+    elif loss == BINARY_CROSS_ENTROPY:
         cap = log_loss_cap(z)
         for j in range(k):
             # softplus(z) - y z, each of its two log terms clipped as scikit-learn's
             t = y[i, j]
             row += t * min(softplus(-z[i, j]), cap) + (1.0 - t) * min(softplus(z[i, j]), cap)
             delta[i, j] = w * (a[i, j] - y[i, j])
-    elif loss == 2:
+    elif loss == SQUARED_ERROR:
         for j in range(k):
             r = z[i, j] - y[i, j]
             row += 0.5 * r * r
             delta[i, j] = w * r
-    elif loss == 3:
+    elif loss == POISSON:
         for j in range(k):
             t = y[i, j]
             ylogy = t * math.log(t) if t > 0.0 else 0.0
