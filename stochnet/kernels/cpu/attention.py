@@ -46,7 +46,7 @@ def rows_from_heads(src, dst, col0):
 
 
 @njit(**JIT_MATH)
-def masked_softmax(s, length, causal):
+def _masked_softmax(s, length, causal):
     """Softmax of each row of the ``T × T`` scores ``s`` in place, over the keys
     ``j < length`` (and ``j ≤ i`` when ``causal``); masked entries become 0."""
     for i in range(s.shape[0]):
@@ -67,7 +67,7 @@ def attention_probs(q, k, lengths, causal, scale, p):
         for i in range(length):
             for j in range(length):
                 s[i, j] *= scale
-        masked_softmax(s, length if full else lengths[b], causal)
+        _masked_softmax(s, length if full else lengths[b], causal)
 
 
 @njit(parallel=True, **JIT_MATH)

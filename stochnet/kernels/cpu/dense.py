@@ -23,13 +23,13 @@ def dense_backward(x, w, dz, gw, gb, dx):
 
     ``gw = x.T @ dz``, ``gb = dz.sum(0)`` and, when ``dx`` has rows, ``dx = dz @ w.T``.
     """
-    parameter_gradients(x, dz, gw, gb)
+    _parameter_gradients(x, dz, gw, gb)
     if dx.shape[0] > 0:
         matmul(dz, w.T, dx)
 
 
 @njit(**JIT_MATH)
-def parameter_gradients(x, dz, gw, gb):
+def _parameter_gradients(x, dz, gw, gb):
     """``gw = x.T @ dz`` and ``gb = dz.sum(0)``."""
     matmul(x.T, dz, gw)
     column_sums(dz, gb)

@@ -15,7 +15,7 @@ from . import encoder
 from .batch import load_targets
 from .inputs import add_input_noise, load_batch
 from .losses import output_loss
-from .mlp import backward, block, forward, input_block
+from .mlp import backward, forward, input_block, output_blocks
 from .optim import optimizer_step
 from .prune import apply_mask
 from .tokens import clear_padding
@@ -71,8 +71,6 @@ def train_batches(
         were split into calls (a resumed fit reproduces it bit for bit).
     """
     n = order.shape[0] if order.shape[0] > 0 else Y.shape[0]
-    n_layers = plan.sizes.shape[0] - 1
-    n_out = plan.sizes[n_layers]
     for k in range(count):
         start = (first + k) * batch_size
         rows = min(batch_size, n - start)
@@ -81,16 +79,14 @@ def train_batches(
         t = t0 + k + 1
         step = np.uint64(step0 + k + 1)
         x0 = load_batch(
-            X, order, start, rows, input_block(work, X, rows), work.sparse, plan.crop, True,
+            X, order, start, rows, input_block(work, rows), work.sparse, plan.crop, True,
             key, np.uint64(epoch),
         )  # fmt: skip
         y, w, sw_sum = load_targets(Y, sw, order, start, rows, work)
         if noise_std > 0.0:
             add_input_noise(x0, noise_std, key, _NOISE, step)
         forward(theta, plan, work, x0, rows, True, key, step)
-        z = block(work.z, work.offsets, n_layers, rows, n_out)
-        a = block(work.a, work.offsets, n_layers, rows, n_out)
-        d = block(work.d, work.offsets, n_layers, rows, n_out)
+        z, a, d = output_blocks(plan, work, rows)
         loss = output_loss(plan.loss, z, a, y, w, d)
         backward(theta, grad, plan, work, x0, rows, True)
         batch_data, batch_penalty = update(

@@ -34,7 +34,7 @@ class CSRBuffers(NamedTuple):
 
 
 @njit(**JIT)
-def gather_csr(X, order, start, rows, buf):
+def _gather_csr(X, order, start, rows, buf):
     """Copy rows ``order[start : start + rows]`` of CSR ``X`` into ``buf``; returns
     the batch as a ``CSRBuffers`` of views."""
     use_order = order.shape[0] > 0
@@ -51,7 +51,7 @@ def gather_csr(X, order, start, rows, buf):
 
 
 @njit(**JIT_MATH)
-def sparse_forward(x, w, b, z):
+def _sparse_forward(x, w, b, z):
     """``z = x @ w + b`` for a CSR batch ``x``: a sum of weight rows per nonzero."""
     n_rows, n_out = z.shape
     for r in range(n_rows):
@@ -65,7 +65,7 @@ def sparse_forward(x, w, b, z):
 
 
 @njit(**JIT_MATH)
-def sparse_weight_gradient(x, dz, gw):
+def _sparse_weight_gradient(x, dz, gw):
     """``gw = x.T @ dz`` for a CSR batch ``x``."""
     gw[...] = 0.0
     n_out = dz.shape[1]
@@ -107,7 +107,7 @@ def _load_batch(X, order, start, rows, dense_dest, sparse_buf, crop, randomize, 
 
         return dense
     return lambda X, order, start, rows, dense_dest, sparse_buf, crop, randomize, key, step: (
-        gather_csr(X, order, start, rows, sparse_buf)
+        _gather_csr(X, order, start, rows, sparse_buf)
     )
 
 
@@ -119,7 +119,7 @@ def input_forward(x, w, b, z):
 def _input_forward(x, w, b, z):
     if _is_dense(x):
         return lambda x, w, b, z: dense_forward(x, w, b, z)
-    return lambda x, w, b, z: sparse_forward(x, w, b, z)
+    return lambda x, w, b, z: _sparse_forward(x, w, b, z)
 
 
 def input_forward_activate(x, w, b, z, out, code, finisher):
@@ -135,7 +135,7 @@ def _input_forward_activate(x, w, b, z, out, code, finisher):
         )
 
     def sparse(x, w, b, z, out, code, finisher):
-        sparse_forward(x, w, b, z)
+        _sparse_forward(x, w, b, z)
         activate(code, z.reshape(z.size), out.reshape(out.size))
 
     return sparse
@@ -149,7 +149,7 @@ def input_weight_gradient(x, dz, gw):
 def _input_weight_gradient(x, dz, gw):
     if _is_dense(x):
         return lambda x, dz, gw: matmul(x.T, dz, gw)
-    return lambda x, dz, gw: sparse_weight_gradient(x, dz, gw)
+    return lambda x, dz, gw: _sparse_weight_gradient(x, dz, gw)
 
 
 def add_input_noise(x, std, key, stream, step):

@@ -29,14 +29,14 @@ from ..shared.math_source import log_loss_cap, row_loss, row_prediction, softmax
 def output_activation(loss, z, a):
     """Predictions ``a`` (rows × outputs) from output pre-activations ``z``."""
     if loss == SOFTMAX_CROSS_ENTROPY:
-        softmax_rows(z, a)
+        _softmax_rows(z, a)
         return
     for i in range(z.shape[0]):
         row_prediction(loss, z, a, i)
 
 
 @njit(**JIT_MATH)
-def softmax_rows(z, a):
+def _softmax_rows(z, a):
     """``row_prediction``'s softmax for a whole block (see :func:`_softmax_block`)."""
     _softmax_block(z, a, np.empty(0))
 

@@ -119,9 +119,19 @@ def backward(theta, grad, plan, work, x0, rows, dropout):
 
 
 @njit(**JIT)
-def input_block(work, X, rows):
+def input_block(work, rows):
     """Layer 0 of ``a`` as a ``rows × n_features`` block (the dense batch's home)."""
     return block(work.a, work.offsets, 0, rows, work.offsets[1] // work.rows)
+
+
+@njit(**JIT)
+def output_blocks(plan, work, rows):
+    """The output layer's ``z``, ``a`` and ``d`` blocks (``rows × n_outputs`` each)."""
+    n_layers = plan.sizes.shape[0] - 1
+    n_out = plan.sizes[n_layers]
+    return (block(work.z, work.offsets, n_layers, rows, n_out),
+            block(work.a, work.offsets, n_layers, rows, n_out),
+            block(work.d, work.offsets, n_layers, rows, n_out))  # fmt: skip
 
 
 @njit(**JIT)
@@ -143,7 +153,7 @@ def predict_rows(X, theta, plan, work, out, dropout, key, step):
             empty,
             start,
             rows,
-            input_block(work, X, rows),
+            input_block(work, rows),
             work.sparse,
             plan.crop,
             False,
@@ -165,8 +175,6 @@ def loss_grad_sums(X, Y, sw, theta, grad, chunk_grad, plan, work, dropout, key, 
     """
     n = Y.shape[0]
     chunk = work.rows
-    n_layers = plan.sizes.shape[0] - 1
-    n_out = plan.sizes[n_layers]
     empty = np.empty(0, dtype=np.int64)
     grad[:] = 0.0
     loss_sum = 0.0
@@ -178,7 +186,7 @@ def loss_grad_sums(X, Y, sw, theta, grad, chunk_grad, plan, work, dropout, key, 
             empty,
             start,
             rows,
-            input_block(work, X, rows),
+            input_block(work, rows),
             work.sparse,
             plan.crop,
             False,
@@ -188,9 +196,7 @@ def loss_grad_sums(X, Y, sw, theta, grad, chunk_grad, plan, work, dropout, key, 
         y, w, chunk_sw = load_targets(Y, sw, empty, start, rows, work)
         sw_sum += chunk_sw
         forward(theta, plan, work, x0, rows, dropout, key, step + np.uint64(c))
-        z = block(work.z, work.offsets, n_layers, rows, n_out)
-        a = block(work.a, work.offsets, n_layers, rows, n_out)
-        d = block(work.d, work.offsets, n_layers, rows, n_out)
+        z, a, d = output_blocks(plan, work, rows)
         loss_sum += output_loss(plan.loss, z, a, y, w, d)
         backward(theta, chunk_grad, plan, work, x0, rows, dropout)
         grad += chunk_grad

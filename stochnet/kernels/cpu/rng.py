@@ -20,14 +20,14 @@ from ..shared.philox_source import (
 )
 
 
-def unit_for(out, word):
+def _unit_for(out, word):
     """Uniform in (0, 1) at the resolution of ``out``'s dtype (23 or 32 bits)."""
     if out.dtype == np.float32:
         return unit_float32(word)
     return unit_float64(word)
 
 
-@overload(unit_for, jit_options=JIT)
+@overload(_unit_for, jit_options=JIT)
 def _unit_for_overload(out, word):
     if out.dtype == types.float32:
         return lambda out, word: unit_float32(word)
@@ -55,7 +55,7 @@ def fill_uniform(out, key, stream, step, offset):
         for lane in range(4):
             i = block * 4 + lane - offset
             if 0 <= i < n:
-                out[i] = unit_for(out, words[lane])
+                out[i] = _unit_for(out, words[lane])
 
 
 @njit(parallel=True, **JIT)

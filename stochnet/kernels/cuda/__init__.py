@@ -1,7 +1,9 @@
-"""``@cuda.jit`` kernels mirroring ``kernels.cpu`` file for file and name for name.
+"""``@cuda.jit`` kernels mirroring ``kernels.cpu`` file for file and name for name
+(``tests/test_kernel_mirrors.py`` lists the deliberate differences, with reasons).
 
 Each module holds the kernels (``_``-prefixed) and host launchers with the CPU
-functions' names and signatures; where a CPU function returns a per-batch scalar
+functions' names and signatures; the formulas both compute come from
+``kernels.shared``. Where a CPU function returns a per-batch scalar
 (``batch.load_targets``' ``Σw``, ``losses.output_loss``' sum, the optimiser's weight
 norms) the GPU version can write it to a GPU array instead, so that a training loop
 never waits for the GPU. Extra modules: ``launch`` (geometry, transfers), ``reduce``

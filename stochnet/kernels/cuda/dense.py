@@ -78,7 +78,7 @@ def _matmul_flat(a, b, c, trans_a, trans_b):
 
 #: Products with an inner dimension up to this (per-head attention products, narrow
 #: layers) use one thread per output and no shared memory; longer ones use tiles.
-FLAT_MAX_K = 32
+_FLAT_MAX_K = 32
 
 
 @functools.cache
@@ -137,7 +137,7 @@ def matmul(a, b, c, trans_a=False, trans_b=False):
         return
     a3, b3, c3 = _as3d(a), _as3d(b), _as3d(c)
     k = a3.shape[1] if trans_a else a3.shape[2]
-    if k <= FLAT_MAX_K:
+    if k <= _FLAT_MAX_K:
         flat_matmul(a3, b3, c3, trans_a, trans_b)
     else:
         tiled_matmul(a3, b3, c3, trans_a, trans_b)
@@ -174,10 +174,10 @@ def _column_sums(dz, out):
         out[j] = total
 
 
-def column_sums(dz, out):
-    """``out = dz.sum(0)`` in row order, one thread per column."""
-    blocks, threads = grid(dz.shape[1])
-    _column_sums[blocks, threads](dz, out)
+def column_sums(x, out):
+    """``out = x.sum(0)`` in row order, one thread per column."""
+    blocks, threads = grid(x.shape[1])
+    _column_sums[blocks, threads](x, out)
 
 
 def dense_forward(x, w, b, z):

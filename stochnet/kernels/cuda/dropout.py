@@ -7,11 +7,11 @@ from ..shared.philox_source import block_bits
 from .launch import Transfer, cuda_kernel, grid
 
 #: Words staged in shared memory per thread block: four per thread, up to 1024 threads.
-STAGED_WORDS = 4 * 1024
+_STAGED_WORDS = 4 * 1024
 
 
 @cuda.jit(device=True)
-def stage_words(words, key, stream, step, block):
+def _stage_words(words, key, stream, step, block):
     """The calling thread's counter block ``block`` into ``words[4t : 4t + 4]``, then a
     barrier: the thread block then reads word ``j`` of its ``4 × blockDim`` consecutive
     words with thread ``j % blockDim``, so that consecutive threads touch consecutive
@@ -27,11 +27,11 @@ def stage_words(words, key, stream, step, block):
 
 @cuda_kernel
 def _dropout_forward(a, mask, threshold, scale, key, stream, step, first):
-    words = cuda.shared.array(STAGED_WORDS, uint32)
+    words = cuda.shared.array(_STAGED_WORDS, uint32)
     n = a.shape[0]
     width = cuda.blockDim.x
     for base in range(cuda.blockIdx.x * width, (n + 3) // 4, cuda.gridDim.x * width):
-        stage_words(words, key, stream, step, first + base + cuda.threadIdx.x)
+        _stage_words(words, key, stream, step, first + base + cuda.threadIdx.x)
         for j in range(cuda.threadIdx.x, 4 * width, width):
             e = 4 * base + j
             if e < n:

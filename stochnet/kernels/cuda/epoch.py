@@ -35,7 +35,7 @@ def update(theta, grad, state1, state2, n_coef, opt, t, mask, stats, slot, parti
         apply_mask(theta, state1, state2, mask)
 
 
-def batch_totals(stats, rows, opt, data, penalty):
+def _batch_totals(stats, rows, opt, data, penalty):
     """The CPU loop's running ``(data, penalty)`` from the per-batch statistics on the
     host, added batch by batch to the totals so far."""
     stats = stats.reshape(-1, N_STATS)[: rows.shape[0]]
@@ -64,7 +64,7 @@ def _run(batch, n, batch_size, first, count, step0, opt, data, penalty):
     if not batch_rows:
         return data, penalty
     rows = np.array(batch_rows, dtype=np.float64)
-    return batch_totals(stats.copy_to_host(), rows, opt, data, penalty)
+    return _batch_totals(stats.copy_to_host(), rows, opt, data, penalty)
 
 
 def _finish_batch(loss, z, a, y, w, d, work, stats, slot):

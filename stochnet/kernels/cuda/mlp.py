@@ -98,6 +98,7 @@ def input_block(work, rows):
 
 
 def output_blocks(plan, work, rows):
+    """The output layer's ``z``, ``a`` and ``d`` blocks (``rows × n_outputs`` each)."""
     n_layers = plan.sizes.shape[0] - 1
     n_out = int(plan.sizes[n_layers])
     return tuple(block(b, work.offsets, n_layers, rows, n_out) for b in (work.z, work.a, work.d))
