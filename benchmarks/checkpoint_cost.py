@@ -46,8 +46,14 @@ def main():
     snio.write = timed_write
 
     def fit(checkpoint):
-        model = sn.MLPClassifier((256, 128), dropout=0.1, max_iter=args.epochs, tol=0,
-                                 random_state=0, checkpoint=checkpoint)  # fmt: skip
+        model = sn.MLPClassifier(
+            (256, 128),
+            dropout=0.1,
+            max_iter=args.epochs,
+            tol=0,
+            random_state=0,
+            checkpoint=checkpoint,
+        )
         tic = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -63,12 +69,16 @@ def main():
         checkpointed.append(seconds)
         first.append(writes[0][0] - start if writes else float("nan"))
     print(f"fit without checkpoint: {statistics.median(plain):.2f} s")
-    print(f"fit with checkpoint:    {statistics.median(checkpointed):.2f} s "
-          f"({statistics.median(checkpointed) / statistics.median(plain):.3f}x)")  # fmt: skip
+    print(
+        f"fit with checkpoint:    {statistics.median(checkpointed):.2f} s "
+        f"({statistics.median(checkpointed) / statistics.median(plain):.3f}x)"
+    )
     if writes:
         mean = statistics.mean(w[1] for w in writes)
-        print(f"writes per fit: {len(writes)}, {1000 * mean:.1f} ms each, "
-              f"{writes[-1][2] / 2**20:.1f} MiB; first after {statistics.median(first):.1f} s")  # fmt: skip
+        print(
+            f"writes per fit: {len(writes)}, {1000 * mean:.1f} ms each, "
+            f"{writes[-1][2] / 2**20:.1f} MiB; first after {statistics.median(first):.1f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -122,10 +122,15 @@ def encoder_data():
 def stochnet_encoder(X, y):
     c = ENCODER
     clf = sn.AttentionClassifier(
-        d_model=c["d_model"], n_heads=c["heads"], n_layers=1, d_ff=c["d_ff"],
-        dropout=c["dropout"], attention_dropout=c["dropout"], batch_size=c["batch"],
+        d_model=c["d_model"],
+        n_heads=c["heads"],
+        n_layers=1,
+        d_ff=c["d_ff"],
+        dropout=c["dropout"],
+        attention_dropout=c["dropout"],
+        batch_size=c["batch"],
         random_state=0,
-    )  # fmt: skip
+    )
     clf.partial_fit(X[: c["batch"]], y[: c["batch"]], classes=np.arange(10))  # compile
     return lambda: clf.partial_fit(X, y)
 
@@ -231,8 +236,9 @@ print((peak - baseline) / 1024 - X.nbytes / 2**20, X.nbytes / 2**20)
 def fresh_process(code, env=None):
     """Wall seconds of ``python -c code`` in a fresh interpreter, and its stdout."""
     tic = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", code], env=env, check=True,
-                          capture_output=True, text=True)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True
+    )
     return time.perf_counter() - tic, done.stdout
 
 
@@ -256,35 +262,59 @@ def first_fit_rows(env):
     )
     rows = []
     with tempfile.TemporaryDirectory() as precompiled:
-        subprocess.run([sys.executable, "-m", "stochnet", "compile", "--quiet"], check=True,
-                       env=dict(env, NUMBA_CACHE_DIR=precompiled))  # fmt: skip
+        subprocess.run(
+            [sys.executable, "-m", "stochnet", "compile", "--quiet"],
+            check=True,
+            env=dict(env, NUMBA_CACHE_DIR=precompiled),
+        )
         for family in FIRST_FITS:
             code = first_fit_code(family)
             warm, _ = fresh_process(code, dict(env, NUMBA_CACHE_DIR=precompiled))
-            rows.append(row(f"first fit after install, {family} [s] (vs sklearn's fresh fit)",
-                            {"stochnet": warm, "sklearn": sklearn_fit}))  # fmt: skip
+            rows.append(
+                row(
+                    f"first fit after install, {family} [s] (vs sklearn's fresh fit)",
+                    {"stochnet": warm, "sklearn": sklearn_fit},
+                )
+            )
             with tempfile.TemporaryDirectory() as empty_cache:
                 empty, _ = fresh_process(code, dict(env, NUMBA_CACHE_DIR=empty_cache))
-            rows.append(row("same, empty kernel cache (compiles) [s]",
-                            {"stochnet": empty, "sklearn": sklearn_fit}))  # fmt: skip
+            rows.append(
+                row(
+                    "same, empty kernel cache (compiles) [s]",
+                    {"stochnet": empty, "sklearn": sklearn_fit},
+                )
+            )
     return rows
 
 
 def startup_rows(threads):
     env = dict(os.environ, NUMBA_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
-    rows = [row("`from … import MLPClassifier`, fresh process [s]",
-                fresh_process_medians(IMPORTS, 7, env))]  # fmt: skip
+    rows = [
+        row(
+            "`from … import MLPClassifier`, fresh process [s]",
+            fresh_process_medians(IMPORTS, 7, env),
+        )
+    ]
     fits = {name: FIT_DIGITS.format(import_line=line) for name, line in IMPORTS.items()}
-    rows.append(row("fresh process: import + fit digits, warm cache [s]",
-                    fresh_process_medians(fits, 5, env)))  # fmt: skip
+    rows.append(
+        row(
+            "fresh process: import + fit digits, warm cache [s]",
+            fresh_process_medians(fits, 5, env),
+        )
+    )
     rows += first_fit_rows(env)
     bench_dir = str(Path(__file__).resolve().parent)
     extra = {}
     for name, line in IMPORTS.items():
         code = PEAK_MEMORY.format(bench_dir=bench_dir, import_line=line)
         extra[name], x_mb = (float(v) for v in fresh_process(code, env)[1].split())
-    rows.append(row(f"fit 60 000 × 784 float32 (X = {x_mb:.0f} MB): peak memory above X [MB]",
-                    extra, fmt="{:.0f}"))  # fmt: skip
+    rows.append(
+        row(
+            f"fit 60 000 × 784 float32 (X = {x_mb:.0f} MB): peak memory above X [MB]",
+            extra,
+            fmt="{:.0f}",
+        )
+    )
     return rows
 
 
@@ -397,8 +427,9 @@ def main():
     parser.add_argument("--threads", type=int, default=numba.config.NUMBA_NUM_THREADS)
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--encoder-only", action="store_true", help="only the encoder row")
-    parser.add_argument("--floors", action="store_true",
-                        help="only the MLP epoch rows' lower bounds")  # fmt: skip
+    parser.add_argument(
+        "--floors", action="store_true", help="only the MLP epoch rows' lower bounds"
+    )
     args = parser.parse_args()
     n = 10_000 if args.quick else 60_000
     repeats = args.repeats or 3

@@ -71,14 +71,18 @@ def matmul_rows(m, k, n, repeats):
     for path in paths:
         _config.CUDA_MATMUL = path
         t = timed(lambda: dense.matmul(a, b, c), repeats)
-        lines.append(f"matmul {m}x{k}x{n} float32 ({path:6s})  {t * 1e3:8.3f} ms  "
-                     f"{flops / t / 1e9:8.1f} GFLOP/s")  # fmt: skip
+        lines.append(
+            f"matmul {m}x{k}x{n} float32 ({path:6s})  {t * 1e3:8.3f} ms  "
+            f"{flops / t / 1e9:8.1f} GFLOP/s"
+        )
     _config.CUDA_MATMUL = "auto"
     if _has_torch_cuda():
         ta, tb = torch.randn(m, k, device="cuda"), torch.randn(k, n, device="cuda")
         t = timed(lambda: ta @ tb, repeats)
-        lines.append(f"matmul {m}x{k}x{n} float32 (torch )  {t * 1e3:8.3f} ms  "
-                     f"{flops / t / 1e9:8.1f} GFLOP/s")  # fmt: skip
+        lines.append(
+            f"matmul {m}x{k}x{n} float32 (torch )  {t * 1e3:8.3f} ms  "
+            f"{flops / t / 1e9:8.1f} GFLOP/s"
+        )
     return lines
 
 
@@ -91,8 +95,13 @@ def mlp_epoch_rows(n_samples, batch_sizes, repeats, sizes=(784, 256, 256, 10)):
     for batch in batch_sizes:
         net = MLPNetwork(sizes, dtype=np.float32)
         net.initialize("he_uniform", derive_key(0)).to("cuda")
-        trainer = Trainer(net, Adam(1e-3, 0.9, 0.999, 1e-8), batch_size=batch,
-                          key=derive_key(1), chunk_seconds=10.0)  # fmt: skip
+        trainer = Trainer(
+            net,
+            Adam(1e-3, 0.9, 0.999, 1e-8),
+            batch_size=batch,
+            key=derive_key(1),
+            chunk_seconds=10.0,
+        )
         trainer.run_epoch(X, Y)  # compiles, and copies the data to the GPU
         ours = timed(lambda t=trainer: t.run_epoch(X, Y), repeats, warm_up=False)
         shape = "-".join(map(str, sizes))
@@ -134,12 +143,15 @@ def encoder_rows(steps, repeats, batch=64, length=64, d_model=64, heads=4, d_ff=
     net = AttentionNetwork(length, 8, 2, d_model=d_model, n_heads=heads, n_layers=1, d_ff=d_ff,
                            dropout=0.1, dtype=np.float32)  # fmt: skip
     net.initialize("glorot_uniform", derive_key(0)).to("cuda")
-    trainer = Trainer(net, Adam(1e-3, 0.9, 0.999, 1e-8), batch_size=batch, key=derive_key(1),
-                      chunk_seconds=10.0)  # fmt: skip
+    trainer = Trainer(
+        net, Adam(1e-3, 0.9, 0.999, 1e-8), batch_size=batch, key=derive_key(1), chunk_seconds=10.0
+    )
     trainer.run_epoch(X, Y)
     ours = timed(lambda: trainer.run_epoch(X, Y), repeats, warm_up=False) / steps
-    line = (f"encoder step (batch {batch}, T={length}, d={d_model}, {heads} heads, "
-            f"d_ff={d_ff})  stochnet {ours * 1e3:7.2f} ms")  # fmt: skip
+    line = (
+        f"encoder step (batch {batch}, T={length}, d={d_model}, {heads} heads, "
+        f"d_ff={d_ff})  stochnet {ours * 1e3:7.2f} ms"
+    )
     if _has_torch_cuda():
         layer = torch.nn.TransformerEncoderLayer(
             d_model, heads, d_ff, dropout=0.1, batch_first=True, norm_first=True
@@ -182,9 +194,11 @@ def profile_host(n_samples=60_000, batch=128, steps=20, sizes=(784, 256, 256, 10
             a[i] += 1.0
 
     x = cuda.device_array(128, np.float32)
-    for name, fn in [("launch, 1 array", lambda: one[1, 128](x)),
-                     ("launch, 12 arrays", lambda: twelve[1, 128](*([x] * 12))),
-                     ("device array slice", lambda: x[:64])]:  # fmt: skip
+    for name, fn in [
+        ("launch, 1 array", lambda: one[1, 128](x)),
+        ("launch, 12 arrays", lambda: twelve[1, 128](*([x] * 12))),
+        ("device array slice", lambda: x[:64]),
+    ]:
         fn()
         tic = time.perf_counter()
         for _ in range(launches):
@@ -196,19 +210,24 @@ def profile_host(n_samples=60_000, batch=128, steps=20, sizes=(784, 256, 256, 10
     Y = np.eye(sizes[-1], dtype=np.float32)[rng_.integers(0, sizes[-1], n_samples)]
     net = MLPNetwork(sizes, dtype=np.float32)
     net.initialize("he_uniform", derive_key(0)).to("cuda")
-    trainer = Trainer(net, Adam(1e-3, 0.9, 0.999, 1e-8), batch_size=batch, key=derive_key(1),
-                      chunk_seconds=10.0)  # fmt: skip
+    trainer = Trainer(
+        net, Adam(1e-3, 0.9, 0.999, 1e-8), batch_size=batch, key=derive_key(1), chunk_seconds=10.0
+    )
     trainer.run_epoch(X, Y)
     Xe = rng_.normal(size=(64 * steps, 64, 8)).astype(np.float32)
     Ye = np.eye(2, dtype=np.float32)[rng_.integers(0, 2, 64 * steps)]
-    enc = AttentionNetwork(64, 8, 2, d_model=64, n_heads=4, n_layers=1, d_ff=256, dropout=0.1,
-                           dtype=np.float32)  # fmt: skip
+    enc = AttentionNetwork(
+        64, 8, 2, d_model=64, n_heads=4, n_layers=1, d_ff=256, dropout=0.1, dtype=np.float32
+    )
     enc.initialize("glorot_uniform", derive_key(0)).to("cuda")
-    enc_trainer = Trainer(enc, Adam(1e-3, 0.9, 0.999, 1e-8), batch_size=64, key=derive_key(1),
-                          chunk_seconds=10.0)  # fmt: skip
+    enc_trainer = Trainer(
+        enc, Adam(1e-3, 0.9, 0.999, 1e-8), batch_size=64, key=derive_key(1), chunk_seconds=10.0
+    )
     enc_trainer.run_epoch(Xe, Ye)
-    for name, fn in [("MLP epoch", lambda: trainer.run_epoch(X, Y)),
-                     ("encoder steps", lambda: enc_trainer.run_epoch(Xe, Ye))]:  # fmt: skip
+    for name, fn in [
+        ("MLP epoch", lambda: trainer.run_epoch(X, Y)),
+        ("encoder steps", lambda: enc_trainer.run_epoch(Xe, Ye)),
+    ]:
         profiler = cProfile.Profile()
         profiler.enable()
         fn()
@@ -224,8 +243,11 @@ def main():
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test")
     parser.add_argument("--kernels-only", action="store_true", help="only the random kernels")
-    parser.add_argument("--profile", action="store_true",
-                        help="profile the host side of an MLP epoch and encoder steps")  # fmt: skip
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="profile the host side of an MLP epoch and encoder steps",
+    )
     args = parser.parse_args()
     if args.profile:
         profile_host()

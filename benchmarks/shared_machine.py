@@ -79,8 +79,12 @@ def script(fit, setup, fits):
 
 
 def start(code, env=None):
-    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
-                            env={**os.environ, **(env or {})}, text=True)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        env={**os.environ, **(env or {})},
+        text=True,
+    )
 
 
 def finish(proc):
@@ -106,8 +110,10 @@ def pair(fits):
     base = statistics.median(alone[1:] or alone)
     print(f"pair: alone {base:.3f} s per fit (first {alone[0]:.3f} s)")
     for k, times in enumerate(together):
-        print(f"  process {k}: {ratios(times, base)}  (first fit {times[0] / alone[0]:.1f}x "
-              f"its first alone)")  # fmt: skip
+        print(
+            f"  process {k}: {ratios(times, base)}  (first fit {times[0] / alone[0]:.1f}x "
+            f"its first alone)"
+        )
     return max(max(t) / base for t in together)
 
 
@@ -126,8 +132,10 @@ def busy_neighbour(fits):
             busy.kill()
             busy.wait()
         results[name] = beside / alone
-        print(f"busy neighbour: {name} {alone:.3f} s alone, {beside:.3f} s beside it "
-              f"({results[name]:.2f}x)")  # fmt: skip
+        print(
+            f"busy neighbour: {name} {alone:.3f} s alone, {beside:.3f} s beside it "
+            f"({results[name]:.2f}x)"
+        )
     return results
 
 
@@ -178,8 +186,10 @@ def quota(fits):
     base = statistics.median(run(one_thread))
     for name, code in (("default", default), ("quota ignored (2 threads)", blind)):
         t = statistics.median(run(code))
-        print(f"CPU quota of 1 CPU, {name}: {t:.3f} s against {base:.3f} s with one thread "
-              f"and no quota ({t / base:.2f}x)")  # fmt: skip
+        print(
+            f"CPU quota of 1 CPU, {name}: {t:.3f} s against {base:.3f} s with one thread "
+            f"and no quota ({t / base:.2f}x)"
+        )
 
 
 def pytorch(fits):
@@ -190,10 +200,18 @@ def pytorch(fits):
         return
     fit = "torch_fit(i)"
     alone = script(fit, "import torch\n" + TORCH_LOOP, fits)
-    before = script(fit, "import torch\nimport stochnet as sn\n"
-                         "sn.MLPClassifier(max_iter=5).fit(X, y)\n" + TORCH_LOOP, fits)  # fmt: skip
-    after = script(fit, "import stochnet as sn\nsn.MLPClassifier(max_iter=5).fit(X, y)\n"
-                        "import torch\n" + TORCH_LOOP, fits)  # fmt: skip
+    before = script(
+        fit,
+        "import torch\nimport stochnet as sn\n"
+        "sn.MLPClassifier(max_iter=5).fit(X, y)\n" + TORCH_LOOP,
+        fits,
+    )
+    after = script(
+        fit,
+        "import stochnet as sn\nsn.MLPClassifier(max_iter=5).fit(X, y)\n"
+        "import torch\n" + TORCH_LOOP,
+        fits,
+    )
     base = statistics.median(run(alone))
     for name, code in (("torch imported first", before), ("stochnet first", after)):
         t = statistics.median(run(code))
@@ -208,8 +226,12 @@ def main():
     run(script(STOCHNET_FIT, "import stochnet as sn", 1))  # warm the kernel cache
     tic = time.perf_counter()
     scenarios = {
-        "pair": pair, "busy": busy_neighbour, "cpu": one_cpu, "quota": quota, "torch": pytorch
-    }  # fmt: skip
+        "pair": pair,
+        "busy": busy_neighbour,
+        "cpu": one_cpu,
+        "quota": quota,
+        "torch": pytorch,
+    }
     for name, scenario in scenarios.items():
         if args.only in (None, name):
             scenario(args.fits)

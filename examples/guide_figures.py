@@ -42,23 +42,29 @@ def crops(ax_grid, ax_curve):
         ax.set_axis_off()
     plain = sn.MLPClassifier((128,), max_iter=200, random_state=0).fit(X_train, y_train)
     augmented = sn.MLPClassifier(
-        (128,), max_iter=200, random_state=0,
+        (128,),
+        max_iter=200,
+        random_state=0,
         augment=sn.RandomCrop(8, padding=1, image_shape=(8, 8)),
-    ).fit(X_train, y_train)  # fmt: skip
+    ).fit(X_train, y_train)
     shifts = [0, 1, 2]
     for model, label in ((plain, "no augmentation"), (augmented, "RandomCrop(8, padding=1)")):
         accuracy = [model.score(shift(X_test, s), y_test) for s in shifts]
         ax_curve.plot(shifts, accuracy, "o-", label=label)
-    ax_curve.set(xlabel="test images shifted by (pixels)", ylabel="test accuracy",
-                 title="random crops buy robustness to shifts")  # fmt: skip
+    ax_curve.set(
+        xlabel="test images shifted by (pixels)",
+        ylabel="test accuracy",
+        title="random crops buy robustness to shifts",
+    )
     ax_curve.legend()
 
 
 def pruning(ax_mask, ax_curve):
     model = sn.MLPClassifier((64,), prune=0.8, max_iter=60, random_state=0).fit(X_train, y_train)
     ax_mask.imshow(model.masks_[0], cmap="gray_r", aspect="auto", interpolation="nearest")
-    ax_mask.set(title="random mask, 80 % pruned (layer 1)", xlabel="hidden unit",
-                ylabel="input pixel")  # fmt: skip
+    ax_mask.set(
+        title="random mask, 80 % pruned (layer 1)", xlabel="hidden unit", ylabel="input pixel"
+    )
     amounts = [0.0, 0.5, 0.8, 0.9, 0.95]
     dense = sn.MLPClassifier((64,), max_iter=60, random_state=0).fit(X_train, y_train)
     random_acc, magnitude_acc = [], []
@@ -72,8 +78,11 @@ def pruning(ax_mask, ax_curve):
     ax_curve.plot(amounts, random_acc, "o-", label="random, at init (trained sparse)")
     ax_curve.plot(amounts, magnitude_acc, "s-", label="magnitude, after training")
     ax_curve.axhline(dense.score(X_test, y_test), color="gray", ls=":", label="dense")
-    ax_curve.set(xlabel="fraction of weights pruned", ylabel="test accuracy",
-                 title="θ ⊙ M: accuracy against sparsity")  # fmt: skip
+    ax_curve.set(
+        xlabel="fraction of weights pruned",
+        ylabel="test accuracy",
+        title="θ ⊙ M: accuracy against sparsity",
+    )
     ax_curve.legend()
 
 
@@ -92,8 +101,11 @@ def noise(ax_images, ax_curve):
             model.score(X_test + s * rng.standard_normal(X_test.shape), y_test) for s in stds
         ]
         ax_curve.plot(stds, accuracy, "o-", label=f"trained with input_noise={train_std}")
-    ax_curve.set(xlabel="Gaussian noise σ on the test inputs", ylabel="test accuracy",
-                 title="noise injection")  # fmt: skip
+    ax_curve.set(
+        xlabel="Gaussian noise σ on the test inputs",
+        ylabel="test accuracy",
+        title="noise injection",
+    )
     ax_curve.legend()
 
 
@@ -101,22 +113,35 @@ def dropout(ax_hist, ax_scatter):
     model = sn.MLPClassifier((64,), dropout=0.5, max_iter=60, random_state=0)
     model.fit(X_train, y_train)
     hidden = np.maximum(X_test @ model.coefs_[0] + model.intercepts_[0], 0.0)  # test mode
-    draws = np.stack([
-        hidden * sn.random.dropout_mask(hidden.shape, 0.5, seed=1, step=k) / 0.5
-        for k in range(200)
-    ])  # fmt: skip
+    draws = np.stack(
+        [
+            hidden * sn.random.dropout_mask(hidden.shape, 0.5, seed=1, step=k) / 0.5
+            for k in range(200)
+        ]
+    )
     unit = int(np.argmax(hidden.mean(0)))
-    ax_hist.hist(draws[:, :, unit].ravel(), bins=40, alpha=0.6, density=True,
-                 label="train mode (inverted dropout)")  # fmt: skip
+    ax_hist.hist(
+        draws[:, :, unit].ravel(),
+        bins=40,
+        alpha=0.6,
+        density=True,
+        label="train mode (inverted dropout)",
+    )
     ax_hist.hist(hidden[:, unit], bins=40, alpha=0.6, density=True, label="test mode")
-    ax_hist.set(xlabel=f"activation of hidden unit {unit}", ylabel="density",
-                title="one unit over inputs and masks")  # fmt: skip
+    ax_hist.set(
+        xlabel=f"activation of hidden unit {unit}",
+        ylabel="density",
+        title="one unit over inputs and masks",
+    )
     ax_hist.legend()
     ax_scatter.scatter(hidden.ravel()[::7], draws.mean(0).ravel()[::7], s=3, alpha=0.4)
     top = hidden.max()
     ax_scatter.plot([0, top], [0, top], color="gray", ls=":")
-    ax_scatter.set(xlabel="test-mode activation h", ylabel="mean over 200 masks of m·h / (1-p)",
-                   title="inverted dropout keeps E[activation]")  # fmt: skip
+    ax_scatter.set(
+        xlabel="test-mode activation h",
+        ylabel="mean over 200 masks of m·h / (1-p)",
+        title="inverted dropout keeps E[activation]",
+    )
 
 
 def ensemble(ax):
@@ -124,22 +149,33 @@ def ensemble(ax):
     x = rng.uniform(-3, 3, 1000)
     std = 0.1 + 0.3 * (x > 0) * np.abs(x) / 3
     t = np.sin(x) + std * rng.standard_normal(x.size)
-    member = sn.MLPRegressor(hidden_layer_sizes=(64, 64), loss="gaussian_nll",
-                             learning_rate_init=0.003, max_iter=200)  # fmt: skip
+    member = sn.MLPRegressor(
+        hidden_layer_sizes=(64, 64), loss="gaussian_nll", learning_rate_init=0.003, max_iter=200
+    )
     model = sn.EnsembleRegressor(member, n_estimators=5, random_state=0).fit(x[:, None], t)
     grid = np.linspace(-6, 6, 400)
     result = model.predict_uncertainty(grid[:, None])
     ax.scatter(x, t, s=2, color="gray", alpha=0.4, label="training data")
     mean = result.mean
     for part, label in ((result.total, "±2 √total"), (result.aleatoric, "±2 √aleatoric")):
-        ax.fill_between(grid, mean - 2 * np.sqrt(part), mean + 2 * np.sqrt(part), alpha=0.35,
-                        label=label)  # fmt: skip
+        ax.fill_between(
+            grid, mean - 2 * np.sqrt(part), mean + 2 * np.sqrt(part), alpha=0.35, label=label
+        )
     for sign in (-1, 1):
-        ax.plot(grid, mean + sign * 2 * np.sqrt(result.epistemic), color="tab:green", ls="--",
-                label="±2 √epistemic" if sign > 0 else None)  # fmt: skip
+        ax.plot(
+            grid,
+            mean + sign * 2 * np.sqrt(result.epistemic),
+            color="tab:green",
+            ls="--",
+            label="±2 √epistemic" if sign > 0 else None,
+        )
     ax.plot(grid, result.mean, color="black", label="ensemble mean")
-    ax.set(xlabel="x", ylabel="y", ylim=(-4, 4),
-           title="deep ensemble: total variance = aleatoric + epistemic")  # fmt: skip
+    ax.set(
+        xlabel="x",
+        ylabel="y",
+        ylim=(-4, 4),
+        title="deep ensemble: total variance = aleatoric + epistemic",
+    )
     ax.legend(loc="lower left")
 
 

@@ -31,8 +31,10 @@ def main():
         fit_X = X_train if name == "attention" else X_train.reshape(len(X_train), -1)
         test_X = X_test if name == "attention" else X_test.reshape(len(X_test), -1)
         model.fit(fit_X, y_train)
-        print(f"{name:42s} test accuracy {model.score(test_X, y_test):.3f}  "
-              f"({time.perf_counter() - tic:.0f} s)")  # fmt: skip
+        print(
+            f"{name:42s} test accuracy {model.score(test_X, y_test):.3f}  "
+            f"({time.perf_counter() - tic:.0f} s)"
+        )
 
 
 if __name__ == "__main__":

@@ -122,8 +122,11 @@ def _user_stacklevel():
     import sklearn
 
     frame, level = sys._getframe(1), 1
-    skip = (str(_PACKAGE), *map(_package_dir, (numba, sklearn, joblib)),
-            os.path.dirname(threading.__file__))  # fmt: skip
+    skip = (
+        str(_PACKAGE),
+        *map(_package_dir, (numba, sklearn, joblib)),
+        os.path.dirname(threading.__file__),
+    )
     while frame is not None and frame.f_code.co_filename.startswith(skip):
         frame, level = frame.f_back, level + 1
     return level

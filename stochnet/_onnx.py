@@ -86,8 +86,9 @@ class _Graph:
             return z
         if name == "gelu":
             erf = self.op("Erf", self.op("Mul", z, self.const(1.0 / math.sqrt(2.0))))
-            return self.op("Mul", self.op("Mul", z, self.const(0.5)),
-                           self.op("Add", erf, self.const(1.0)))  # fmt: skip
+            return self.op(
+                "Mul", self.op("Mul", z, self.const(0.5)), self.op("Add", erf, self.const(1.0))
+            )
         if name == "softplus":
             return self.softplus(z)
         if name == "leaky_relu":
@@ -103,8 +104,9 @@ class _Graph:
         centred = self.op("Sub", x, self.op("ReduceMean", x, last, keepdims=1))
         var = self.op("ReduceMean", self.op("Mul", centred, centred), last, keepdims=1)
         std = self.op("Sqrt", self.op("Add", var, self.const(LAYERNORM_EPS)))
-        return self.op("Add", self.op("Mul", self.op("Div", centred, std), self.const(gamma)),
-                       self.const(beta))  # fmt: skip
+        return self.op(
+            "Add", self.op("Mul", self.op("Div", centred, std), self.const(gamma)), self.const(beta)
+        )
 
 
 # ------------------------------------------------------------------- MLPs
@@ -112,8 +114,12 @@ def _mlp_outputs(g, estimator, x):
     """The network's outputs before the output activation."""
     net = estimator._network
     if net.crop.active:
-        x = g.op("Gather", _pad_zero_column(g, x), g.const(_centre_crop_columns(net.crop),
-                 np.int64), axis=1)  # fmt: skip
+        x = g.op(
+            "Gather",
+            _pad_zero_column(g, x),
+            g.const(_centre_crop_columns(net.crop), np.int64),
+            axis=1,
+        )
     n_layers = len(net.coefs)
     for i, (w, b) in enumerate(zip(net.coefs, net.intercepts, strict=True)):
         x = g.op("Gemm", x, g.const(w, hint=f"coef{i}"), g.const(b, hint=f"intercept{i}"))
@@ -166,24 +172,43 @@ def _attention_outputs(g, estimator, x):
         u1 = g.layernorm(h, P["ln1.gamma"], P["ln1.beta"])
         qkv = g.op("Add", g.op("MatMul", u1, g.const(P["qkv.weight"])), g.const(P["qkv.bias"]))
         # N × T × 3d → 3 × N × heads × T × d_k
-        split = g.op("Transpose", g.op("Reshape", qkv, g.const(
-            np.array([0, length, 3, heads, d // heads], dtype=np.int64))),
-            perm=[2, 0, 3, 1, 4])  # fmt: skip
-        q, k, v = (g.op("Squeeze", g.op("Gather", split, g.const(np.array([i]), np.int64), axis=0),
-                        g.axes(0)) for i in range(3))  # fmt: skip
-        scores = g.op("Mul", g.op("MatMul", q, g.op("Transpose", k, perm=[0, 1, 3, 2])),
-                      g.const(scale))  # fmt: skip
+        split = g.op(
+            "Transpose",
+            g.op(
+                "Reshape", qkv, g.const(np.array([0, length, 3, heads, d // heads], dtype=np.int64))
+            ),
+            perm=[2, 0, 3, 1, 4],
+        )
+        q, k, v = (
+            g.op(
+                "Squeeze",
+                g.op("Gather", split, g.const(np.array([i]), np.int64), axis=0),
+                g.axes(0),
+            )
+            for i in range(3)
+        )
+        scores = g.op(
+            "Mul", g.op("MatMul", q, g.op("Transpose", k, perm=[0, 1, 3, 2])), g.const(scale)
+        )
         probs = _masked_softmax(g, scores, allowed)
         o = g.op("MatMul", probs, v)  # N × heads × T × d_k
-        o = g.op("Reshape", g.op("Transpose", o, perm=[0, 2, 1, 3]),
-                 g.const(np.array([0, length, d], dtype=np.int64)))  # fmt: skip
+        o = g.op(
+            "Reshape",
+            g.op("Transpose", o, perm=[0, 2, 1, 3]),
+            g.const(np.array([0, length, d], dtype=np.int64)),
+        )
         branch = g.op("Add", g.op("MatMul", o, g.const(P["out.weight"])), g.const(P["out.bias"]))
         h = g.op("Add", h, branch)
         u2 = g.layernorm(h, P["ln2.gamma"], P["ln2.beta"])
-        hidden = g.activation(cfg["activation"], g.op("Add", g.op("MatMul", u2,
-                              g.const(P["ff1.weight"])), g.const(P["ff1.bias"])))  # fmt: skip
-        h = g.op("Add", h, g.op("Add", g.op("MatMul", hidden, g.const(P["ff2.weight"])),
-                                g.const(P["ff2.bias"])))  # fmt: skip
+        hidden = g.activation(
+            cfg["activation"],
+            g.op("Add", g.op("MatMul", u2, g.const(P["ff1.weight"])), g.const(P["ff1.bias"])),
+        )
+        h = g.op(
+            "Add",
+            h,
+            g.op("Add", g.op("MatMul", hidden, g.const(P["ff2.weight"])), g.const(P["ff2.bias"])),
+        )
     pooled = _pool(g, h, valid, cfg["pooling"])
     u = g.layernorm(pooled, p["norm.gamma"], p["norm.beta"])
     return g.op("Gemm", u, g.const(p["output.weight"]), g.const(p["output.bias"]))
@@ -231,8 +256,9 @@ def _masked_softmax(g, scores, allowed):
 
 def _pool(g, h, valid, pooling):
     if pooling == "first":
-        return g.op("Squeeze", g.op("Gather", h, g.const(np.array([0]), np.int64), axis=1),
-                    g.axes(1))  # fmt: skip
+        return g.op(
+            "Squeeze", g.op("Gather", h, g.const(np.array([0]), np.int64), axis=1), g.axes(1)
+        )
     if valid is None:
         return g.op("ReduceMean", h, g.axes(1), keepdims=0)
     weights = g.op("Unsqueeze", g.op("Cast", valid, to=_elem(g)), g.axes(2))
@@ -294,8 +320,7 @@ def _regression(g, estimator):
     if estimator.loss == "poisson":
         return g.op("Exp", z), None
     if estimator.loss == "gaussian_nll":
-        mean, raw = g.op("Split", z, g.const(np.array([k, k], dtype=np.int64)), axis=1,
-                         outputs=2)  # fmt: skip
+        mean, raw = g.op("Split", z, g.const(np.array([k, k], dtype=np.int64)), axis=1, outputs=2)
         return mean, g.op("Add", g.softplus(raw), g.const(MIN_VARIANCE))
     return z, None
 
@@ -346,8 +371,10 @@ def _graph(g, estimator):
         g.op("Identity", proba, name="probabilities")
         label_dtype = _label(g, estimator.classes_, proba, multilabel)
         width = len(estimator.classes_) if not multilabel else _width(estimator)
-        return [g.tensor("label", label_dtype, ["N", width] if multilabel else ["N"]),
-                g.tensor("probabilities", dtype, ["N", width])]  # fmt: skip
+        return [
+            g.tensor("label", label_dtype, ["N", width] if multilabel else ["N"]),
+            g.tensor("probabilities", dtype, ["N", width]),
+        ]
     k = _width(estimator)
     outputs = [g.tensor("variable", dtype, ["N", k])]
     g.op("Identity", mean, name="variable")
@@ -363,8 +390,12 @@ def to_onnx(estimator, dtype=np.float32):
 
     from . import estimators as kinds
 
-    exportable = (kinds.MLPClassifier, kinds.MLPRegressor, kinds.AttentionClassifier,
-                  kinds.AttentionRegressor)  # fmt: skip
+    exportable = (
+        kinds.MLPClassifier,
+        kinds.MLPRegressor,
+        kinds.AttentionClassifier,
+        kinds.AttentionRegressor,
+    )
     ensemble = isinstance(estimator, kinds.EnsembleClassifier | kinds.EnsembleRegressor)
     if not isinstance(estimator, exportable) and not ensemble:
         raise TypeError(
@@ -387,5 +418,6 @@ def to_onnx(estimator, dtype=np.float32):
         shape = ["N", first.n_features_in_]
     g = _Graph(dtype)
     outputs = _graph(g, estimator)
-    return g.model([g.tensor("X", dtype, shape)], outputs,
-                   f"{type(estimator).__name__} exported by stochnet")  # fmt: skip
+    return g.model(
+        [g.tensor("X", dtype, shape)], outputs, f"{type(estimator).__name__} exported by stochnet"
+    )

@@ -190,8 +190,9 @@ def parse_augment(augment, n_features, image_shape=None):
     return crop, float(np.sqrt(variance))
 
 
-def random_crop(X, size, seed, padding=0, step=0, device="cpu", padding_mode="constant",
-                image_shape=None):  # fmt: skip
+def random_crop(
+    X, size, seed, padding=0, step=0, device="cpu", padding_mode="constant", image_shape=None
+):
     """Randomly crop each sample of ``X`` (one offset per sample).
 
     Parameters

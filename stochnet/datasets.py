@@ -5,8 +5,9 @@ import numpy as np
 from .random import derive_key, normal, uniform
 
 
-def make_marked_tokens(n_samples, length=32, n_features=8, n_symbols=16, noise=0.1,
-                       random_state=None):  # fmt: skip
+def make_marked_tokens(
+    n_samples, length=32, n_features=8, n_symbols=16, noise=0.1, random_state=None
+):
     """Sequences in which a marker token appears once (label 1) or never (label 0).
 
     Every token is one of ``n_symbols`` fixed random unit vectors plus Gaussian noise;

@@ -282,10 +282,16 @@ def _estimator_state(estimator):
 
 #: The optimisers a file may name, and the settings each keeps between epochs.
 _OPTIMIZERS = {
-    "SGD": ("learning_rate_init", "learning_rate", "lr_schedule", "momentum", "nesterov",
-            "power_t"),
+    "SGD": (
+        "learning_rate_init",
+        "learning_rate",
+        "lr_schedule",
+        "momentum",
+        "nesterov",
+        "power_t",
+    ),
     "Adam": ("learning_rate_init", "learning_rate", "beta_1", "beta_2", "epsilon"),
-}  # fmt: skip
+}
 #: What a trainer keeps between calls: its settings and the random streams' counters.
 _TRAINER_FIELDS = ("batch_size", "shuffle", "alpha", "l1", "input_noise", "key",
                    "chunk_seconds", "loss_scale", "step", "epoch", "t")  # fmt: skip

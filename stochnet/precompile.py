@@ -41,8 +41,14 @@ def _mlp(dtype, sparse=False):
     for solver in ("adam", "sgd"):
         model = MLPClassifier((8,), solver=solver, max_iter=2, dropout=0.1, random_state=0)
         model.fit(X, y).predict_proba(X)
-    MLPClassifier((8,), max_iter=2, early_stopping=True, validation_fraction=0.25,
-                  n_iter_no_change=1, random_state=0).fit(X, y)  # fmt: skip
+    MLPClassifier(
+        (8,),
+        max_iter=2,
+        early_stopping=True,
+        validation_fraction=0.25,
+        n_iter_no_change=1,
+        random_state=0,
+    ).fit(X, y)
     MLPClassifier((8,), solver="lbfgs", max_iter=2, random_state=0).fit(X, y).predict(X)
     regressor = MLPRegressor(hidden_layer_sizes=(8,), max_iter=2, random_state=0)
     regressor.fit(X, y.astype(dtype)).predict(X)
@@ -52,8 +58,14 @@ def _attention(dtype, sequences=False):
     from .estimators.attention import AttentionClassifier, AttentionRegressor
 
     X, y = _data(dtype=dtype)
-    options = {"d_model": 8, "n_heads": 2, "n_layers": 1, "d_ff": 8, "max_iter": 2,
-               "random_state": 0}  # fmt: skip
+    options = {
+        "d_model": 8,
+        "n_heads": 2,
+        "n_layers": 1,
+        "d_ff": 8,
+        "max_iter": 2,
+        "random_state": 0,
+    }
     if sequences:
         X = X.reshape(len(X), 3, 2)
         X[::2, -1] = np.nan  # padded sequences

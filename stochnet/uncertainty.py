@@ -60,10 +60,20 @@ class UncertaintyResult:
         else:
             pick = (lambda a: a[:, target]) if self.mean.ndim == 2 else (lambda a: a)
             mean, total, alea = (pick(a)[order] for a in (self.mean, self.total, self.aleatoric))
-            ax.fill_between(xs, mean - 2 * np.sqrt(total), mean + 2 * np.sqrt(total),
-                            alpha=0.25, label="±2σ total")  # fmt: skip
-            ax.fill_between(xs, mean - 2 * np.sqrt(alea), mean + 2 * np.sqrt(alea),
-                            alpha=0.35, label="±2σ aleatoric")  # fmt: skip
+            ax.fill_between(
+                xs,
+                mean - 2 * np.sqrt(total),
+                mean + 2 * np.sqrt(total),
+                alpha=0.25,
+                label="±2σ total",
+            )
+            ax.fill_between(
+                xs,
+                mean - 2 * np.sqrt(alea),
+                mean + 2 * np.sqrt(alea),
+                alpha=0.35,
+                label="±2σ aleatoric",
+            )
             ax.plot(xs, mean, color="k", lw=1, label="mean")
         ax.set_xlabel("x")
         ax.legend(loc="best")
@@ -264,11 +274,23 @@ class ReliabilityDiagram:
         ax.plot(self.confidence, self.accuracy, "-", color="C0", lw=1)
         # Marker area shows how many samples a bin holds: sparse bins are noisy.
         area = 12 + 200 * self.counts / self.counts.max()
-        ax.scatter(self.confidence, self.accuracy, s=area, color="C0", zorder=3,
-                   label=f"model (ECE {self.ece:.3f})")  # fmt: skip
+        ax.scatter(
+            self.confidence,
+            self.accuracy,
+            s=area,
+            color="C0",
+            zorder=3,
+            label=f"model (ECE {self.ece:.3f})",
+        )
         for conf, acc, count in zip(self.confidence, self.accuracy, self.counts, strict=True):
-            ax.annotate(str(count), (conf, acc), textcoords="offset points", xytext=(4, -10),
-                        fontsize=7, color="0.35")  # fmt: skip
+            ax.annotate(
+                str(count),
+                (conf, acc),
+                textcoords="offset points",
+                xytext=(4, -10),
+                fontsize=7,
+                color="0.35",
+            )
         ax.set_xlabel("confidence (top-class probability)")
         ax.set_ylabel("accuracy")
         ax.set_xlim(-0.02, 1.04)

@@ -345,14 +345,14 @@ def encoder_forward(params, x, cfg, lengths=None, masks=None):
     cache = {"x": x, "h": [h]}
     for layer in range(cfg["n_layers"]):
         prefix = f"layers.{layer}."
-        P = {name[len(prefix) :]: value for name, value in params.items()
-             if name.startswith(prefix)}  # fmt: skip
+        P = {
+            name[len(prefix) :]: value for name, value in params.items() if name.startswith(prefix)
+        }
         d = h.shape[-1]
         u1 = layernorm(h, P["ln1.gamma"], P["ln1.beta"])
         qkv = u1 @ P["qkv.weight"] + P["qkv.bias"]
         q, k, v = (split_heads(qkv[..., i * d : (i + 1) * d], heads) for i in range(3))
-        o_heads, p = attention(q, k, v, lengths, cfg["causal"], cfg["scale"],
-                               masks.get((layer, 0)))  # fmt: skip
+        o_heads, p = attention(q, k, v, lengths, cfg["causal"], cfg["scale"], masks.get((layer, 0)))
         o = merge_heads(o_heads)
         branch = (o @ P["out.weight"] + P["out.bias"]) * masks.get((layer, 1), 1.0)
         h_mid = h + branch
@@ -361,8 +361,9 @@ def encoder_forward(params, x, cfg, lengths=None, masks=None):
         hidden = activation(cfg["activation"], pre) * masks.get((layer, 2), 1.0)
         h = h_mid + (hidden @ P["ff2.weight"] + P["ff2.bias"]) * masks.get((layer, 3), 1.0)
         cache["h"].append(h)
-        cache[layer] = dict(P=P, u1=u1, q=q, k=k, v=v, p=p, o=o, h_mid=h_mid, u2=u2,
-                            pre=pre, hidden=hidden)  # fmt: skip
+        cache[layer] = dict(
+            P=P, u1=u1, q=q, k=k, v=v, p=p, o=o, h_mid=h_mid, u2=u2, pre=pre, hidden=hidden
+        )
     pooled = pool(h, lengths, cfg["pooling"])
     uf = layernorm(pooled, params["norm.gamma"], params["norm.beta"])
     cache.update(pooled=pooled, uf=uf)
@@ -405,8 +406,9 @@ def encoder_backward(params, cfg, cache, dz, lengths=None, masks=None):
         g[name + "out.weight"] = np.einsum("bti,btj->ij", c["o"], dbranch)
         g[name + "out.bias"] = dbranch.sum((0, 1))
         do = split_heads(dbranch @ P["out.weight"].T, cfg["heads"])
-        dq, dk, dv = attention_backward(c["q"], c["k"], c["v"], do, lengths, cfg["causal"],
-                                        cfg["scale"], masks.get((layer, 0)))  # fmt: skip
+        dq, dk, dv = attention_backward(
+            c["q"], c["k"], c["v"], do, lengths, cfg["causal"], cfg["scale"], masks.get((layer, 0))
+        )
         dqkv = np.concatenate([merge_heads(dq), merge_heads(dk), merge_heads(dv)], axis=-1)
         g[name + "qkv.weight"] = np.einsum("bti,btj->ij", c["u1"], dqkv)
         g[name + "qkv.bias"] = dqkv.sum((0, 1))

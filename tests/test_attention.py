@@ -116,10 +116,10 @@ def test_attention_backward_matches_finite_differences(causal):
     r = RNG.normal(size=q.shape)
     _, p, pd = _kernel_attention(q, k, v, lengths, causal, 0.5)
     grads = [np.empty_like(q) for _ in range(3)]
-    att.attention_backward(q, k, v, p, pd, np.empty((0, 2, 4, 4)), r, 0.5, *grads,
-                           np.empty_like(p))  # fmt: skip
-    numeric = _numeric_gradients(lambda: _attention_objective(q, k, v, lengths, causal, r),
-                                 (q, k, v))  # fmt: skip
+    att.attention_backward(q, k, v, p, pd, np.empty((0, 2, 4, 4)), r, 0.5, *grads, np.empty_like(p))
+    numeric = _numeric_gradients(
+        lambda: _attention_objective(q, k, v, lengths, causal, r), (q, k, v)
+    )
     for grad, want in zip(grads, numeric, strict=True):
         assert _rel(grad, want) < 1e-6
 
@@ -184,8 +184,14 @@ CONFIGS = {
 }
 
 
-def _encoder(name, dropout=0.0, attention_dropout=0.0, loss="softmax_cross_entropy",
-             n_outputs=3, dtype=np.float64):  # fmt: skip
+def _encoder(
+    name,
+    dropout=0.0,
+    attention_dropout=0.0,
+    loss="softmax_cross_entropy",
+    n_outputs=3,
+    dtype=np.float64,
+):
     c = CONFIGS[name]
     d_in = 1 if c["per_token"] else 2
     net = AttentionNetwork(5, d_in, n_outputs, d_model=8, n_heads=2, n_layers=2, d_ff=12,
@@ -202,16 +208,26 @@ def _encoder(name, dropout=0.0, attention_dropout=0.0, loss="softmax_cross_entro
         np.empty(0, np.int64) if lengths is None else lengths,
     )
     y = np.eye(n_outputs)[RNG.integers(0, n_outputs, n)].astype(dtype)
-    cfg = dict(heads=2, n_layers=2, causal=c["causal"], scale=net.plan.scale,
-               pooling=c["pooling"], activation="gelu")  # fmt: skip
+    cfg = dict(
+        heads=2,
+        n_layers=2,
+        causal=c["causal"],
+        scale=net.plan.scale,
+        pooling=c["pooling"],
+        activation="gelu",
+    )
     return net, X, x, lengths, y, cfg
 
 
 def _reference_masks(net, rows, step, rate_attn, rate):
     """The encoder's dropout factors of batch ``step``, from the Philox reference."""
     p = net.plan
-    shapes = {0: (rows, p.heads, p.length, p.length), 1: (rows, p.length, p.d_model),
-              2: (rows, p.length, p.d_ff), 3: (rows, p.length, p.d_model)}  # fmt: skip
+    shapes = {
+        0: (rows, p.heads, p.length, p.length),
+        1: (rows, p.length, p.d_model),
+        2: (rows, p.length, p.d_ff),
+        3: (rows, p.length, p.d_model),
+    }
     masks = {}
     for layer in range(p.n_layers):
         for site, shape in shapes.items():
@@ -219,8 +235,9 @@ def _reference_masks(net, rows, step, rate_attn, rate):
             if rate_site == 0:
                 continue
             offset = (4 * layer + site + 1) << DROPOUT_LAYER_SHIFT
-            keep = ref.keep_mask(KEY, STREAMS["dropout"], step, offset, int(np.prod(shape)),
-                                 rate_site)  # fmt: skip
+            keep = ref.keep_mask(
+                KEY, STREAMS["dropout"], step, offset, int(np.prod(shape)), rate_site
+            )
             masks[(layer, site)] = keep.reshape(shape) / (1 - rate_site)
     return masks
 
@@ -234,8 +251,9 @@ def test_encoder_forward_and_backward_match_reference(name, dropout):
     masks = _reference_masks(net, x.shape[0], step, *rates) if dropout else None
     z_ref, cache = ref.encoder_forward(net.named_parameters(), x, cfg, lengths, masks)
     probs = net.predict(X, dropout=dropout, key=KEY, step=step)
-    np.testing.assert_allclose(probs, ref.predictions("softmax_cross_entropy", z_ref),
-                               rtol=1e-10, atol=1e-13)  # fmt: skip
+    np.testing.assert_allclose(
+        probs, ref.predictions("softmax_cross_entropy", z_ref), rtol=1e-10, atol=1e-13
+    )
     loss, grad = net.loss_and_grad(net.theta.copy(), X, y, dropout=dropout, key=KEY, step=step)
     n = y.shape[0]
     dz = ref.output_delta("softmax_cross_entropy", z_ref, y) / n
@@ -264,8 +282,13 @@ def _finite_difference(net, X, y, theta, dropout, idx, eps=1e-6):
 @pytest.mark.parametrize("name", list(CONFIGS))
 @pytest.mark.parametrize("loss", ["softmax_cross_entropy", "gaussian_nll"])
 def test_two_layer_encoder_gradient_matches_finite_differences(name, loss):
-    net, X, _, _, y, _ = _encoder(name, dropout=0.2, attention_dropout=0.25, loss=loss,
-                                  n_outputs=4 if loss == "gaussian_nll" else 3)  # fmt: skip
+    net, X, _, _, y, _ = _encoder(
+        name,
+        dropout=0.2,
+        attention_dropout=0.25,
+        loss=loss,
+        n_outputs=4 if loss == "gaussian_nll" else 3,
+    )
     if loss == "gaussian_nll":
         y = RNG.normal(size=(y.shape[0], 2))
     theta = net.theta.copy()
@@ -297,8 +320,9 @@ def test_attention_weights_are_distributions_over_allowed_keys():
 def test_training_is_identical_for_one_and_two_threads():
     from stochnet.engine import Adam, Trainer
 
-    net, X, _, _, y, _ = _encoder("causal-padded", dropout=0.1, attention_dropout=0.1,
-                                  dtype=np.float32)  # fmt: skip
+    net, X, _, _, y, _ = _encoder(
+        "causal-padded", dropout=0.1, attention_dropout=0.1, dtype=np.float32
+    )
     net.initialize("glorot_uniform", KEY)
     theta0 = net.theta.copy()
     y = y.astype(np.float32)

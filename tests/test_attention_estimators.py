@@ -40,10 +40,12 @@ def test_marked_token_task_needs_attention():
 def test_digits_as_tabular_tokens():
     X, y = load_digits(return_X_y=True)
     X = StandardScaler().fit_transform(X)
-    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0,
-                                                        stratify=y)  # fmt: skip
-    clf = sn.AttentionClassifier(d_model=32, n_heads=4, n_layers=2, d_ff=64, batch_size=64,
-                                 max_iter=30, random_state=0).fit(X_train, y_train)  # fmt: skip
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.25, random_state=0, stratify=y
+    )
+    clf = sn.AttentionClassifier(
+        d_model=32, n_heads=4, n_layers=2, d_ff=64, batch_size=64, max_iter=30, random_state=0
+    ).fit(X_train, y_train)
     assert clf.score(X_test, y_test) >= 0.95
     assert clf.sequence_shape_ == (64, 1)
 
@@ -207,8 +209,9 @@ def test_predict_in_a_fresh_process(tmp_path):
     import sys
 
     X, y = _sequences(n=200, length=16, width=8)
-    clf = sn.AttentionClassifier(d_model=32, n_heads=4, n_layers=1, d_ff=64, max_iter=2,
-                                 random_state=0).fit(X, y)  # fmt: skip
+    clf = sn.AttentionClassifier(
+        d_model=32, n_heads=4, n_layers=1, d_ff=64, max_iter=2, random_state=0
+    ).fit(X, y)
     sn.io.save(clf, tmp_path / "model.npz")
     np.save(tmp_path / "X.npy", X)
     code = (
@@ -219,7 +222,6 @@ def test_predict_in_a_fresh_process(tmp_path):
         "    p = clf.predict_proba(X)\n"
         f"np.save({str(tmp_path / 'p.npy')!r}, p)\n"
     )
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=600)  # fmt: skip
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     np.testing.assert_array_equal(np.load(tmp_path / "p.npy"), clf.predict_proba(X))

@@ -88,9 +88,11 @@ def test_random_crops_make_an_mlp_robust_to_shifts():
 def test_crops_are_reproducible_and_thread_independent(threads):
     X_train, _, y_train, _ = _digits()
     params = dict(
-        hidden_layer_sizes=(16,), max_iter=3, random_state=0,
+        hidden_layer_sizes=(16,),
+        max_iter=3,
+        random_state=0,
         augment=[sn.RandomCrop(6, padding=1, image_shape=(8, 8)), sn.GaussianNoise(0.1)],
-    )  # fmt: skip
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         with threads(1):
@@ -157,9 +159,11 @@ def test_estimators_take_image_arrays():
         images = sn.MLPClassifier((16,), augment=crop, max_iter=3, random_state=0)
         images.fit(X_train.reshape(-1, 8, 8), y_train)
         rows = sn.MLPClassifier(
-            (16,), augment=sn.RandomCrop(6, padding=1, image_shape=(8, 8)), max_iter=3,
+            (16,),
+            augment=sn.RandomCrop(6, padding=1, image_shape=(8, 8)),
+            max_iter=3,
             random_state=0,
-        ).fit(X_train, y_train)  # fmt: skip
+        ).fit(X_train, y_train)
     np.testing.assert_array_equal(images.parameters_, rows.parameters_)
     np.testing.assert_array_equal(
         images.predict_proba(X_test.reshape(-1, 8, 8)), rows.predict_proba(X_test)

@@ -181,5 +181,6 @@ def test_inconvenient_but_valid_X_gives_the_same_model():
         for variant in (X, readonly, strided, X.tolist()):
             fitted = sn.MLPClassifier((4,), max_iter=5, random_state=0).fit(variant, y)
             np.testing.assert_array_equal(fitted.parameters_, reference.parameters_)
-            np.testing.assert_array_equal(fitted.predict_proba(variant),
-                                          reference.predict_proba(X.astype(float)))  # fmt: skip
+            np.testing.assert_array_equal(
+                fitted.predict_proba(variant), reference.predict_proba(X.astype(float))
+            )

@@ -9,8 +9,14 @@ from pathlib import Path
 import pytest
 
 TESTS = Path(__file__).resolve().parent
-KERNEL_TESTS = ["test_kernels.py", "test_gradcheck.py", "test_engine.py", "test_augment.py",
-                "test_prune.py", "test_random.py"]  # fmt: skip
+KERNEL_TESTS = [
+    "test_kernels.py",
+    "test_gradcheck.py",
+    "test_engine.py",
+    "test_augment.py",
+    "test_prune.py",
+    "test_random.py",
+]
 
 
 @pytest.mark.slow

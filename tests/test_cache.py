@@ -35,8 +35,9 @@ def test_editing_a_callee_recompiles_its_callers(tmp_path):
     import stochnet
 
     package = tmp_path / "stochnet"
-    shutil.copytree(os.path.dirname(stochnet.__file__), package,
-                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    shutil.copytree(
+        os.path.dirname(stochnet.__file__), package, ignore=shutil.ignore_patterns("__pycache__")
+    )
     script = textwrap.dedent(
         f"""
         import numpy as np
@@ -78,8 +79,9 @@ def test_a_kernel_compiled_against_cached_parallel_callees_loads_in_a_new_proces
     )
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
     for dtype in ("float64", "float32", "float32"):
-        run = subprocess.run([sys.executable, "-c", script, dtype], env=env,
-                             capture_output=True, text=True)  # fmt: skip
+        run = subprocess.run(
+            [sys.executable, "-c", script, dtype], env=env, capture_output=True, text=True
+        )
         assert run.returncode == 0, (dtype, run.returncode, run.stderr[-2000:])
         assert float(run.stdout) == 60.0
 

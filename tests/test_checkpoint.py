@@ -213,9 +213,11 @@ def test_writes_are_spaced_by_their_cost(monkeypatch, tmp_path):
 def test_an_ensemble_resumes_and_skips_its_finished_members(tmp_path, every_epoch, epochs):
     path = tmp_path / "ens.ckpt"
     make = lambda: sn.EnsembleClassifier(  # noqa: E731
-        sn.MLPClassifier((8,), max_iter=4, dropout=0.1), n_estimators=3, random_state=0,
+        sn.MLPClassifier((8,), max_iter=4, dropout=0.1),
+        n_estimators=3,
+        random_state=0,
         checkpoint=path,
-    )  # fmt: skip
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         straight = make().set_params(checkpoint=None).fit(X, y_class)
@@ -272,8 +274,12 @@ def test_a_failed_write_leaves_the_previous_file(tmp_path):
 
 def test_orphaned_temporary_files_are_removed(tmp_path):
     path = tmp_path / "fit.ckpt"
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     orphan = _files.temporary_name(path, int(dead))
     alive = _files.temporary_name(path, os.getppid())
     for name in (orphan, alive):
@@ -379,8 +385,10 @@ def test_sigkill_at_random_moments_then_resume_gives_the_same_bits(tmp_path):
     while kills < 22:
         child = subprocess.Popen(
             [sys.executable, "-c", KILLED_FIT, str(path), str(out)],
-            stdout=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONUNBUFFERED="1"),
-        )  # fmt: skip
+            stdout=subprocess.PIPE,
+            text=True,
+            env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        )
         plan = chooser.choice(["startup", "mid-write", "between"])
         writes = chooser.randint(1, 3)
         for line in child.stdout:
@@ -401,8 +409,9 @@ def test_sigkill_at_random_moments_then_resume_gives_the_same_bits(tmp_path):
         assert child.returncode == -signal.SIGKILL, "the fit ended before its kill"
         kills += 1
         mid_write += plan == "mid-write"
-    subprocess.run([sys.executable, "-c", KILLED_FIT, str(path), str(out)], check=True,
-                   capture_output=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-c", KILLED_FIT, str(path), str(out)], check=True, capture_output=True
+    )
     X_, y_ = load_digits(return_X_y=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -24,9 +24,12 @@ print(compile_count(), *u, *n)
 def _run(code, cache_dir, *, check=True):
     env = dict(os.environ, NUMBA_CACHE_DIR=str(cache_dir))
     return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], env=env, capture_output=True,
-        text=True, check=check,
-    )  # fmt: skip
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=check,
+    )
 
 
 @pytest.mark.slow
@@ -81,10 +84,15 @@ def test_processes_compiling_at_once_share_one_compile(tmp_path):
     code = textwrap.dedent(barrier) + DRAWS
     env = dict(os.environ, NUMBA_CACHE_DIR=str(cache))
     procs = [
-        subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", code],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(2)
-    ]  # fmt: skip
+    ]
     outputs = [p.communicate(timeout=300) for p in procs]
     assert all(p.returncode == 0 for p in procs), outputs
     counts = sorted(int(out.split()[0]) for out, _ in outputs)
@@ -103,8 +111,7 @@ def test_verbose_epoch_times_leave_compiling_out(monkeypatch, capsys):
     start = time.perf_counter()
     monkeypatch.setattr(_compiling, "compile_seconds", lambda: time.perf_counter() - start)
     X = np.random.default_rng(0).normal(size=(30, 3))
-    MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, verbose=True,
-                 random_state=0).fit(X, X[:, 0])  # fmt: skip
+    MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, verbose=True, random_state=0).fit(X, X[:, 0])
     lines = [line for line in capsys.readouterr().out.splitlines() if "Iteration" in line]
     assert len(lines) == 2
     for line in lines:

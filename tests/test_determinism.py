@@ -40,8 +40,9 @@ def test_compiled_and_cached_kernels_give_the_same_model(precompiled):
     them from it: the models must agree to the bit (with ``reassoc`` fast-math, an
     earlier optimiser kernel rounded differently in the two cases)."""
     env = dict(os.environ, NUMBA_CACHE_DIR=str(precompiled / "cache"))
-    subprocess.run([sys.executable, "-c", SEEDED_FITS, str(precompiled / "cached")], env=env,
-                   check=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-c", SEEDED_FITS, str(precompiled / "cached")], env=env, check=True
+    )
     for dtype in ("float64", "float32"):
         compiled = np.load(precompiled / f"compiled{dtype}.npy")
         cached = np.load(precompiled / f"cached{dtype}.npy")

@@ -62,8 +62,7 @@ def test_signal_propagation_checks_its_arguments():
 
 # ---------------------------------------------------------- gradient estimators
 def test_reparameterisation_beats_the_score_function_and_both_are_unbiased():
-    result = gradient_estimators("quadratic", mu=2.0, sigma=1.0, n_repeats=2000,
-                                 random_state=0)  # fmt: skip
+    result = gradient_estimators("quadratic", mu=2.0, sigma=1.0, n_repeats=2000, random_state=0)
     sf, rp = result.variance["score_function"], result.variance["reparameterisation"]
     assert np.all(sf >= 10 * rp)
     for name in ESTIMATORS_NAMES:
@@ -83,8 +82,9 @@ def test_baseline_removes_the_offset_of_f():
     """A leave-one-out baseline cancels the constant part of f, which carries no
     gradient but dominates the plain score function's variance."""
     offset = (lambda x: np.sin(x) + 5.0, np.cos, np.cos(1.0) * np.exp(-0.5))
-    result = gradient_estimators(offset, mu=1.0, sample_sizes=(8, 32, 128), n_repeats=2000,
-                                 random_state=2)  # fmt: skip
+    result = gradient_estimators(
+        offset, mu=1.0, sample_sizes=(8, 32, 128), n_repeats=2000, random_state=2
+    )
     ratio = result.variance["score_function"] / result.variance["score_function_baseline"]
     assert np.all(ratio > 5)
     for name in ESTIMATORS_NAMES:
@@ -152,14 +152,16 @@ def test_power_iteration_matches_the_svd_of_the_dense_jacobian(activation):
     Y = np.c_[np.sin(X[:, 0]), X[:, 1] * X[:, 2], X[:, 3]]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        reg = sn.MLPRegressor(hidden_layer_sizes=(16, 8), activation=activation, max_iter=50,
-                              random_state=0).fit(X, Y)  # fmt: skip
+        reg = sn.MLPRegressor(
+            hidden_layer_sizes=(16, 8), activation=activation, max_iter=50, random_state=0
+        ).fit(X, Y)
     result = jacobian_norms(reg, X[:10], random_state=0)
     assert result.converged
     for x, norm in zip(X[:10], result.norms, strict=True):
         dense = _finite_difference_jacobian(reg, x)
-        np.testing.assert_allclose(jacobian_operator(reg, x) @ np.eye(5), dense, rtol=1e-5,
-                                   atol=1e-7)  # fmt: skip
+        np.testing.assert_allclose(
+            jacobian_operator(reg, x) @ np.eye(5), dense, rtol=1e-5, atol=1e-7
+        )
         assert abs(norm - np.linalg.svd(dense, compute_uv=False)[0]) <= 1e-4 * norm
 
 
@@ -188,13 +190,13 @@ def test_linear_network_has_no_jensen_gap_and_first_layer_variance_is_exact():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(200, 6))
     y = np.sin(X[:, 0]) + X[:, 1] ** 2
-    linear = sn.MLPRegressor(hidden_layer_sizes=(32, 32), activation="identity", dropout=0.3,
-                             max_iter=50, random_state=0)  # fmt: skip
+    linear = sn.MLPRegressor(
+        hidden_layer_sizes=(32, 32), activation="identity", dropout=0.3, max_iter=50, random_state=0
+    )
     result = dropout_gap(_fit_quiet(linear, X, y), X, random_state=0)
     assert np.all(np.abs(result.gap) <= 3 * result.gap_standard_error)
     # Inverted dropout adds a² p / (1 - p) to every unit of the first hidden layer.
-    np.testing.assert_allclose(result.added_variance[0], result.added_variance_theory[0],
-                               rtol=0.03)  # fmt: skip
+    np.testing.assert_allclose(result.added_variance[0], result.added_variance_theory[0], rtol=0.03)
 
 
 def test_nonlinear_network_has_a_jensen_gap():

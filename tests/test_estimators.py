@@ -27,9 +27,12 @@ def _classification(kind, n=150):
         )
     else:
         X, y = make_classification(
-            n_samples=n, n_features=6, n_informative=4, n_classes=2 if kind == "binary" else 3,
+            n_samples=n,
+            n_features=6,
+            n_informative=4,
+            n_classes=2 if kind == "binary" else 3,
             random_state=0,
-        )  # fmt: skip
+        )
     return StandardScaler().fit_transform(X), y
 
 
@@ -286,9 +289,13 @@ def test_verbose_prints_one_line_per_epoch():
 def test_divergence_restores_the_last_finite_parameters():
     X, _ = _classification("multiclass")
     reg = sn.MLPRegressor(
-        hidden_layer_sizes=(16,), solver="sgd", learning_rate_init=1e3, momentum=0.0,
-        max_iter=50, random_state=0,
-    )  # fmt: skip
+        hidden_layer_sizes=(16,),
+        solver="sgd",
+        learning_rate_init=1e3,
+        momentum=0.0,
+        max_iter=50,
+        random_state=0,
+    )
     with pytest.warns(ConvergenceWarning, match="diverged at epoch"):
         reg.fit(X, 10 * X[:, 0])
     assert 0 < reg.n_iter_ < 50

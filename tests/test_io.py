@@ -309,8 +309,9 @@ def test_fuzzed_headers_raise_only_value_error(header, model_bytes, tmp_path_fac
         snio.load(path)
 
 
-@pytest.mark.parametrize("value", [np.bool_(False), np.bool_(True), np.uint64(2**64 - 1),
-                                   np.float32(0.1), np.int8(-3)])  # fmt: skip
+@pytest.mark.parametrize(
+    "value", [np.bool_(False), np.bool_(True), np.uint64(2**64 - 1), np.float32(0.1), np.int8(-3)]
+)
 def test_numpy_scalars_round_trip(value):
     node = snio.encode(value, [], "x")
     decoded = snio._Decoder([])(node, "x")

@@ -170,8 +170,9 @@ def _strided_views(a):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("m,k,n", [(0, 3, 4), (5, 0, 3), (1, 7, 1), (37, 50, 23), (700, 300, 9),
-                                   (9, 300, 700)])  # fmt: skip
+@pytest.mark.parametrize(
+    "m,k,n", [(0, 3, 4), (5, 0, 3), (1, 7, 1), (37, 50, 23), (700, 300, 9), (9, 300, 700)]
+)
 def test_matmul_strided_views(dtype, m, k, n):
     from stochnet.kernels.cpu.blas import affine, matmul
 
@@ -403,8 +404,7 @@ def test_weight_norms_are_exact_sums_independent_of_threads(n_coef):
         results.append(optim.weight_norms(theta, n_coef))
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     weights = theta[:n_coef].astype(np.float64)
-    np.testing.assert_allclose(results[0], [(weights**2).sum(), np.abs(weights).sum()],
-                               rtol=1e-13)  # fmt: skip
+    np.testing.assert_allclose(results[0], [(weights**2).sum(), np.abs(weights).sum()], rtol=1e-13)
     assert results[0] == results[1]
 
 

@@ -41,8 +41,9 @@ SCRIPT = textwrap.dedent(
 
 @pytest.mark.slow
 def test_fit_and_chunked_predict_stay_within_150_mb_beyond_the_data():
-    run = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
-                         timeout=900, check=True)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=900, check=True
+    )
     fit_extra, predict_extra, r2 = (float(v) for v in run.stdout.split())
     assert fit_extra < 150 and predict_extra < 150, run.stdout
     assert r2 > 0.9  # it learned the linear map: the data were really used

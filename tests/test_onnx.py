@@ -85,8 +85,9 @@ def test_classifiers_match_onnxruntime(case):
     fit(estimator, X_, y)
     rows = X_.reshape(X_.shape[0], -1) if X_ is IMAGES else X_
     out = run(estimator, rows)
-    np.testing.assert_allclose(out["probabilities"], estimator.predict_proba(X_), rtol=0,
-                               atol=_tolerance(case))  # fmt: skip
+    np.testing.assert_allclose(
+        out["probabilities"], estimator.predict_proba(X_), rtol=0, atol=_tolerance(case)
+    )
     np.testing.assert_array_equal(out["label"], estimator.predict(X_))
 
 
@@ -99,8 +100,7 @@ def test_regressors_match_onnxruntime(case):
     tolerance = _tolerance(case) * scale
     if "gaussian_nll" in case or case == "ensemble":
         mean, std = estimator.predict(X_, return_std=True)
-        np.testing.assert_allclose(np.sqrt(out["variance"].ravel()), std, rtol=0,
-                                   atol=tolerance)  # fmt: skip
+        np.testing.assert_allclose(np.sqrt(out["variance"].ravel()), std, rtol=0, atol=tolerance)
     else:
         mean = estimator.predict(X_)
         assert "variance" not in out
@@ -110,8 +110,9 @@ def test_regressors_match_onnxruntime(case):
 def test_float64_graphs_match_to_rounding():
     clf = fit(sn.MLPClassifier(**MLP), X.astype(np.float64), y_class)
     out = run(clf, X, dtype=np.float64)
-    np.testing.assert_allclose(out["probabilities"], clf.predict_proba(X.astype(np.float64)),
-                               rtol=0, atol=1e-12)  # fmt: skip
+    np.testing.assert_allclose(
+        out["probabilities"], clf.predict_proba(X.astype(np.float64)), rtol=0, atol=1e-12
+    )
 
 
 def test_the_model_is_valid_and_documents_its_opset():

@@ -59,9 +59,14 @@ def _digits():
 def test_pruned_weights_stay_zero_through_training(method, scope, solver):
     X, y = _digits()
     clf = sn.MLPClassifier(
-        (32,), solver=solver, prune=0.7, prune_method=method, prune_scope=scope,
-        max_iter=15, random_state=0,
-    )  # fmt: skip
+        (32,),
+        solver=solver,
+        prune=0.7,
+        prune_method=method,
+        prune_scope=scope,
+        max_iter=15,
+        random_state=0,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(X, y)

@@ -76,9 +76,14 @@ def test_warm_start_after_load_equals_warm_start_in_memory(early_stopping, tmp_p
     """scikit-learn's rule: a warm-start fit re-creates the optimiser; the random
     streams and the early-stopping state go on."""
     params = dict(
-        hidden_layer_sizes=(16,), dropout=0.1, max_iter=4, random_state=0,
-        early_stopping=early_stopping, validation_fraction=0.2, warm_start=True,
-    )  # fmt: skip
+        hidden_layer_sizes=(16,),
+        dropout=0.1,
+        max_iter=4,
+        random_state=0,
+        early_stopping=early_stopping,
+        validation_fraction=0.2,
+        warm_start=True,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = sn.MLPClassifier(**params).fit(X, y_class)
@@ -130,12 +135,14 @@ else:
 """
     path = str(tmp_path / "m.npz")
     subprocess.run([sys.executable, "-c", script, "start", path], check=True)
-    subprocess.run([sys.executable, "-c", script, "go on", path, str(tmp_path / "p.npy")],
-                   check=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-c", script, "go on", path, str(tmp_path / "p.npy")], check=True
+    )
     X_ = np.random.default_rng(0).normal(size=(120, 6))
     y_ = (X_[:, 0] > 0).astype(int)
-    straight = sn.MLPClassifier(hidden_layer_sizes=(16,), dropout=0.2, input_noise=0.1,
-                                random_state=0)  # fmt: skip
+    straight = sn.MLPClassifier(
+        hidden_layer_sizes=(16,), dropout=0.2, input_noise=0.1, random_state=0
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         straight.partial_fit(X_, y_, classes=[0, 1])

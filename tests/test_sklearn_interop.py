@@ -24,8 +24,9 @@ TARGETS = {
 @pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "identity"])
 def test_a_classifier_leaves_and_comes_back_with_the_same_predictions(target, activation):
     y = TARGETS[target]
-    ours = sn.MLPClassifier((8, 4), activation=activation, dropout=0.1, max_iter=30,
-                            random_state=0).fit(X, y)  # fmt: skip
+    ours = sn.MLPClassifier(
+        (8, 4), activation=activation, dropout=0.1, max_iter=30, random_state=0
+    ).fit(X, y)
     theirs = ours.to_sklearn()
     assert type(theirs) is SkMLPClassifier
     np.testing.assert_allclose(theirs.predict_proba(X), ours.predict_proba(X), rtol=0, atol=1e-6)
@@ -39,8 +40,9 @@ def test_a_classifier_leaves_and_comes_back_with_the_same_predictions(target, ac
 @pytest.mark.parametrize("loss", ["squared_error", "poisson"])
 def test_a_regressor_leaves_and_comes_back(loss):
     y = np.exp(0.3 * X[:, 0]) if loss == "poisson" else X[:, 0] - X[:, 1]
-    ours = sn.MLPRegressor(loss=loss, hidden_layer_sizes=(8,), max_iter=50,
-                           random_state=0).fit(X, y)  # fmt: skip
+    ours = sn.MLPRegressor(loss=loss, hidden_layer_sizes=(8,), max_iter=50, random_state=0).fit(
+        X, y
+    )
     theirs = ours.to_sklearn()
     assert type(theirs) is SkMLPRegressor and theirs.loss == loss
     np.testing.assert_allclose(theirs.predict(X), ours.predict(X), rtol=0, atol=1e-6)

@@ -42,8 +42,9 @@ def test_threadpool_limits_reach_the_kernels(kernel_thread_counts):
     assert kernel_thread_counts and set(kernel_thread_counts) == {1}
     kernel_thread_counts.clear()
     _fit()
-    assert set(kernel_thread_counts) == {min(numba.config.NUMBA_NUM_THREADS,
-                                             _threads.available_cpus())}  # fmt: skip
+    assert set(kernel_thread_counts) == {
+        min(numba.config.NUMBA_NUM_THREADS, _threads.available_cpus())
+    }
 
 
 def test_set_num_threads_applies_and_checks_its_argument():
@@ -65,8 +66,7 @@ def test_set_num_threads_applies_and_checks_its_argument():
 
 def test_the_default_follows_the_cpu_affinity():
     code = "import os, stochnet as sn; os.sched_setaffinity(0, {0}); print(sn.get_num_threads())"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "1"
 
 

@@ -42,8 +42,9 @@ def test_ensembles_of_scikit_learn_estimators_get_seeds_they_accept(base):
     seeds = [m.random_state for m in ens.estimators_]
     assert all(0 <= s <= 2**32 - 1 for s in seeds) and len(set(seeds)) == 3
     assert ens.predict(X).shape == (40,)
-    mine = sn.EnsembleClassifier(sn.MLPClassifier((4,), max_iter=5), n_estimators=2,
-                                 random_state=0).fit(X, y)  # fmt: skip
+    mine = sn.EnsembleClassifier(
+        sn.MLPClassifier((4,), max_iter=5), n_estimators=2, random_state=0
+    ).fit(X, y)
     assert max(m.random_state for m in mine.estimators_) >= 2**32  # stochnet: 63 bits
 
 
@@ -60,8 +61,9 @@ def test_a_model_fitted_on_a_dataframe_saves_and_loads(tmp_path):
 
 def test_ensemble_classifier_on_multilabel_targets():
     Y = np.stack([X[:, 0] > 0, X[:, 1] > 0, X[:, 0] + X[:, 1] > 0], axis=1).astype(int)
-    ens = sn.EnsembleClassifier(sn.MLPClassifier((16,), max_iter=200), n_estimators=2,
-                                random_state=0).fit(X, Y)  # fmt: skip
+    ens = sn.EnsembleClassifier(
+        sn.MLPClassifier((16,), max_iter=200), n_estimators=2, random_state=0
+    ).fit(X, Y)
     assert ens.predict(X).shape == (40, 3)
     assert set(np.unique(ens.predict(X))) <= {0, 1}
     assert ens.score(X, Y) > 0.5  # subset accuracy, as ClassifierMixin scores multilabel
@@ -95,8 +97,9 @@ def test_a_changed_architecture_under_warm_start_is_an_error():
         clf.set_params(hidden_layer_sizes=(7, 3)).fit(X, y)
     with pytest.raises(ValueError, match="activation='tanh' does not match"):
         clf.set_params(hidden_layer_sizes=(5,), activation="tanh").partial_fit(X, y)
-    att = sn.AttentionClassifier(d_model=8, n_heads=2, d_ff=8, max_iter=2, warm_start=True,
-                                 random_state=0).fit(X, y)  # fmt: skip
+    att = sn.AttentionClassifier(
+        d_model=8, n_heads=2, d_ff=8, max_iter=2, warm_start=True, random_state=0
+    ).fit(X, y)
     with pytest.raises(ValueError, match="d_model=16 does not match the fitted network's 8"):
         att.set_params(d_model=16).fit(X, y)
 
@@ -126,9 +129,15 @@ def test_a_diverging_fit_with_early_stopping_scores_nan_and_finishes():
 
     X_iris, y_iris = load_iris(return_X_y=True)
     reg = sn.MLPRegressor(
-        hidden_layer_sizes=100, activation="identity", solver="sgd", learning_rate_init=1,
-        max_iter=20, early_stopping=True, n_iter_no_change=10, random_state=0,
-    )  # fmt: skip
+        hidden_layer_sizes=100,
+        activation="identity",
+        solver="sgd",
+        learning_rate_init=1,
+        max_iter=20,
+        early_stopping=True,
+        n_iter_no_change=10,
+        random_state=0,
+    )
     with pytest.warns(ConvergenceWarning):
         reg.fit(X_iris, y_iris)
     assert np.all(np.isfinite(reg.parameters_))

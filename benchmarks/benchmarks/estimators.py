@@ -15,8 +15,7 @@ class MLPEpoch:
 
     def setup(self, batch_size, dropout):
         self.X, self.y = mnist_like()
-        self.clf = sn.MLPClassifier(HIDDEN, batch_size=batch_size, dropout=dropout,
-                                    random_state=0)  # fmt: skip
+        self.clf = sn.MLPClassifier(HIDDEN, batch_size=batch_size, dropout=dropout, random_state=0)
         self.clf.partial_fit(self.X[:256], self.y[:256], classes=np.arange(10))
 
     def time_epoch(self, batch_size, dropout):
@@ -59,8 +58,9 @@ class MLPLargeFit:
         self.X, self.y = mnist_like(60_000)
 
     def peakmem_fit_one_epoch(self):
-        quiet_fit(sn.MLPClassifier(HIDDEN, max_iter=1, batch_size=512, random_state=0),
-                  self.X, self.y)  # fmt: skip
+        quiet_fit(
+            sn.MLPClassifier(HIDDEN, max_iter=1, batch_size=512, random_state=0), self.X, self.y
+        )
 
 
 class Predict:
@@ -89,8 +89,11 @@ class Ensemble:
     def setup(self):
         self.X_train, self.X_test, self.y_train, self.y_test = digits_split()
         member = sn.MLPClassifier((64,), max_iter=50, random_state=0)
-        self.ens = quiet_fit(sn.EnsembleClassifier(member, n_estimators=5, random_state=0),
-                             self.X_train, self.y_train)  # fmt: skip
+        self.ens = quiet_fit(
+            sn.EnsembleClassifier(member, n_estimators=5, random_state=0),
+            self.X_train,
+            self.y_train,
+        )
 
     def time_predict_uncertainty(self):
         self.ens.predict_uncertainty(self.X_test)
@@ -112,8 +115,9 @@ class EncoderStep:
         rng = np.random.default_rng(0)
         self.X = rng.standard_normal((256, 64, 64), dtype=np.float32)
         self.y = rng.integers(0, 10, 256)
-        self.clf = sn.AttentionClassifier(64, 4, 1, 256, dropout=0.1, attention_dropout=0.1,
-                                          batch_size=64, random_state=0)  # fmt: skip
+        self.clf = sn.AttentionClassifier(
+            64, 4, 1, 256, dropout=0.1, attention_dropout=0.1, batch_size=64, random_state=0
+        )
         self.clf.partial_fit(self.X[:64], self.y[:64], classes=np.arange(10))
 
     def time_epoch(self):

@@ -106,8 +106,9 @@ class OptimiserStep:
             optim.adam_step(self.theta, self.grad, self.m, self.v, self.n_coef,
                             1e-4, 0.0, 1.0, 1e-3, 0.9, 0.999, 1e-8, 10)  # fmt: skip
         else:
-            optim.sgd_step(self.theta, self.grad, self.m, self.n_coef,
-                           1e-4, 0.0, 1.0, 1e-3, 0.9, True)  # fmt: skip
+            optim.sgd_step(
+                self.theta, self.grad, self.m, self.n_coef, 1e-4, 0.0, 1.0, 1e-3, 0.9, True
+            )
 
 
 class Attention:
@@ -117,8 +118,9 @@ class Attention:
     def setup(self):
         rng = np.random.default_rng(0)
         shape = (64, 4, 64, 16)
-        self.q, self.k, self.v, self.do = (rng.standard_normal(shape, dtype=np.float32)
-                                           for _ in range(4))  # fmt: skip
+        self.q, self.k, self.v, self.do = (
+            rng.standard_normal(shape, dtype=np.float32) for _ in range(4)
+        )
         self.p = np.empty((64, 4, 64, 64), np.float32)
         self.o = np.empty(shape, np.float32)
         self.grads = [np.empty(shape, np.float32) for _ in range(3)]

@@ -23,12 +23,15 @@ fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
 for ax, epochs in zip(axes, (1, 40), strict=True):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        clf = AttentionClassifier(32, 4, 2, 64, batch_size=64, learning_rate_init=3e-3,
-                                  max_iter=epochs, random_state=0).fit(X, y)  # fmt: skip
+        clf = AttentionClassifier(
+            32, 4, 2, 64, batch_size=64, learning_rate_init=3e-3, max_iter=epochs, random_state=0
+        ).fit(X, y)
     heads = head_logits(clf, X[:500])
     heads.plot(ax)
     ax.set_title(f"marked tokens, {epochs} epoch(s): accuracy {clf.score(X, y):.2f}")
-    print(f"{epochs:2d} epochs: logit variance per head {heads.variance.round(2).tolist()}, "
-          f"independent-q,k theory {heads.predicted_variance.round(2).tolist()}, entropy "
-          f"{heads.entropy.round(2).tolist()} of {heads.max_entropy:.2f}")  # fmt: skip
+    print(
+        f"{epochs:2d} epochs: logit variance per head {heads.variance.round(2).tolist()}, "
+        f"independent-q,k theory {heads.predicted_variance.round(2).tolist()}, entropy "
+        f"{heads.entropy.round(2).tolist()} of {heads.max_entropy:.2f}"
+    )
 save(fig, "head_logits")

@@ -19,7 +19,15 @@ gap = dropout_gap(model, X, mc_samples=100, random_state=0)
 gap.plot(ax)
 ax.set_title("digits, dropout 0.3: Jensen gap per class (±2 s.e.)")
 save(fig, "dropout_gap")
-print("Jensen gap per class:", np.array2string(gap.gap, precision=1), "s.e. about",
-      f"{gap.gap_standard_error.mean():.1e}")  # fmt: skip
-print("added variance per layer:", gap.added_variance.round(3),
-      "first-order theory:", gap.added_variance_theory.round(3))  # fmt: skip
+print(
+    "Jensen gap per class:",
+    np.array2string(gap.gap, precision=1),
+    "s.e. about",
+    f"{gap.gap_standard_error.mean():.1e}",
+)
+print(
+    "added variance per layer:",
+    gap.added_variance.round(3),
+    "first-order theory:",
+    gap.added_variance_theory.round(3),
+)

@@ -23,5 +23,7 @@ ax.loglog(grouped.batch_sizes, grouped.gradient_theory, "--", lw=0.8, color="0.4
 ax.legend(loc="best", fontsize=8)
 ax.set_title("digits: minibatch noise at the fitted weights")
 save(fig, "minibatch_noise")
-print(f"i.i.d. slope {noise.slope:.3f}, B_noise {noise.noise_scale:.1f}; same-class floor "
-      f"{grouped.floor:.3g} vs ρσ² {grouped.floor_theory:.3g}")  # fmt: skip
+print(
+    f"i.i.d. slope {noise.slope:.3f}, B_noise {noise.noise_scale:.1f}; same-class floor "
+    f"{grouped.floor:.3g} vs ρσ² {grouped.floor_theory:.3g}"
+)

@@ -100,8 +100,11 @@ def attention_scaling(d_k_values=(16, 64, 256), n_samples=4000, n_keys=32, rando
     if n_samples < 2 or n_keys < 2:
         raise ValueError("n_samples and n_keys must be at least 2.")
     key = derive_key(random_state)
-    stats = {name: np.empty(d_k.size) for name in AttentionScaling.__dataclass_fields__
-             if name not in ("d_k", "n_keys")}  # fmt: skip
+    stats = {
+        name: np.empty(d_k.size)
+        for name in AttentionScaling.__dataclass_fields__
+        if name not in ("d_k", "n_keys")
+    }
     for i, d in enumerate(d_k.tolist()):
         q = normal((n_samples, d), key, stream="user", step=3 * i)
         k = normal((n_samples, n_keys, d), key, stream="user", step=3 * i + 1)
@@ -158,8 +161,12 @@ class HeadLogits:
         n_layers, n_heads = self.variance.shape
         x = np.arange(n_layers * n_heads)
         ax.bar(x - 0.2, self.variance.ravel(), 0.4, label="measured Var(scale · q·k)")
-        ax.bar(x + 0.2, self.predicted_variance.ravel(), 0.4,
-               label="scale² d_k E[q²] E[k²] (independent q, k)")  # fmt: skip
+        ax.bar(
+            x + 0.2,
+            self.predicted_variance.ravel(),
+            0.4,
+            label="scale² d_k E[q²] E[k²] (independent q, k)",
+        )
         ax.set_xticks(x, [f"L{i}H{h}" for i in range(n_layers) for h in range(n_heads)])
         ax.set_ylabel("logit variance")
         ax.set_yscale("log")
@@ -222,9 +229,17 @@ def head_logits(estimator, X):
     p = probs.astype(np.float64)
     row_entropy = -(p * np.log(np.where(p > 0, p, 1.0))).sum(-1)
     has_keys = allowed.any(-1)
-    entropy = np.array([[row_entropy[:, i, h][has_keys[:, i, h]].mean()
-                         for h in range(n_heads)] for i in range(n_layers)])  # fmt: skip
+    entropy = np.array(
+        [
+            [row_entropy[:, i, h][has_keys[:, i, h]].mean() for h in range(n_heads)]
+            for i in range(n_layers)
+        ]
+    )
     return HeadLogits(
-        variance=variance, predicted_variance=predicted, entropy=entropy,
-        max_entropy=float(np.log(length)), scale=float(plan.scale), d_k=d_k,
-    )  # fmt: skip
+        variance=variance,
+        predicted_variance=predicted,
+        entropy=entropy,
+        max_entropy=float(np.log(length)),
+        scale=float(plan.scale),
+        d_k=d_k,
+    )

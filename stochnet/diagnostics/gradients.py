@@ -62,18 +62,26 @@ class GradientEstimators:
         """Estimator variance against sample count (log–log)."""
         ax = new_axes(ax)
         for name in ESTIMATORS:
-            (line,) = ax.loglog(self.sample_sizes, self.variance[name], "o",
-                                label=name.replace("_", " "))  # fmt: skip
-            ax.loglog(self.sample_sizes, self.theory_variance[name], "--", lw=0.8,
-                      color=line.get_color())  # fmt: skip
+            (line,) = ax.loglog(
+                self.sample_sizes, self.variance[name], "o", label=name.replace("_", " ")
+            )
+            ax.loglog(
+                self.sample_sizes, self.theory_variance[name], "--", lw=0.8, color=line.get_color()
+            )
         ax.set_xlabel("samples per estimate m")
         ax.set_ylabel("variance of the gradient estimate")
         ax.legend(loc="best", fontsize=8)
         return ax
 
 
-def gradient_estimators(f="quadratic", mu=2.0, sigma=1.0, sample_sizes=(2, 8, 32, 128, 512),
-                        n_repeats=1000, random_state=None):  # fmt: skip
+def gradient_estimators(
+    f="quadratic",
+    mu=2.0,
+    sigma=1.0,
+    sample_sizes=(2, 8, 32, 128, 512),
+    n_repeats=1000,
+    random_state=None,
+):
     """Measure the three estimators of ``∇_μ E[f(x)]``, ``x ~ N(μ, σ²)``.
 
     Parameters

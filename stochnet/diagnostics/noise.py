@@ -130,8 +130,9 @@ def minibatch_noise(estimator, X, y, batch_sizes=(1, 2, 4, 8, 16, 32, 64), n_dra
     if groups is not None:
         pairs = sum(len(r) * (len(r) - 1) for r in members)
         rho_loss = sum(loss_c[r].sum() ** 2 - (loss_c[r] ** 2).sum() for r in members) / pairs
-        rho_grad = sum((grad_c[r].sum(0) ** 2).sum() - (grad_c[r] ** 2).sum()
-                       for r in members) / pairs  # fmt: skip
+        rho_grad = (
+            sum((grad_c[r].sum(0) ** 2).sum() - (grad_c[r] ** 2).sum() for r in members) / pairs
+        )
     key = derive_key(random_state)
     loss_var, grad_var = np.empty(sizes.size), np.empty(sizes.size)
     for i, m in enumerate(sizes.tolist()):

@@ -52,8 +52,9 @@ class SignalPropagation:
         ax = new_axes(ax)
         layers = np.arange(self.forward.shape[0])
         (line,) = ax.semilogy(layers, self.forward, label=f"{self.label}: forward")
-        ax.semilogy(layers, self.backward, ls=":", color=line.get_color(),
-                    label=f"{self.label}: backward")  # fmt: skip
+        ax.semilogy(
+            layers, self.backward, ls=":", color=line.get_color(), label=f"{self.label}: backward"
+        )
         if np.isfinite(self.theory).any():
             ax.semilogy(layers, self.theory, ls="--", lw=0.8, color="0.4")
         ax.set_xlabel("layer")
@@ -104,23 +105,28 @@ def signal_propagation(depth=50, width=256, init="he_normal", activation="relu",
     if coefs is None:
         depth, width = _check_shape((depth, width), "depth and width")
         networks = [
-            [initialize_layer(init, width, width, key, net * depth + layer, activation)[0]
-             for layer in range(depth)]
+            [
+                initialize_layer(init, width, width, key, net * depth + layer, activation)[0]
+                for layer in range(depth)
+            ]
             for net in range(max(n_networks, 1))
-        ]  # fmt: skip
+        ]
         label = str(init)
     else:
         networks = [[np.asarray(w, dtype=np.float64) for w in coefs]]
         label = "fitted"
-    forward, backward = zip(*(_propagate(ws, activation, n_samples, key, i)
-                              for i, ws in enumerate(networks)), strict=True)  # fmt: skip
+    forward, backward = zip(
+        *(_propagate(ws, activation, n_samples, key, i) for i, ws in enumerate(networks)),
+        strict=True,
+    )
     coefs = networks[0]
     variances = np.mean([[w.var() for w in ws] for ws in networks], axis=0)
     gain = _SECOND_MOMENT_GAIN.get(activation, np.nan)
     fans = np.array([w.shape[0] for w in coefs])
     theory = np.concatenate([[1.0], np.cumprod(fans * variances * gain)])
-    return SignalPropagation(np.mean(forward, axis=0), np.mean(backward, axis=0), theory,
-                             variances, label)  # fmt: skip
+    return SignalPropagation(
+        np.mean(forward, axis=0), np.mean(backward, axis=0), theory, variances, label
+    )
 
 
 def _propagate(coefs, activation, n_samples, key, index):

@@ -102,8 +102,10 @@ class AttentionNetwork(Network):
         p = self.plan
         d, f = p.d_model, p.d_ff
         n_w = p.length if p.per_token else 1
-        table = [("embedding.weight", p.emb_w, (n_w, p.d_in, d)),
-                 ("embedding.position", p.pos, (p.length, d))]  # fmt: skip
+        table = [
+            ("embedding.weight", p.emb_w, (n_w, p.d_in, d)),
+            ("embedding.position", p.pos, (p.length, d)),
+        ]
         shapes = {"qkv": (d, 3 * d), "out": (d, d), "ff1": (d, f), "ff2": (f, d)}
         for layer in range(p.n_layers):
             for name, off in zip(LAYER_WEIGHTS, p.layer_w[layer], strict=True):
@@ -119,8 +121,11 @@ class AttentionNetwork(Network):
         for layer in range(p.n_layers):
             for name, off in zip(LAYER_VECTORS, p.layer_b[layer], strict=True):
                 table.append((f"layers.{layer}.{name}", int(off), (sizes.get(name, d),)))
-        table += [("norm.gamma", p.lnf_g, (d,)), ("norm.beta", p.lnf_b, (d,)),
-                  ("output.bias", p.out_b, (p.n_out,))]  # fmt: skip
+        table += [
+            ("norm.gamma", p.lnf_g, (d,)),
+            ("norm.beta", p.lnf_b, (d,)),
+            ("output.bias", p.out_b, (p.n_out,)),
+        ]
         return table
 
     def named_parameters(self):
@@ -197,8 +202,13 @@ class AttentionNetwork(Network):
         X, _ = self.kernel_input(X)
         p = self.plan
         probs = np.empty((n, p.n_layers, p.heads, p.length, p.length), dtype=self.dtype)
-        shape = (n if return_queries_keys else 0, p.n_layers, p.heads, p.length,
-                 p.d_model // p.heads)  # fmt: skip
+        shape = (
+            n if return_queries_keys else 0,
+            p.n_layers,
+            p.heads,
+            p.length,
+            p.d_model // p.heads,
+        )
         queries, keys = np.empty(shape, self.dtype), np.empty(shape, self.dtype)
         with self._thread_pools(n):
             self.kernels.attention_maps(

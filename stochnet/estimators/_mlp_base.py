@@ -120,9 +120,11 @@ class BaseMLP(BaseEstimator):
         60 000 × 784 values); everything else is checked as scikit-learn does.
         """
         large = (
-            isinstance(X, np.ndarray) and X.dtype in (np.float32, np.float64)
-            and X.flags.c_contiguous and X.size >= PARALLEL_CHECK_SIZE
-        )  # fmt: skip
+            isinstance(X, np.ndarray)
+            and X.dtype in (np.float32, np.float64)
+            and X.flags.c_contiguous
+            and X.size >= PARALLEL_CHECK_SIZE
+        )
         X, y = validate_data(
             self, X, y, accept_sparse=["csr", "csc"], multi_output=True, y_numeric=y_numeric,
             dtype=(np.float64, np.float32), reset=reset, ensure_all_finite=not large,
@@ -500,9 +502,12 @@ class BaseMLP(BaseEstimator):
                 if progress is not None:
                     progress.start()
                 loss = trainer.run_epoch(
-                    X, Y, sample_weight, rows=rows,
+                    X,
+                    Y,
+                    sample_weight,
+                    rows=rows,
                     on_progress=None if progress is None else progress.update,
-                )  # fmt: skip
+                )
                 if progress is not None:
                     progress.finish()
                 finite_weights = bool(np.all(np.isfinite(net.theta)))

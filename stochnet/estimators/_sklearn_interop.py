@@ -95,11 +95,14 @@ def from_sklearn(cls, estimator):
     coefs = estimator.coefs_
     layer_units = [coefs[0].shape[0], *(w.shape[1] for w in coefs)]
     network = MLPNetwork(
-        layer_units, activation=estimator.activation, loss=ours._engine_loss(),
+        layer_units,
+        activation=estimator.activation,
+        loss=ours._engine_loss(),
         dtype=coefs[0].dtype,
-    )  # fmt: skip
-    for view, w in zip([*network.coefs, *network.intercepts],
-                       [*coefs, *estimator.intercepts_], strict=True):  # fmt: skip
+    )
+    for view, w in zip(
+        [*network.coefs, *network.intercepts], [*coefs, *estimator.intercepts_], strict=True
+    ):
         view[...] = w
     ours._key = derive_key(ours.random_state)
     ours._network = network

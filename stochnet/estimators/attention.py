@@ -197,9 +197,15 @@ class BaseAttention(BaseMLP):
     def _validate_Xy(self, X, y, reset, y_numeric=False):
         X, shape = self._sequence_rows(X, reset)
         X, y = validate_data(
-            self, X, y, multi_output=True, y_numeric=y_numeric, dtype=(np.float64, np.float32),
-            reset=reset, ensure_all_finite=self._finite_flag(),
-        )  # fmt: skip
+            self,
+            X,
+            y,
+            multi_output=True,
+            y_numeric=y_numeric,
+            dtype=(np.float64, np.float32),
+            reset=reset,
+            ensure_all_finite=self._finite_flag(),
+        )
         self._finish_shape(X, shape, reset)
         return X, y
 
@@ -281,9 +287,12 @@ class BaseAttention(BaseMLP):
         self._sync_parameters()
         X, shape = self._sequence_rows(X, reset=False)
         X = validate_data(
-            self, X, reset=False, dtype=(np.float64, np.float32),
+            self,
+            X,
+            reset=False,
+            dtype=(np.float64, np.float32),
             ensure_all_finite=self._finite_flag(),
-        )  # fmt: skip
+        )
         self._finish_shape(X, shape, reset=False)
         return self._tokens(X, self._network.dtype)
 
@@ -311,9 +320,10 @@ def _check_sequence_shape(value):
     ok = (
         isinstance(value, tuple | list)
         and len(value) == 2
-        and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0
-                for v in value)
-    )  # fmt: skip
+        and all(
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0 for v in value
+        )
+    )
     if not ok:
         raise ValueError(
             f"The 'sequence_shape' parameter must be None or a pair of positive ints "

@@ -83,9 +83,15 @@ class _BaseEnsemble(BaseEstimator):
         if "random_state" not in base.get_params():
             raise ValueError("estimator must have a random_state parameter.")
         validate_data(
-            self, X, y, accept_sparse=["csr", "csc"], multi_output=True, dtype=None,
-            ensure_all_finite=True, allow_nd=True,
-        )  # fmt: skip
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            dtype=None,
+            ensure_all_finite=True,
+            allow_nd=True,
+        )
         members = [
             clone(base).set_params(random_state=seed)
             for seed in member_seeds(self.random_state, self.n_estimators, _seed_bits(base))
@@ -258,9 +264,15 @@ class EnsembleRegressor(RegressorMixin, _BaseEnsemble):
 
     def fit(self, X, y, sample_weight=None, interrupt="warn"):
         _, y = validate_data(
-            self, X, y, accept_sparse=["csr", "csc"], multi_output=True, y_numeric=True,
-            dtype=None, allow_nd=True,
-        )  # fmt: skip
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            y_numeric=True,
+            dtype=None,
+            allow_nd=True,
+        )
         y = np.asarray(y, dtype=np.float64)
         # Weighted, so that a weight of 2 equals a repeated row.
         weights = None if sample_weight is None else np.asarray(sample_weight, np.float64)

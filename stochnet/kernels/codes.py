@@ -39,9 +39,14 @@ IDENTITY, LOGISTIC, TANH, RELU, LEAKY_RELU, GELU, SOFTPLUS = (
 )
 SOFTMAX_CROSS_ENTROPY, BINARY_CROSS_ENTROPY, SQUARED_ERROR, POISSON, GAUSSIAN_NLL = (
     LOSSES[name]
-    for name in ("softmax_cross_entropy", "binary_cross_entropy", "squared_error", "poisson",
-                 "gaussian_nll")
-)  # fmt: skip
+    for name in (
+        "softmax_cross_entropy",
+        "binary_cross_entropy",
+        "squared_error",
+        "poisson",
+        "gaussian_nll",
+    )
+)
 SGD, ADAM = OPTIMIZERS["sgd"], OPTIMIZERS["adam"]
 PAD_CONSTANT, PAD_REFLECT, PAD_EDGE = (PADDING_MODES[m] for m in ("constant", "reflect", "edge"))
 MEAN_POOLING, FIRST_POOLING = POOLING["mean"], POOLING["first"]

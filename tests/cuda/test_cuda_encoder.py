@@ -32,11 +32,14 @@ def _assert_close(results, rtol=1e-12, atol=1e-14):
 
 
 def test_layernorm_matches_cpu(geometry):
-    x, gamma, beta, dy = RNG.normal(size=(5, 6)), RNG.normal(size=6), RNG.normal(size=6), \
-        RNG.normal(size=(5, 6))  # fmt: skip
+    x, gamma, beta, dy = (
+        RNG.normal(size=(5, 6)),
+        RNG.normal(size=6),
+        RNG.normal(size=6),
+        RNG.normal(size=(5, 6)),
+    )
     outs = [np.empty((5, 6)), np.empty(5), np.empty((5, 6))]
-    fwd = _both("layernorm_forward", cpu_layernorm, layernorm,
-                lambda o: (x, gamma, beta, *o), outs)  # fmt: skip
+    fwd = _both("layernorm_forward", cpu_layernorm, layernorm, lambda o: (x, gamma, beta, *o), outs)
     _assert_close(fwd)
     xhat, rstd, _ = fwd[0]
     outs = [np.empty(6), np.empty(6), dy.copy()]
@@ -50,22 +53,31 @@ def test_attention_matches_cpu(geometry, causal, dropped):
     shape = (2, 2, 4, 3)
     q, k, v, do = (RNG.normal(size=shape) for _ in range(4))
     lengths = np.array([4, 2])
-    probs = _both("attention_probs", cpu_attention, attention,
-                  lambda o: (q, k, lengths, causal, 0.7, *o), [np.empty((2, 2, 4, 4))])  # fmt: skip
+    probs = _both(
+        "attention_probs",
+        cpu_attention,
+        attention,
+        lambda o: (q, k, lengths, causal, 0.7, *o),
+        [np.empty((2, 2, 4, 4))],
+    )
     _assert_close(probs)
     p = probs[0][0]
     pmask = (RNG.random(p.shape) > 0.3) / 0.7 if dropped else np.empty((0, 2, 4, 4))
     pd = p * pmask if dropped else p
-    _assert_close(_both("attention_output", cpu_attention, attention, lambda o: (pd, v, *o),
-                        [np.empty(shape)]))  # fmt: skip
+    _assert_close(
+        _both(
+            "attention_output", cpu_attention, attention, lambda o: (pd, v, *o), [np.empty(shape)]
+        )
+    )
     grads = [np.empty(shape), np.empty(shape), np.empty(shape), np.empty((2, 2, 4, 4))]
     _assert_close(_both("attention_backward", cpu_attention, attention,
                         lambda o: (q, k, v, p, pd, pmask, do, 0.7, *o), grads))  # fmt: skip
     qkv = RNG.normal(size=(8, 9))
     _assert_close(_both("heads_from_rows", cpu_attention, attention,
                         lambda o: (qkv, 3, *o), [np.empty((2, 3, 4, 1))]))  # fmt: skip
-    _assert_close(_both("rows_from_heads", cpu_attention, attention,
-                        lambda o: (q, *o, 3), [np.zeros((8, 9))]))  # fmt: skip
+    _assert_close(
+        _both("rows_from_heads", cpu_attention, attention, lambda o: (q, *o, 3), [np.zeros((8, 9))])
+    )
 
 
 @pytest.mark.parametrize("per_token", [False, True])
@@ -80,14 +92,27 @@ def test_tokens_match_cpu(geometry, per_token):
     _assert_close(_both("embed_backward", cpu_tokens, tokens, lambda o: (x, dh, *o),
                         [np.empty(w.shape), np.empty(pos.shape)]))  # fmt: skip
     for pooling in (0, 1):
-        _assert_close(_both("pool_forward", cpu_tokens, tokens,
-                            lambda o, p=pooling: (dh, lengths, p, *o),
-                            [np.empty((rows, width))]))  # fmt: skip
-        _assert_close(_both("pool_backward", cpu_tokens, tokens,
-                            lambda o, p=pooling: (x[:, :width], lengths, p, *o),
-                            [np.empty((rows * length, width))]))  # fmt: skip
-    _assert_close(_both("clear_padding", cpu_tokens, tokens, lambda o: (*o, lengths, d_in),
-                        [x.copy()]))  # fmt: skip
+        _assert_close(
+            _both(
+                "pool_forward",
+                cpu_tokens,
+                tokens,
+                lambda o, p=pooling: (dh, lengths, p, *o),
+                [np.empty((rows, width))],
+            )
+        )
+        _assert_close(
+            _both(
+                "pool_backward",
+                cpu_tokens,
+                tokens,
+                lambda o, p=pooling: (x[:, :width], lengths, p, *o),
+                [np.empty((rows * length, width))],
+            )
+        )
+    _assert_close(
+        _both("clear_padding", cpu_tokens, tokens, lambda o: (*o, lengths, d_in), [x.copy()])
+    )
 
 
 def test_encoder_training_on_cuda_equals_cpu():
@@ -95,16 +120,23 @@ def test_encoder_training_on_cuda_equals_cpu():
     shared by a row's scores), so its computed gradient is rounding noise, which Adam's
     normalisation would turn into steps of ±lr that differ between the backends."""
     rng = np.random.default_rng(0)
-    X = TokenInput(rng.normal(size=(8, 3 * 2)).astype(np.float32),
-                   np.array([3, 2, 3, 1, 3, 3, 2, 3]))  # fmt: skip
+    X = TokenInput(
+        rng.normal(size=(8, 3 * 2)).astype(np.float32), np.array([3, 2, 3, 1, 3, 3, 2, 3])
+    )
     Y = np.eye(2, dtype=np.float32)[np.arange(8) % 2]
     runs = []
     for device in ("cpu", "cuda"):
         net = AttentionNetwork(3, 2, 2, d_model=4, n_heads=2, n_layers=1, d_ff=6,
                                attention_dropout=0.2, dropout=0.1, dtype=np.float32)  # fmt: skip
         net.initialize("glorot_uniform", derive_key(0)).to(device)
-        trainer = Trainer(net, SGD(0.1, "constant", 0.9), batch_size=4, key=derive_key(1),
-                          input_noise=0.05, alpha=1e-3)  # fmt: skip
+        trainer = Trainer(
+            net,
+            SGD(0.1, "constant", 0.9),
+            batch_size=4,
+            key=derive_key(1),
+            input_noise=0.05,
+            alpha=1e-3,
+        )
         loss = trainer.run_epoch(X, Y)
         first_two = TokenInput(X.values[:2], X.lengths[:2])
         runs.append((net.theta.copy(), loss, net.predict(X), net.attention_weights(first_two)))

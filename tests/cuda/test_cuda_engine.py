@@ -36,8 +36,9 @@ def test_matmul_kernels_match_numpy(geometry, kernel, dtype, trans_a, trans_b):
     getattr(dense, kernel)(cuda.to_device(a), cuda.to_device(b), c, trans_a, trans_b)
     want = (a.swapaxes(1, 2) if trans_a else a) @ (b.swapaxes(1, 2) if trans_b else b)
     single = dtype == np.float32
-    np.testing.assert_allclose(c.copy_to_host(), want, rtol=1e-5 if single else 1e-13,
-                               atol=1e-5 if single else 1e-13)  # fmt: skip
+    np.testing.assert_allclose(
+        c.copy_to_host(), want, rtol=1e-5 if single else 1e-13, atol=1e-5 if single else 1e-13
+    )
 
 
 def test_dense_forward_backward_match_cpu(geometry):
@@ -149,9 +150,12 @@ def _train(device, optimizer, dtype=np.float32, epochs=2, **options):
 def test_training_on_cuda_equals_cpu(solver):
     keep = np.random.default_rng(3).random(6 * 7 + 7 * 5 + 5 * 3) > 0.3
     options = dict(
-        input_noise=0.1, alpha=1e-3, l1=1e-3, mask=keep,
+        input_noise=0.1,
+        alpha=1e-3,
+        l1=1e-3,
+        mask=keep,
         sample_weight=np.linspace(0.5, 2.0, 20).astype(np.float32),
-    )  # fmt: skip
+    )
     runs = []
     for device in ("cpu", "cuda"):
         opt = Adam(1e-2, 0.9, 0.999, 1e-8) if solver == "adam" else SGD(0.05, "constant", 0.9)
@@ -188,10 +192,12 @@ def test_estimator_on_cuda_equals_cpu():
     y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0)
     fits = []
     for device in ("cpu", "cuda"):
-        clf = sn.MLPClassifier((6,), dropout=0.2, batch_size=12, max_iter=2, random_state=0,
-                               device=device)  # fmt: skip
-        with pytest.warns(sn.exceptions.ConvergenceWarning if hasattr(sn, "exceptions")
-                          else Warning):  # fmt: skip
+        clf = sn.MLPClassifier(
+            (6,), dropout=0.2, batch_size=12, max_iter=2, random_state=0, device=device
+        )
+        with pytest.warns(
+            sn.exceptions.ConvergenceWarning if hasattr(sn, "exceptions") else Warning
+        ):
             clf.fit(X, y)
         fits.append(clf)
     cpu, gpu = fits

@@ -106,12 +106,15 @@ def test_public_api_on_cuda_is_bit_identical(geometry):
     for dtype in (np.float32, np.float64):
         for draw in (sn.random.uniform, sn.random.normal):
             on_cpu = draw((3, 5), 1, step=4, dtype=dtype)
-            np.testing.assert_array_equal(on_cpu, draw((3, 5), 1, step=4, dtype=dtype,
-                                                       device="cuda"))  # fmt: skip
-    np.testing.assert_array_equal(sn.random.dropout_mask(50, 0.4, 2),
-                                  sn.random.dropout_mask(50, 0.4, 2, device="cuda"))  # fmt: skip
-    np.testing.assert_array_equal(sn.prune.random_mask((4, 6), 0.5, 3),
-                                  sn.prune.random_mask((4, 6), 0.5, 3, device="cuda"))  # fmt: skip
+            np.testing.assert_array_equal(
+                on_cpu, draw((3, 5), 1, step=4, dtype=dtype, device="cuda")
+            )
+    np.testing.assert_array_equal(
+        sn.random.dropout_mask(50, 0.4, 2), sn.random.dropout_mask(50, 0.4, 2, device="cuda")
+    )
+    np.testing.assert_array_equal(
+        sn.prune.random_mask((4, 6), 0.5, 3), sn.prune.random_mask((4, 6), 0.5, 3, device="cuda")
+    )
     images = np.random.default_rng(3).normal(size=(4, 6, 6))
     np.testing.assert_array_equal(
         sn.augment.random_crop(images, 4, 5, padding=1, padding_mode="reflect"),

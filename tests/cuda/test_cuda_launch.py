@@ -46,8 +46,11 @@ def test_fast_launches_equal_numba_launches(fast, monkeypatch):
     plain = cuda.to_device(x)  # a Numba array, not view-caching: marshalled every launch
     out = arrays.device_array(100, np.float32)
     assert isinstance(_scaled_sum, Kernel)
-    for scale, flag, source in [(2.0, True, d_x), (np.float32(0.5), False, plain),
-                                (-1.0, np.bool_(True), d_x[:100])]:  # fmt: skip
+    for scale, flag, source in [
+        (2.0, True, d_x),
+        (np.float32(0.5), False, plain),
+        (-1.0, np.bool_(True), d_x[:100]),
+    ]:
         for _ in range(2):  # the second launch takes the fast path
             _scaled_sum[4, 32](source, d_y, scale, flag, out)
         expected = np.float32(scale) * x + (y[:, 1] if flag else y[:, 0])

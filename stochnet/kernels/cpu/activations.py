@@ -18,7 +18,7 @@ from ..shared.math_source import (
     sigmoid,
     softplus,
     tanh_slope,
-)  # fmt: skip
+)
 
 
 @njit(**JIT_MATH)

@@ -107,8 +107,10 @@ def _finish_tile(epilogue, c, ld_c, n, r0, r1, c0, c1, t):
     op, code, first, second, sums, finisher = epilogue
     if op != NONE:
         bounds = (np.int64(r0), np.int64(r1), np.int64(c0), np.int64(c1), np.int64(t))
-        call_void(finisher, (op, code, np.int64(c), np.int64(ld_c), np.int64(n), *bounds,
-                             first, second, sums))  # fmt: skip
+        call_void(
+            finisher,
+            (op, code, np.int64(c), np.int64(ld_c), np.int64(n), *bounds, first, second, sums),
+        )
 
 
 @njit(parallel=True, **JIT)
@@ -214,8 +216,14 @@ def affine_activate(a, b, bias, z, out, code, finisher):
     _check_bias(bias, z)
     if not _same_layout(out, z):
         raise ValueError("affine_activate needs out with the shape and strides of z")
-    epilogue = (np.int64(ACTIVATE), np.int64(code), np.int64(out.ctypes.data), np.int64(0),
-                np.int64(0), np.int64(finisher))  # fmt: skip
+    epilogue = (
+        np.int64(ACTIVATE),
+        np.int64(code),
+        np.int64(out.ctypes.data),
+        np.int64(0),
+        np.int64(0),
+        np.int64(finisher),
+    )
     _product(a, b, bias, z, epilogue)
 
 
@@ -238,10 +246,13 @@ def matmul_delta(a, b, c, z, mask, code, column_sums, finisher):
         raise ValueError("matmul_delta needs one column sum per column of c")
     partial = np.zeros((tile_count(m, n, a.shape[1]), n), dtype=c.dtype)
     epilogue = (
-        np.int64(DELTA), np.int64(code), np.int64(z.ctypes.data),
-        np.int64(mask.ctypes.data) if with_mask else np.int64(0), np.int64(partial.ctypes.data),
+        np.int64(DELTA),
+        np.int64(code),
+        np.int64(z.ctypes.data),
+        np.int64(mask.ctypes.data) if with_mask else np.int64(0),
+        np.int64(partial.ctypes.data),
         np.int64(finisher),
-    )  # fmt: skip
+    )
     _product(a, b, np.empty(0, dtype=c.dtype), c, epilogue)
     for j in range(n):
         column_sums[j] = partial[0, j]

@@ -17,10 +17,13 @@ from ..shared.crop_source import copy_crop, sample_offsets
 def crop_offsets(crop, key, stream, step, sample):
     """Random top-left corner ``(oy, ox)`` of sample ``sample``'s crop in the padded image."""
     return sample_offsets(
-        key, stream, step, sample,
+        key,
+        stream,
+        step,
+        sample,
         crop.height + 2 * crop.pad_h - crop.out_height,
         crop.width + 2 * crop.pad_w - crop.out_width,
-    )  # fmt: skip
+    )
 
 
 @njit(**JIT)

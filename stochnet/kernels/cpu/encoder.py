@@ -93,8 +93,14 @@ def forward(theta, plan, work, rows, with_lengths, dropout, key, step):
         h = work.h[layer, :n]
         h_next = work.h[layer + 1, :n]
         u1 = work.u1[layer, :n]
-        layernorm_forward(h, vector(theta, bo[0], d), vector(theta, bo[1], d),
-                          work.xhat1[layer, :n], work.rstd1[layer, :n], u1)  # fmt: skip
+        layernorm_forward(
+            h,
+            vector(theta, bo[0], d),
+            vector(theta, bo[1], d),
+            work.xhat1[layer, :n],
+            work.rstd1[layer, :n],
+            u1,
+        )
         qkv = work.qkv[:n]
         dense_forward(u1, matrix(theta, wo[0], d, 3 * d), vector(theta, bo[2], 3 * d), qkv)
         q, k, v = work.q[layer, :rows], work.k[layer, :rows], work.v[layer, :rows]
@@ -122,8 +128,14 @@ def forward(theta, plan, work, rows, with_lengths, dropout, key, step):
             for j in range(d):
                 h_next[i, j] = h[i, j] + branch[i, j]
         u2 = work.u2[layer, :n]
-        layernorm_forward(h_next, vector(theta, bo[4], d), vector(theta, bo[5], d),
-                          work.xhat2[layer, :n], work.rstd2[layer, :n], u2)  # fmt: skip
+        layernorm_forward(
+            h_next,
+            vector(theta, bo[4], d),
+            vector(theta, bo[5], d),
+            work.xhat2[layer, :n],
+            work.rstd2[layer, :n],
+            u2,
+        )
         pre = work.fpre[layer, :n]
         hidden = work.f[layer, :n]
         dense_forward(u2, matrix(theta, wo[2], d, f), vector(theta, bo[6], f), pre)
@@ -141,10 +153,20 @@ def forward(theta, plan, work, rows, with_lengths, dropout, key, step):
     pooled = work.pooled[:rows]
     pool_forward(work.h[plan.n_layers, :n], lengths, plan.pooling, pooled)
     uf = work.uf[:rows]
-    layernorm_forward(pooled, vector(theta, plan.lnf_g, d), vector(theta, plan.lnf_b, d),
-                      work.xhatf[:rows], work.rstdf[:rows], uf)  # fmt: skip
-    dense_forward(uf, matrix(theta, plan.out_w, d, plan.n_out),
-                  vector(theta, plan.out_b, plan.n_out), work.z[:rows])  # fmt: skip
+    layernorm_forward(
+        pooled,
+        vector(theta, plan.lnf_g, d),
+        vector(theta, plan.lnf_b, d),
+        work.xhatf[:rows],
+        work.rstdf[:rows],
+        uf,
+    )
+    dense_forward(
+        uf,
+        matrix(theta, plan.out_w, d, plan.n_out),
+        vector(theta, plan.out_b, plan.n_out),
+        work.z[:rows],
+    )
 
 
 @njit(**JIT_MATH)
@@ -157,12 +179,23 @@ def backward(theta, grad, plan, work, rows, with_lengths, dropout):
     drop_attn = dropout and plan.attn_threshold > 0
     drop = dropout and plan.drop_threshold > 0
     dpool = work.dpool[:rows]
-    dense_backward(work.uf[:rows], matrix(theta, plan.out_w, d, plan.n_out), work.d[:rows],
-                   matrix(grad, plan.out_w, d, plan.n_out),
-                   vector(grad, plan.out_b, plan.n_out), dpool)  # fmt: skip
-    layernorm_backward(dpool, vector(theta, plan.lnf_g, d), work.xhatf[:rows],
-                       work.rstdf[:rows], vector(grad, plan.lnf_g, d),
-                       vector(grad, plan.lnf_b, d), dpool)  # fmt: skip
+    dense_backward(
+        work.uf[:rows],
+        matrix(theta, plan.out_w, d, plan.n_out),
+        work.d[:rows],
+        matrix(grad, plan.out_w, d, plan.n_out),
+        vector(grad, plan.out_b, plan.n_out),
+        dpool,
+    )
+    layernorm_backward(
+        dpool,
+        vector(theta, plan.lnf_g, d),
+        work.xhatf[:rows],
+        work.rstdf[:rows],
+        vector(grad, plan.lnf_g, d),
+        vector(grad, plan.lnf_b, d),
+        dpool,
+    )
     dh = work.dh[:n]
     dx = work.dx[:n]
     dy = work.dy[:n]
@@ -174,23 +207,47 @@ def backward(theta, grad, plan, work, rows, with_lengths, dropout):
         if drop:
             dropout_backward(flat(dx), flat(work.r2[layer, :n]))
         dhidden = work.df[:n]
-        dense_backward(work.f[layer, :n], matrix(theta, wo[3], f, d), dx,
-                       matrix(grad, wo[3], f, d), vector(grad, bo[7], d), dhidden)  # fmt: skip
+        dense_backward(
+            work.f[layer, :n],
+            matrix(theta, wo[3], f, d),
+            dx,
+            matrix(grad, wo[3], f, d),
+            vector(grad, bo[7], d),
+            dhidden,
+        )
         if drop:
             dropout_backward(flat(dhidden), flat(work.fmask[layer, :n]))
         activation_backward(plan.activation, flat(work.fpre[layer, :n]), flat(dhidden))
-        dense_backward(work.u2[layer, :n], matrix(theta, wo[2], d, f), dhidden,
-                       matrix(grad, wo[2], d, f), vector(grad, bo[6], f), dx)  # fmt: skip
-        layernorm_backward(dx, vector(theta, bo[4], d), work.xhat2[layer, :n],
-                           work.rstd2[layer, :n], vector(grad, bo[4], d),
-                           vector(grad, bo[5], d), dx)  # fmt: skip
+        dense_backward(
+            work.u2[layer, :n],
+            matrix(theta, wo[2], d, f),
+            dhidden,
+            matrix(grad, wo[2], d, f),
+            vector(grad, bo[6], f),
+            dx,
+        )
+        layernorm_backward(
+            dx,
+            vector(theta, bo[4], d),
+            work.xhat2[layer, :n],
+            work.rstd2[layer, :n],
+            vector(grad, bo[4], d),
+            vector(grad, bo[5], d),
+            dx,
+        )
         dh += dx
         # attention branch
         dx[:] = dh
         if drop:
             dropout_backward(flat(dx), flat(work.r1[layer, :n]))
-        dense_backward(work.o[layer, :n], matrix(theta, wo[1], d, d), dx,
-                       matrix(grad, wo[1], d, d), vector(grad, bo[3], d), dy)  # fmt: skip
+        dense_backward(
+            work.o[layer, :n],
+            matrix(theta, wo[1], d, d),
+            dx,
+            matrix(grad, wo[1], d, d),
+            vector(grad, bo[3], d),
+            dy,
+        )
         dheads = work.dheads[:rows]
         heads_from_rows(dy, 0, dheads)
         p = work.p[layer, :rows]
@@ -204,12 +261,23 @@ def backward(theta, grad, plan, work, rows, with_lengths, dropout):
         rows_from_heads(dq, dqkv, 0)
         rows_from_heads(dk, dqkv, d)
         rows_from_heads(dv, dqkv, 2 * d)
-        dense_backward(work.u1[layer, :n], matrix(theta, wo[0], d, 3 * d), dqkv,
-                       matrix(grad, wo[0], d, 3 * d), vector(grad, bo[2], 3 * d),
-                       dx)  # fmt: skip
-        layernorm_backward(dx, vector(theta, bo[0], d), work.xhat1[layer, :n],
-                           work.rstd1[layer, :n], vector(grad, bo[0], d),
-                           vector(grad, bo[1], d), dx)  # fmt: skip
+        dense_backward(
+            work.u1[layer, :n],
+            matrix(theta, wo[0], d, 3 * d),
+            dqkv,
+            matrix(grad, wo[0], d, 3 * d),
+            vector(grad, bo[2], 3 * d),
+            dx,
+        )
+        layernorm_backward(
+            dx,
+            vector(theta, bo[0], d),
+            work.xhat1[layer, :n],
+            work.rstd1[layer, :n],
+            vector(grad, bo[0], d),
+            vector(grad, bo[1], d),
+            dx,
+        )
         dh += dx
     gw, gpos = embedding(grad, plan)
     embed_backward(work.x[:rows], dh, gw, gpos)

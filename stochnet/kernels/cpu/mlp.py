@@ -129,9 +129,11 @@ def output_blocks(plan, work, rows):
     """The output layer's ``z``, ``a`` and ``d`` blocks (``rows × n_outputs`` each)."""
     n_layers = plan.sizes.shape[0] - 1
     n_out = plan.sizes[n_layers]
-    return (block(work.z, work.offsets, n_layers, rows, n_out),
-            block(work.a, work.offsets, n_layers, rows, n_out),
-            block(work.d, work.offsets, n_layers, rows, n_out))  # fmt: skip
+    return (
+        block(work.z, work.offsets, n_layers, rows, n_out),
+        block(work.a, work.offsets, n_layers, rows, n_out),
+        block(work.d, work.offsets, n_layers, rows, n_out),
+    )
 
 
 @njit(**JIT)

@@ -25,9 +25,12 @@ def copy_bytes(typingctx, dest, source, n_bytes):
         to, start, count = args
         byte_pointer = context.get_value_type(types.voidptr)
         cgutils.raw_memcpy(
-            builder, builder.inttoptr(to, byte_pointer), builder.inttoptr(start, byte_pointer),
-            count, 1,
-        )  # fmt: skip
+            builder,
+            builder.inttoptr(to, byte_pointer),
+            builder.inttoptr(start, byte_pointer),
+            count,
+            1,
+        )
         return context.get_dummy_value()
 
     return types.none(types.intp, types.intp, types.intp), codegen

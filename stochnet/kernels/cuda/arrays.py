@@ -65,8 +65,9 @@ def caching(array):
     memory; simulator arrays are returned as they are."""
     if ViewCachingArray is None or isinstance(array, ViewCachingArray):
         return array
-    return ViewCachingArray(array.shape, array.strides, array.dtype, stream=array.stream,
-                            gpu_data=array.gpu_data)  # fmt: skip
+    return ViewCachingArray(
+        array.shape, array.strides, array.dtype, stream=array.stream, gpu_data=array.gpu_data
+    )
 
 
 def to_device(host):

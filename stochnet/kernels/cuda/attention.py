@@ -20,8 +20,12 @@ def _pairs(a):
 def _split(e, heads, length, inner):
     """``(b, h, t, c)`` of the flat index ``e`` into a ``rows × heads × length × inner``
     array."""
-    return e // (inner * length * heads), (e // (inner * length)) % heads, \
-        (e // inner) % length, e % inner  # fmt: skip
+    return (
+        e // (inner * length * heads),
+        (e // (inner * length)) % heads,
+        (e // inner) % length,
+        e % inner,
+    )
 
 
 @cuda_kernel
@@ -97,8 +101,11 @@ def attention_output(pd, v, o):
     transfer = Transfer()
     d_o = transfer.device(o)
     if pd.shape[0]:
-        matmul(_pairs(transfer.device(pd, write=False)), _pairs(transfer.device(v, write=False)),
-               _pairs(d_o))  # fmt: skip
+        matmul(
+            _pairs(transfer.device(pd, write=False)),
+            _pairs(transfer.device(v, write=False)),
+            _pairs(d_o),
+        )
     transfer.copy_back()
 
 

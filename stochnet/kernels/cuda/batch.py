@@ -43,9 +43,13 @@ def load_rows(X, order, start, rows, dest):
     transfer = Transfer()
     d_dest = transfer.device(dest)
     blocks, threads = grid(rows * X.shape[1])
-    _gather_rows[blocks, threads](transfer.device(X, write=False),
-                                  transfer.device(order, write=False), np.int64(start),
-                                  np.int64(rows), d_dest)  # fmt: skip
+    _gather_rows[blocks, threads](
+        transfer.device(X, write=False),
+        transfer.device(order, write=False),
+        np.int64(start),
+        np.int64(rows),
+        d_dest,
+    )
     transfer.copy_back()
 
 
@@ -90,9 +94,7 @@ def device_workspace(work, host_fields=()):
     GPU except ``host_fields`` (kept: the host slices with them), other values kept,
     plus ``losses`` (float64 per row) and ``partial`` (reduction scratch)."""
     values = [
-        to_device(np.zeros_like(v))
-        if isinstance(v, np.ndarray) and name not in host_fields else v
+        to_device(np.zeros_like(v)) if isinstance(v, np.ndarray) and name not in host_fields else v
         for name, v in zip(work._fields, work, strict=True)
-    ]  # fmt: skip
-    return _device_type(type(work))(*values, device_array(work.rows, dtype=np.float64),
-                                    partials())  # fmt: skip
+    ]
+    return _device_type(type(work))(*values, device_array(work.rows, dtype=np.float64), partials())

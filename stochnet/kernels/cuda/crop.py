@@ -25,8 +25,7 @@ def _ranges(crop):
 @cuda_kernel
 def _random_offsets(range_h, range_w, key, stream, step, first_sample, out):
     for r in range(cuda.grid(1), out.shape[0], cuda.gridsize(1)):
-        out[r, 0], out[r, 1] = sample_offsets(key, stream, step, first_sample + r, range_h,
-                                              range_w)  # fmt: skip
+        out[r, 0], out[r, 1] = sample_offsets(key, stream, step, first_sample + r, range_h, range_w)
 
 
 def random_offsets(crop, key, stream, step, first_sample, out):
@@ -36,14 +35,19 @@ def random_offsets(crop, key, stream, step, first_sample, out):
     transfer = Transfer()
     d_out = transfer.device(out)
     blocks, threads = grid(out.shape[0])
-    _random_offsets[blocks, threads](*_ranges(crop), np.uint64(key), np.uint64(stream),
-                                     np.uint64(step), np.int64(first_sample), d_out)  # fmt: skip
+    _random_offsets[blocks, threads](
+        *_ranges(crop),
+        np.uint64(key),
+        np.uint64(stream),
+        np.uint64(step),
+        np.int64(first_sample),
+        d_out,
+    )
     transfer.copy_back()
 
 
 @cuda_kernel
-def _crop_rows(X, out, height, width, channels, out_height, out_width, pad_h, pad_w, mode,
-               offsets):  # fmt: skip
+def _crop_rows(X, out, height, width, channels, out_height, out_width, pad_h, pad_w, mode, offsets):
     for r in range(cuda.grid(1), X.shape[0], cuda.gridsize(1)):
         copy_crop(X[r], out[r], height, width, channels, out_height, out_width, pad_h, pad_w,
                   mode, offsets[r, 0], offsets[r, 1])  # fmt: skip
@@ -56,8 +60,12 @@ def crop_rows(X, out, crop, offsets):
     transfer = Transfer()
     d_out = transfer.device(out)
     blocks, threads = grid(X.shape[0])
-    _crop_rows[blocks, threads](transfer.device(X, write=False), d_out, *_geometry(crop),
-                                transfer.device(offsets, write=False))  # fmt: skip
+    _crop_rows[blocks, threads](
+        transfer.device(X, write=False),
+        d_out,
+        *_geometry(crop),
+        transfer.device(offsets, write=False),
+    )
     transfer.copy_back()
 
 

@@ -116,8 +116,9 @@ def _cupy_view(a, transpose):
     views = cache.get("_cupy_views")
     if views is None:
         # Owned by the memory, not by ``a``: no reference cycle through ``a.__dict__``.
-        memory = cp.cuda.UnownedMemory(a.device_ctypes_pointer.value or 0, a.gpu_data.size,
-                                       owner=a.gpu_data)  # fmt: skip
+        memory = cp.cuda.UnownedMemory(
+            a.device_ctypes_pointer.value or 0, a.gpu_data.size, owner=a.gpu_data
+        )
         view = cp.ndarray(a.shape, a.dtype, cp.cuda.MemoryPointer(memory, 0), strides=a.strides)
         views = cache["_cupy_views"] = (view, view.swapaxes(-1, -2))
     return views[1] if transpose else views[0]

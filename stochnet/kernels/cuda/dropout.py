@@ -58,9 +58,15 @@ def dropout_forward(a, mask, threshold, scale, key, stream, step, offset):
     d_a, d_mask = transfer.device(a), transfer.device(mask)
     blocks, threads = grid((a.shape[0] + 3) // 4)
     _dropout_forward[blocks, threads](
-        d_a, d_mask, np.uint64(threshold), np.float64(scale), np.uint64(key),
-        np.uint64(stream), np.uint64(step), np.int64(offset // 4),
-    )  # fmt: skip
+        d_a,
+        d_mask,
+        np.uint64(threshold),
+        np.float64(scale),
+        np.uint64(key),
+        np.uint64(stream),
+        np.uint64(step),
+        np.int64(offset // 4),
+    )
     transfer.copy_back()
 
 

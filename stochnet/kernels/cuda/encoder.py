@@ -82,8 +82,14 @@ def forward(theta, plan, work, rows, with_lengths, dropout, key, step):
     for layer in range(plan.n_layers):
         wo, bo = plan.layer_w[layer], plan.layer_b[layer]
         h, h_next, u1 = work.h[layer, :n], work.h[layer + 1, :n], work.u1[layer, :n]
-        layernorm_forward(h, vector(theta, bo[0], d), vector(theta, bo[1], d),
-                          work.xhat1[layer, :n], work.rstd1[layer, :n], u1)  # fmt: skip
+        layernorm_forward(
+            h,
+            vector(theta, bo[0], d),
+            vector(theta, bo[1], d),
+            work.xhat1[layer, :n],
+            work.rstd1[layer, :n],
+            u1,
+        )
         qkv = work.qkv[:n]
         dense_forward(u1, matrix(theta, wo[0], d, 3 * d), vector(theta, bo[2], 3 * d), qkv)
         q, k, v = work.q[layer, :rows], work.k[layer, :rows], work.v[layer, :rows]
@@ -109,8 +115,14 @@ def forward(theta, plan, work, rows, with_lengths, dropout, key, step):
                   layer, 1)  # fmt: skip
         _residual(h_next, h, branch)
         u2 = work.u2[layer, :n]
-        layernorm_forward(h_next, vector(theta, bo[4], d), vector(theta, bo[5], d),
-                          work.xhat2[layer, :n], work.rstd2[layer, :n], u2)  # fmt: skip
+        layernorm_forward(
+            h_next,
+            vector(theta, bo[4], d),
+            vector(theta, bo[5], d),
+            work.xhat2[layer, :n],
+            work.rstd2[layer, :n],
+            u2,
+        )
         pre, hidden = work.fpre[layer, :n], work.f[layer, :n]
         dense_forward(u2, matrix(theta, wo[2], d, f), vector(theta, bo[6], f), pre)
         activate(plan.activation, flat(pre), flat(hidden))
@@ -125,10 +137,20 @@ def forward(theta, plan, work, rows, with_lengths, dropout, key, step):
     pooled = work.pooled[:rows]
     pool_forward(work.h[plan.n_layers, :n], lengths, plan.pooling, pooled)
     uf = work.uf[:rows]
-    layernorm_forward(pooled, vector(theta, plan.lnf_g, d), vector(theta, plan.lnf_b, d),
-                      work.xhatf[:rows], work.rstdf[:rows], uf)  # fmt: skip
-    dense_forward(uf, matrix(theta, plan.out_w, d, plan.n_out),
-                  vector(theta, plan.out_b, plan.n_out), work.z[:rows])  # fmt: skip
+    layernorm_forward(
+        pooled,
+        vector(theta, plan.lnf_g, d),
+        vector(theta, plan.lnf_b, d),
+        work.xhatf[:rows],
+        work.rstdf[:rows],
+        uf,
+    )
+    dense_forward(
+        uf,
+        matrix(theta, plan.out_w, d, plan.n_out),
+        vector(theta, plan.out_b, plan.n_out),
+        work.z[:rows],
+    )
 
 
 def backward(theta, grad, plan, work, rows, with_lengths, dropout):
@@ -139,12 +161,23 @@ def backward(theta, grad, plan, work, rows, with_lengths, dropout):
     drop_attn = dropout and plan.attn_threshold > 0
     drop = dropout and plan.drop_threshold > 0
     dpool = work.dpool[:rows]
-    dense_backward(work.uf[:rows], matrix(theta, plan.out_w, d, plan.n_out), work.d[:rows],
-                   matrix(grad, plan.out_w, d, plan.n_out),
-                   vector(grad, plan.out_b, plan.n_out), dpool)  # fmt: skip
-    layernorm_backward(dpool, vector(theta, plan.lnf_g, d), work.xhatf[:rows],
-                       work.rstdf[:rows], vector(grad, plan.lnf_g, d),
-                       vector(grad, plan.lnf_b, d), dpool)  # fmt: skip
+    dense_backward(
+        work.uf[:rows],
+        matrix(theta, plan.out_w, d, plan.n_out),
+        work.d[:rows],
+        matrix(grad, plan.out_w, d, plan.n_out),
+        vector(grad, plan.out_b, plan.n_out),
+        dpool,
+    )
+    layernorm_backward(
+        dpool,
+        vector(theta, plan.lnf_g, d),
+        work.xhatf[:rows],
+        work.rstdf[:rows],
+        vector(grad, plan.lnf_g, d),
+        vector(grad, plan.lnf_b, d),
+        dpool,
+    )
     dh, dx, dy = work.dh[:n], work.dx[:n], work.dy[:n]
     pool_backward(dpool, lengths, plan.pooling, dh)
     for layer in range(plan.n_layers - 1, -1, -1):
@@ -154,23 +187,47 @@ def backward(theta, grad, plan, work, rows, with_lengths, dropout):
         if drop:
             dropout_backward(flat(dx), flat(work.r2[layer, :n]))
         dhidden = work.df[:n]
-        dense_backward(work.f[layer, :n], matrix(theta, wo[3], f, d), dx,
-                       matrix(grad, wo[3], f, d), vector(grad, bo[7], d), dhidden)  # fmt: skip
+        dense_backward(
+            work.f[layer, :n],
+            matrix(theta, wo[3], f, d),
+            dx,
+            matrix(grad, wo[3], f, d),
+            vector(grad, bo[7], d),
+            dhidden,
+        )
         if drop:
             dropout_backward(flat(dhidden), flat(work.fmask[layer, :n]))
         activation_backward(plan.activation, flat(work.fpre[layer, :n]), flat(dhidden))
-        dense_backward(work.u2[layer, :n], matrix(theta, wo[2], d, f), dhidden,
-                       matrix(grad, wo[2], d, f), vector(grad, bo[6], f), dx)  # fmt: skip
-        layernorm_backward(dx, vector(theta, bo[4], d), work.xhat2[layer, :n],
-                           work.rstd2[layer, :n], vector(grad, bo[4], d),
-                           vector(grad, bo[5], d), dx)  # fmt: skip
+        dense_backward(
+            work.u2[layer, :n],
+            matrix(theta, wo[2], d, f),
+            dhidden,
+            matrix(grad, wo[2], d, f),
+            vector(grad, bo[6], f),
+            dx,
+        )
+        layernorm_backward(
+            dx,
+            vector(theta, bo[4], d),
+            work.xhat2[layer, :n],
+            work.rstd2[layer, :n],
+            vector(grad, bo[4], d),
+            vector(grad, bo[5], d),
+            dx,
+        )
         add_into(flat(dh), flat(dx))
         # attention branch
         dx.copy_to_device(dh)
         if drop:
             dropout_backward(flat(dx), flat(work.r1[layer, :n]))
-        dense_backward(work.o[layer, :n], matrix(theta, wo[1], d, d), dx,
-                       matrix(grad, wo[1], d, d), vector(grad, bo[3], d), dy)  # fmt: skip
+        dense_backward(
+            work.o[layer, :n],
+            matrix(theta, wo[1], d, d),
+            dx,
+            matrix(grad, wo[1], d, d),
+            vector(grad, bo[3], d),
+            dy,
+        )
         dheads = work.dheads[:rows]
         heads_from_rows(dy, 0, dheads)
         p = work.p[layer, :rows]
@@ -184,12 +241,23 @@ def backward(theta, grad, plan, work, rows, with_lengths, dropout):
         rows_from_heads(dq, dqkv, 0)
         rows_from_heads(dk, dqkv, d)
         rows_from_heads(dv, dqkv, 2 * d)
-        dense_backward(work.u1[layer, :n], matrix(theta, wo[0], d, 3 * d), dqkv,
-                       matrix(grad, wo[0], d, 3 * d), vector(grad, bo[2], 3 * d),
-                       dx)  # fmt: skip
-        layernorm_backward(dx, vector(theta, bo[0], d), work.xhat1[layer, :n],
-                           work.rstd1[layer, :n], vector(grad, bo[0], d),
-                           vector(grad, bo[1], d), dx)  # fmt: skip
+        dense_backward(
+            work.u1[layer, :n],
+            matrix(theta, wo[0], d, 3 * d),
+            dqkv,
+            matrix(grad, wo[0], d, 3 * d),
+            vector(grad, bo[2], 3 * d),
+            dx,
+        )
+        layernorm_backward(
+            dx,
+            vector(theta, bo[0], d),
+            work.xhat1[layer, :n],
+            work.rstd1[layer, :n],
+            vector(grad, bo[0], d),
+            vector(grad, bo[1], d),
+            dx,
+        )
         add_into(flat(dh), flat(dx))
     gw, gpos = embedding(grad, plan)
     embed_backward(work.x[:rows], dh, gw, gpos)
@@ -223,15 +291,19 @@ def predict_rows(X, theta, plan, work, out, dropout, key, step):
     """Predictions for every sequence of ``X`` into ``out``, in chunks (chunk ``c`` with
     the MC-dropout masks of ``step + c``)."""
     transfer = Transfer()
-    d_X, d_theta, d_out = _tokens_on_gpu(X, transfer), transfer.device(theta, write=False), \
-        transfer.device(out)  # fmt: skip
+    d_X, d_theta, d_out = (
+        _tokens_on_gpu(X, transfer),
+        transfer.device(theta, write=False),
+        transfer.device(out),
+    )
     no_order = cuda.device_array(0, dtype=np.int64)
     n = out.shape[0]
     for c, start in enumerate(range(0, n, work.rows)):
         rows = min(work.rows, n - start)
         with_lengths = _load(d_X, no_order, start, rows, plan, work)
-        forward(d_theta, plan, work, rows, with_lengths, dropout, key,
-                np.uint64(step) + np.uint64(c))  # fmt: skip
+        forward(
+            d_theta, plan, work, rows, with_lengths, dropout, key, np.uint64(step) + np.uint64(c)
+        )
         output_activation(plan.loss, work.z[:rows], d_out[start : start + rows])
     transfer.copy_back()
 
@@ -268,8 +340,9 @@ def loss_grad_sums(X, Y, sw, theta, grad, chunk_grad, plan, work, dropout, key, 
         slot = c * N_STATS
         with_lengths = _load(d_X, no_order, start, rows, plan, work)
         y, w = load_targets(d_Y, d_sw, no_order, start, rows, work, stats, slot)
-        forward(d_theta, plan, work, rows, with_lengths, dropout, key,
-                np.uint64(step) + np.uint64(c))  # fmt: skip
+        forward(
+            d_theta, plan, work, rows, with_lengths, dropout, key, np.uint64(step) + np.uint64(c)
+        )
         output_loss(plan.loss, work.z[:rows], work.a[:rows], y, w, work.d[:rows], work.losses)
         sums_into(work.losses, rows, SUM, 1, stats, slot + LOSS, work.partial)
         backward(d_theta, d_chunk, plan, work, rows, with_lengths, dropout)

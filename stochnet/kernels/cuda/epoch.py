@@ -29,8 +29,9 @@ def update(theta, grad, state1, state2, n_coef, opt, t, mask, stats, slot, parti
     ``stats[slot + INV_WEIGHT]``), the weight norms before it written to
     ``stats[slot + SQUARES]`` and ``stats[slot + ABSOLUTE]``, pruning mask re-applied."""
     inv_sw = stats[slot + INV_WEIGHT : slot + INV_WEIGHT + 1]
-    optimizer_step(theta, grad, state1, state2, n_coef, opt, inv_sw, t, stats, slot + SQUARES,
-                   partial)  # fmt: skip
+    optimizer_step(
+        theta, grad, state1, state2, n_coef, opt, inv_sw, t, stats, slot + SQUARES, partial
+    )
     if mask.shape[0] > 0:
         apply_mask(theta, state1, state2, mask)
 
@@ -112,8 +113,9 @@ def train_encoder_batches(
         clear_padding(work.x[:rows], lengths, plan.d_in)
         y, w = load_targets(Y, sw, order, start, rows, work, stats, slot)
         encoder.forward(theta, plan, work, rows, with_lengths, True, key, step)
-        _finish_batch(plan.loss, work.z[:rows], work.a[:rows], y, w, work.d[:rows], work, stats,
-                      slot)  # fmt: skip
+        _finish_batch(
+            plan.loss, work.z[:rows], work.a[:rows], y, w, work.d[:rows], work, stats, slot
+        )
         encoder.backward(theta, grad, plan, work, rows, with_lengths, True)
         update(theta, grad, state1, state2, plan.n_coef, opt, t0 + k + 1, mask, stats, slot,
                work.partial)  # fmt: skip

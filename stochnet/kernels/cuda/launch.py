@@ -100,8 +100,11 @@ class Transfer:
 
 
 def _is_array(value):
-    return isinstance(value, np.ndarray) or hasattr(value, "__cuda_array_interface__") or \
-        hasattr(value, "copy_to_host")  # fmt: skip
+    return (
+        isinstance(value, np.ndarray)
+        or hasattr(value, "__cuda_array_interface__")
+        or hasattr(value, "copy_to_host")
+    )
 
 
 def launch(kernel, n_items, *args, writes=()):
@@ -111,8 +114,9 @@ def launch(kernel, n_items, *args, writes=()):
     if n_items <= 0:
         return
     transfer = Transfer()
-    on_gpu = [transfer.device(a, write=i in writes) if _is_array(a) else a
-              for i, a in enumerate(args)]  # fmt: skip
+    on_gpu = [
+        transfer.device(a, write=i in writes) if _is_array(a) else a for i, a in enumerate(args)
+    ]
     blocks, threads = grid(n_items)
     kernel[blocks, threads](*on_gpu)
     transfer.copy_back()

@@ -62,8 +62,9 @@ def forward(theta, plan, work, x0, rows, dropout, key, step):
             dense_forward(block(work.a, work.offsets, layer, rows, n_in), w, b, z)
         if layer < n_layers - 1:
             af = _flat(work.a, work.offsets, layer + 1, rows, n_out)
-            activate(int(plan.activation[layer]), _flat(work.z, work.offsets, layer + 1, rows,
-                                                        n_out), af)  # fmt: skip
+            activate(
+                int(plan.activation[layer]), _flat(work.z, work.offsets, layer + 1, rows, n_out), af
+            )
             threshold = plan.drop_threshold[layer]
             if dropout and threshold > 0:
                 dropout_forward(af, _flat(work.mask, work.offsets, layer + 1, rows, n_out),
@@ -88,8 +89,9 @@ def backward(theta, grad, plan, work, x0, rows, dropout):
         dxf = _flat(work.d, work.offsets, layer, rows, n_in)
         if dropout and plan.drop_threshold[layer - 1] > 0:
             dropout_backward(dxf, _flat(work.mask, work.offsets, layer, rows, n_in))
-        activation_backward(int(plan.activation[layer - 1]),
-                            _flat(work.z, work.offsets, layer, rows, n_in), dxf)  # fmt: skip
+        activation_backward(
+            int(plan.activation[layer - 1]), _flat(work.z, work.offsets, layer, rows, n_in), dxf
+        )
 
 
 def input_block(work, rows):
@@ -114,8 +116,9 @@ def predict_rows(X, theta, plan, work, out, dropout, key, step):
     n = out.shape[0]
     for c, start in enumerate(range(0, n, work.rows)):
         rows = min(work.rows, n - start)
-        x0 = load_batch(d_X, no_order, start, rows, input_block(work, rows), None, plan.crop,
-                        False, key, key)  # fmt: skip
+        x0 = load_batch(
+            d_X, no_order, start, rows, input_block(work, rows), None, plan.crop, False, key, key
+        )
         forward(d_theta, plan, work, x0, rows, dropout, key, np.uint64(step) + np.uint64(c))
         z, _, _ = output_blocks(plan, work, rows)
         output_activation(plan.loss, z, d_out[start : start + rows])
@@ -136,8 +139,9 @@ def loss_grad_sums(X, Y, sw, theta, grad, chunk_grad, plan, work, dropout, key, 
     for c, start in enumerate(range(0, n, work.rows)):
         rows = min(work.rows, n - start)
         slot = c * N_STATS
-        x0 = load_batch(d_X, no_order, start, rows, input_block(work, rows), None, plan.crop,
-                        False, key, key)  # fmt: skip
+        x0 = load_batch(
+            d_X, no_order, start, rows, input_block(work, rows), None, plan.crop, False, key, key
+        )
         y, w = load_targets(d_Y, d_sw, no_order, start, rows, work, stats, slot)
         forward(d_theta, plan, work, x0, rows, dropout, key, np.uint64(step) + np.uint64(c))
         z, a, d = output_blocks(plan, work, rows)

@@ -30,7 +30,12 @@ def add_gaussian_noise(x, std, key, stream, step, offset):
     transfer = Transfer()
     d_x = transfer.device(x)
     blocks, threads = grid((x.shape[0] + 3) // 4)
-    _add_gaussian_noise[blocks, threads](d_x, np.float64(std), np.uint64(key),
-                                         np.uint64(stream), np.uint64(step),
-                                         np.int64(offset // 4))  # fmt: skip
+    _add_gaussian_noise[blocks, threads](
+        d_x,
+        np.float64(std),
+        np.uint64(key),
+        np.uint64(stream),
+        np.uint64(step),
+        np.int64(offset // 4),
+    )
     transfer.copy_back()

@@ -92,8 +92,7 @@ def sgd_step(theta, grad, velocity, n_coef, alpha, l1, inv_sw, lr, momentum, nes
     """SGD with (Nesterov) momentum, scikit-learn's rule (no norms returned; see
     :func:`weight_norms`). ``inv_sw`` a float or a one-element GPU array."""
     transfer = Transfer()
-    arrays = [transfer.device(theta), transfer.device(grad, write=False),
-              transfer.device(velocity)]  # fmt: skip
+    arrays = [transfer.device(theta), transfer.device(grad, write=False), transfer.device(velocity)]
     blocks, threads = grid(theta.shape[0])
     _sgd[blocks, threads](*arrays, np.int64(n_coef), np.float64(alpha), np.float64(l1),
                           _inverse_weight(transfer, inv_sw), np.float64(lr),
@@ -104,8 +103,12 @@ def sgd_step(theta, grad, velocity, n_coef, alpha, l1, inv_sw, lr, momentum, nes
 def adam_step(theta, grad, m, v, n_coef, alpha, l1, inv_sw, lr, beta1, beta2, eps, t):
     """Adam step number ``t`` (from 1), scikit-learn's form (no norms returned)."""
     transfer = Transfer()
-    arrays = [transfer.device(theta), transfer.device(grad, write=False),
-              transfer.device(m), transfer.device(v)]  # fmt: skip
+    arrays = [
+        transfer.device(theta),
+        transfer.device(grad, write=False),
+        transfer.device(m),
+        transfer.device(v),
+    ]
     lr_t = lr * math.sqrt(1.0 - beta2**t) / (1.0 - beta1**t)
     blocks, threads = grid(theta.shape[0])
     _adam[blocks, threads](*arrays, np.int64(n_coef), np.float64(alpha), np.float64(l1),
@@ -114,8 +117,9 @@ def adam_step(theta, grad, m, v, n_coef, alpha, l1, inv_sw, lr, beta1, beta2, ep
     transfer.copy_back()
 
 
-def optimizer_step(theta, grad, state1, state2, n_coef, opt, inv_sw, t, norms=None, slot=0,
-                   partial=None):  # fmt: skip
+def optimizer_step(
+    theta, grad, state1, state2, n_coef, opt, inv_sw, t, norms=None, slot=0, partial=None
+):
     """One step of ``opt`` (``engine.optim.OptimConfig``), as the CPU's. Returns the
     weight norms before the update, or writes them to ``norms[slot : slot + 2]`` on the
     GPU when given (then returns ``None``)."""

@@ -73,8 +73,7 @@ def fill_uniform(out, key, stream, step, offset):
 
 def fill_normal(out, key, stream, step, offset):
     """Fill ``out`` with N(0, 1) draws (Box-Muller on lanes (0, 1) and (2, 3))."""
-    _launch(_fill_normal, out, np.uint64(key), np.uint64(stream), np.uint64(step),
-            offset=offset)  # fmt: skip
+    _launch(_fill_normal, out, np.uint64(key), np.uint64(stream), np.uint64(step), offset=offset)
 
 
 def fill_keep_mask(out, threshold, key, stream, step, offset):

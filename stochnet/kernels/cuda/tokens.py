@@ -145,11 +145,13 @@ def embed_backward(x, dh, gw, gpos):
 def pool_forward(h, lengths, pooling, out):
     """One row per sequence: the mean over its non-padding tokens (``pooling`` 0) or its
     first token (1)."""
-    launch(_pool_forward, out.shape[0] * out.shape[1], h, lengths, np.int64(pooling), out,
-           writes=(3,))  # fmt: skip
+    launch(
+        _pool_forward, out.shape[0] * out.shape[1], h, lengths, np.int64(pooling), out, writes=(3,)
+    )
 
 
 def pool_backward(dout, lengths, pooling, dh):
     """Token-row gradients ``dh`` from the pooled-row gradients ``dout``."""
-    launch(_pool_backward, dh.shape[0] * dh.shape[1], dout, lengths, np.int64(pooling), dh,
-           writes=(3,))  # fmt: skip
+    launch(
+        _pool_backward, dh.shape[0] * dh.shape[1], dout, lengths, np.int64(pooling), dh, writes=(3,)
+    )

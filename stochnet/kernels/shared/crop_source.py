@@ -34,8 +34,9 @@ def sample_offsets(key, stream, step, sample, range_h, range_w):
 
 
 @register_jitable
-def copy_crop(src, dest, height, width, channels, out_height, out_width, pad_h, pad_w, mode,
-              oy, ox):  # fmt: skip
+def copy_crop(
+    src, dest, height, width, channels, out_height, out_width, pad_h, pad_w, mode, oy, ox
+):
     """Write the ``out_height × out_width × channels`` crop at ``(oy, ox)`` of the padded
     image ``src`` (a flat row) into the flat row ``dest``."""
     for y in range(out_height):

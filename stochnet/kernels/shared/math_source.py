@@ -24,7 +24,7 @@ from ..codes import (
     SOFTPLUS,
     SQUARED_ERROR,
     TANH,
-)  # fmt: skip
+)
 
 #: Added to the variance in LayerNorm, PyTorch's default.
 LAYERNORM_EPS = 1e-5
