@@ -13,20 +13,21 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._device import kernel_module, resolve_device
+from ._validation import check_step, is_int
 from .kernels.codes import NO_CROP, PADDING_MODES, STREAMS, CropPlan
-from .random import _check_step, _is_int, derive_key
+from .random import derive_key
 
 _PADDING_MODES = tuple(PADDING_MODES)
 
 
 def _pair(value, name):
-    if _is_int(value):
+    if is_int(value):
         value = (value, value)
     try:
         a, b = value
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}.") from None
-    if not (_is_int(a) and _is_int(b)):
+    if not (is_int(a) and is_int(b)):
         raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}.")
     if not all(abs(v) < 2**31 for v in (a, b)):
         raise ValueError(f"{name} must be below 2**31, got {value!r}.")
@@ -77,7 +78,7 @@ class RandomCrop:
         if shape is not None and not (
             isinstance(shape, tuple | list)
             and 1 <= len(shape) <= 3
-            and all(_is_int(d) and d >= 1 for d in shape)
+            and all(is_int(d) and d >= 1 for d in shape)
         ):
             raise ValueError(f"image_shape must be a tuple of 1 to 3 positive ints, got {shape!r}.")
 
@@ -236,7 +237,7 @@ def random_crop(
     offsets = np.empty((X.shape[0], 2), dtype=np.int64)
     stream = np.uint64(STREAMS["crop"])
     _crop = kernel_module("crop", device)  # compiled on first use, not at import
-    _crop.random_offsets(plan, derive_key(seed), stream, _check_step(step), 0, offsets)
+    _crop.random_offsets(plan, derive_key(seed), stream, check_step(step), 0, offsets)
     _crop.crop_rows(rows, out, plan, offsets)
     if X.ndim == 2:
         return out

@@ -4,26 +4,12 @@ Masks are boolean keep-masks (``True`` keeps the weight). Biases are never prune
 """
 
 import math
-import numbers
 
 import numpy as np
 
 from ._device import resolve_device
-from .random import _check_shape, permutation
-
-
-def check_amount(amount, name="amount"):
-    """A pruning fraction in [0, 1).
-
-    Examples
-    --------
-    >>> from stochnet.prune import check_amount
-    >>> check_amount(0.8)
-    0.8
-    """
-    if not isinstance(amount, numbers.Real) or isinstance(amount, bool) or not 0 <= amount < 1:
-        raise ValueError(f"{name} must be a float in [0, 1), got {amount!r}.")
-    return float(amount)
+from ._validation import check_amount, check_shape
+from .random import permutation
 
 
 def random_mask(shape, amount, seed, step=0, device="cpu"):
@@ -51,7 +37,7 @@ def random_mask(shape, amount, seed, step=0, device="cpu"):
     """
     amount = check_amount(amount)
     device = resolve_device(device)
-    shape = _check_shape(shape)
+    shape = check_shape(shape)
     size = math.prod(shape)
     removed = round(amount * size)
     keep = np.ones(size, dtype=bool)

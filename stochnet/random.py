@@ -7,12 +7,12 @@ the user's seed, ``stream`` names the source of randomness (see :data:`STREAMS`)
 Changing how often one stream is used never changes the draws of another.
 """
 
-import math
 import numbers
 
 import numpy as np
 
 from ._device import kernel_module, resolve_device
+from ._validation import check_float_dtype, check_shape, check_step
 from .kernels.codes import STREAMS as _STREAMS
 
 #: Stream numbers of the sources of randomness. ``"user"`` is the default of the
@@ -107,43 +107,6 @@ def stream_id(stream):
     )
 
 
-def _check_step(step):
-    if isinstance(step, numbers.Integral) and not isinstance(step, bool) and 0 <= step < 2**32:
-        return np.uint64(step)
-    raise ValueError(f"step must be an int in [0, 2**32), got {step!r}.")
-
-
-#: Largest number of elements one call may draw (2**40: 4 TiB of float32).
-MAX_SIZE = 2**40
-
-
-def _is_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _check_shape(shape, name="shape"):
-    """``shape`` as a tuple of non-negative ints with at most :data:`MAX_SIZE` elements."""
-    entries = (shape,) if _is_int(shape) else shape
-    if not isinstance(entries, tuple | list) or not all(_is_int(s) for s in entries):
-        raise TypeError(f"{name} must be an int or a tuple of ints, got {shape!r}.")
-    entries = tuple(int(s) for s in entries)
-    if any(s < 0 for s in entries):
-        raise ValueError(f"{name} must have non-negative entries, got {entries}.")
-    if math.prod(entries) > MAX_SIZE:
-        raise ValueError(f"{name} {entries} has more than {MAX_SIZE} elements.")
-    return entries
-
-
-def _check_float_dtype(dtype):
-    try:
-        resolved = np.dtype(dtype)
-    except (TypeError, ValueError):
-        resolved = None
-    if resolved not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}.")
-    return resolved
-
-
 def uniform(shape, seed, stream=0, step=0, dtype=np.float64, device="cpu"):
     """Uniform draws on the open interval (0, 1).
 
@@ -173,11 +136,11 @@ def uniform(shape, seed, stream=0, step=0, dtype=np.float64, device="cpu"):
     >>> u.shape, bool(((u > 0) & (u < 1)).all())
     ((2, 3), True)
     """
-    shape = _check_shape(shape)
-    dtype = _check_float_dtype(dtype)
+    shape = check_shape(shape)
+    dtype = check_float_dtype(dtype)
     kernels = kernel_module("rng", resolve_device(device))
     out = np.empty(int(np.prod(shape)), dtype=dtype)
-    kernels.fill_uniform(out, derive_key(seed), stream_id(stream), _check_step(step), 0)
+    kernels.fill_uniform(out, derive_key(seed), stream_id(stream), check_step(step), 0)
     return out.reshape(shape)
 
 
@@ -197,11 +160,11 @@ def normal(shape, seed, stream=0, step=0, dtype=np.float64, device="cpu"):
     >>> bool(abs(z.mean()) < 0.02 and abs(z.var() - 1) < 0.02)
     True
     """
-    shape = _check_shape(shape)
-    dtype = _check_float_dtype(dtype)
+    shape = check_shape(shape)
+    dtype = check_float_dtype(dtype)
     kernels = kernel_module("rng", resolve_device(device))
     out = np.empty(int(np.prod(shape)), dtype=dtype)
-    kernels.fill_normal(out, derive_key(seed), stream_id(stream), _check_step(step), 0)
+    kernels.fill_normal(out, derive_key(seed), stream_id(stream), check_step(step), 0)
     return out.reshape(shape)
 
 
@@ -245,11 +208,11 @@ def dropout_mask(shape, rate, seed, step=0, stream="dropout", device="cpu"):
     """
     if not isinstance(rate, numbers.Real) or not 0.0 <= float(rate) < 1.0:
         raise ValueError(f"rate must be a float in [0, 1), got {rate!r}.")
-    shape = _check_shape(shape)
+    shape = check_shape(shape)
     kernels = kernel_module("rng", resolve_device(device))
     out = np.empty(int(np.prod(shape)), dtype=np.bool_)
     kernels.fill_keep_mask(
-        out, keep_threshold(rate), derive_key(seed), stream_id(stream), _check_step(step), 0
+        out, keep_threshold(rate), derive_key(seed), stream_id(stream), check_step(step), 0
     )
     return out.reshape(shape)
 
@@ -269,5 +232,5 @@ def permutation(n, seed, stream=0, step=0, device="cpu"):
         raise ValueError(f"n must be an int in [0, 2**32), got {n!r}.")
     kernels = kernel_module("rng", resolve_device(device))
     out = np.arange(n, dtype=np.int64)
-    kernels.permutation(out, derive_key(seed), stream_id(stream), _check_step(step))
+    kernels.permutation(out, derive_key(seed), stream_id(stream), check_step(step))
     return out

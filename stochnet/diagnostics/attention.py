@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._plotting import new_axes
-from ..random import _check_shape, derive_key, normal
+from .._validation import check_shape
+from ..random import derive_key, normal
 
 __all__ = ["AttentionScaling", "HeadLogits", "attention_scaling", "head_logits"]
 
@@ -95,8 +96,8 @@ def attention_scaling(d_k_values=(16, 64, 256), n_samples=4000, n_keys=32, rando
     d_k = np.asarray(d_k_values)
     if d_k.ndim != 1 or d_k.dtype.kind not in "iu" or np.any(d_k < 1):
         raise ValueError(f"d_k_values must be positive ints, got {d_k_values!r}.")
-    n_samples = _check_shape(n_samples, "n_samples")[0]
-    n_keys = _check_shape(n_keys, "n_keys")[0]
+    n_samples = check_shape(n_samples, "n_samples")[0]
+    n_keys = check_shape(n_keys, "n_keys")[0]
     if n_samples < 2 or n_keys < 2:
         raise ValueError("n_samples and n_keys must be at least 2.")
     key = derive_key(random_state)

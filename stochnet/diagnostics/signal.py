@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._plotting import new_axes
+from .._validation import check_shape
 from ..init import initialize_layer
-from ..random import _check_shape, derive_key, normal
+from ..random import derive_key, normal
 from ._activations import check_activation
 
 #: E[φ(z)²] / E[z²] for z ~ N(0, q): the activation's share of the signal it passes on.
@@ -99,11 +100,11 @@ def signal_propagation(depth=50, width=256, init="he_normal", activation="relu",
     True
     """
     check_activation(activation)
-    n_samples = _check_shape(n_samples, "n_samples")[0]
-    n_networks = _check_shape(n_networks, "n_networks")[0]
+    n_samples = check_shape(n_samples, "n_samples")[0]
+    n_networks = check_shape(n_networks, "n_networks")[0]
     key = derive_key(random_state)
     if coefs is None:
-        depth, width = _check_shape((depth, width), "depth and width")
+        depth, width = check_shape((depth, width), "depth and width")
         networks = [
             [
                 initialize_layer(init, width, width, key, net * depth + layer, activation)[0]

@@ -31,17 +31,17 @@ class ClassifierOutputs:
             "softmax_cross_entropy" if self.out_activation_ == "softmax" else "binary_cross_entropy"
         )
 
-    def _validate_input(self, X, y, incremental, reset):
-        X, y = self._validate_Xy(X, y, reset)
+    def _validate_input(self, X, y, params, incremental, reset):
+        X, y = self._validate_Xy(X, y, params, reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):
+        if (not hasattr(self, "classes_")) or (not params.warm_start and not incremental):
             self._label_binarizer = LabelBinarizer()
             self._label_binarizer.fit(y)
             self.classes_ = self._label_binarizer.classes_
         else:
             classes = unique_labels(y)
-            if self.warm_start:
+            if params.warm_start:
                 if set(classes) != set(self.classes_):
                     raise ValueError(
                         "warm_start can only be used where `y` has the same classes as in "
@@ -170,8 +170,8 @@ class RegressorOutputs:
             )
         return super()._check_params()
 
-    def _validate_input(self, X, y, incremental, reset):
-        X, y = self._validate_Xy(X, y, reset, y_numeric=True)
+    def _validate_input(self, X, y, params, incremental, reset):
+        X, y = self._validate_Xy(X, y, params, reset, y_numeric=True)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if self.loss == "poisson" and np.any(y < 0):
@@ -194,7 +194,7 @@ class RegressorOutputs:
     def _split(self, outputs):
         k = self.n_outputs_
         mean = outputs[:, :k]
-        var = outputs[:, k:] if self.loss == "gaussian_nll" else None
+        var = outputs[:, k:] if self.out_activation_ == "gaussian" else None
         if k == 1:
             mean = mean.ravel()
             var = None if var is None else var.ravel()
@@ -228,7 +228,7 @@ class RegressorOutputs:
         samples = self._mc_outputs(X, mc_samples, random_state)
         k = self.n_outputs_
         means = samples[:, :, :k]
-        variances = samples[:, :, k:] if self.loss == "gaussian_nll" else None
+        variances = samples[:, :, k:] if self.out_activation_ == "gaussian" else None
         if k == 1:
             means = means[:, :, 0]
             variances = None if variances is None else variances[:, :, 0]

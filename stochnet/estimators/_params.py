@@ -1,58 +1,110 @@
-"""Validation of estimator hyper-parameters: clear errors that name the parameter."""
+"""Validation of estimator hyper-parameters into frozen records.
 
+``fit`` validates the raw attributes once (``_check_params``) and from then on reads the
+record: a misspelt field fails loudly, and nothing downstream re-reads an attribute
+that ``set_params`` could have changed.
+"""
+
+import dataclasses
+import math
 import numbers
 import os
 
 import numpy as np
 
+from .._device import resolve_device
+from .._validation import (
+    check_amount,
+    check_bool,
+    check_int,
+    check_option,
+    check_real,
+    fail,
+    is_int,
+)
 from ..init import check_init
+from ..kernels.codes import ACTIVATIONS, NO_CROP, POOLING, CropPlan
+
+SOLVERS = ("lbfgs", "sgd", "adam")
 
 
-def _fail(name, expected, value):
-    raise ValueError(f"The '{name}' parameter must be {expected}. Got {value!r} instead.")
+@dataclasses.dataclass(frozen=True)
+class TrainingParams:
+    """The validated parameters every network estimator shares."""
+
+    solver: str
+    alpha: float
+    batch_size: int | str
+    learning_rate: str
+    learning_rate_init: float
+    power_t: float
+    max_iter: int
+    shuffle: bool
+    tol: float
+    warm_start: bool
+    momentum: float
+    nesterovs_momentum: bool
+    early_stopping: bool
+    validation_fraction: float
+    beta_1: float
+    beta_2: float
+    epsilon: float
+    n_iter_no_change: float
+    max_fun: int
+    input_noise: float
+    init: object
+    l1: float
+    prune: float | None
+    prune_method: str
+    prune_scope: str
+    prune_at: str
+    device: str
+    checkpoint: str | None
+    verbose: int
+
+    @property
+    def stochastic(self):
+        """Whether the solver trains by epochs of mini-batches (not L-BFGS)."""
+        return self.solver != "lbfgs"
 
 
-def check_real(name, value, low=None, high=None, low_open=False, high_open=False):
-    """A real number in the given interval, as a float."""
-    if not isinstance(value, numbers.Real) or isinstance(value, bool) or np.isnan(value):
-        _fail(name, "a real number", value)
-    lo = "(" if low_open else "["
-    hi = ")" if high_open else "]"
-    interval = f"in the range {lo}{low if low is not None else '-inf'}, "
-    interval += f"{high if high is not None else 'inf'}{hi}"
-    if low is not None and (value < low or (low_open and value == low)):
-        _fail(name, f"a float {interval}", value)
-    if high is not None and (value > high or (high_open and value == high)):
-        _fail(name, f"a float {interval}", value)
-    return float(value)
+@dataclasses.dataclass(frozen=True)
+class MLPParams(TrainingParams):
+    """An MLP's validated parameters; ``crop`` and ``input_noise`` include ``augment``'s."""
+
+    hidden_layer_sizes: tuple
+    activation: str
+    dropout: tuple
+    augment: object
+    crop: CropPlan = NO_CROP
 
 
-def check_int(name, value, low=1):
-    """An integer ``>= low``, as an int."""
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
-        _fail(name, f"an int in the range [{low}, inf)", value)
-    return int(value)
+@dataclasses.dataclass(frozen=True)
+class AttentionParams(TrainingParams):
+    """An attention encoder's validated parameters."""
+
+    d_model: int
+    n_heads: int
+    n_layers: int
+    d_ff: int
+    dropout: float
+    attention_dropout: float
+    pooling: str
+    causal: bool
+    attention_scale: float | None
+    activation: str
+    sequence_shape: tuple | None
+    padding_value: float | None
 
 
-def check_option(name, value, options):
-    if not isinstance(value, str) or value not in options:
-        _fail(name, f"a str among {sorted(options)}", value)
-    return value
-
-
-def check_bool(name, value):
-    if not isinstance(value, bool | np.bool_):
-        _fail(name, "an instance of 'bool'", value)
-    return bool(value)
-
-
+# --------------------------------------------------------------- the checks
 def check_hidden_layer_sizes(value):
     sizes = [value] if isinstance(value, numbers.Integral) else value
     try:
         sizes = list(sizes)
     except TypeError:
-        _fail("hidden_layer_sizes", "an int or an array-like of ints", value)
-    if not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in sizes):
+        fail("hidden_layer_sizes", "an int or an array-like of ints", value)
+    if not all(is_int(s) for s in sizes):
         raise ValueError(f"hidden_layer_sizes must be integers, got {sizes}.")
     if not all(s > 0 for s in sizes):
         raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
@@ -67,14 +119,14 @@ def check_dropout(value, n_hidden):
         try:
             rates = tuple(float(v) for v in value)
         except (TypeError, ValueError):
-            _fail("dropout", "a float in [0, 1) or a tuple of them (one per hidden layer)", value)
+            fail("dropout", "a float in [0, 1) or a tuple of them (one per hidden layer)", value)
         if len(rates) != n_hidden:
             raise ValueError(
                 f"dropout has {len(rates)} rates but the network has {n_hidden} hidden "
                 "layers; give one rate per hidden layer or a single float."
             )
     if any(not 0.0 <= r < 1.0 for r in rates):
-        _fail("dropout", "a float in [0, 1) or a tuple of them (one per hidden layer)", value)
+        fail("dropout", "a float in [0, 1) or a tuple of them (one per hidden layer)", value)
     return rates
 
 
@@ -90,10 +142,46 @@ def check_batch_size(value):
     return check_int("batch_size", value)
 
 
-def validate_training_params(est, solvers):
-    """The optimiser, schedule and regularisation parameters every network estimator
-    shares, checked; returns normalised values."""
-    solver = check_option("solver", est.solver, solvers)
+def check_checkpoint(value, solver):
+    """``None`` or a path; only for the solvers that train by epochs."""
+    if value is None:
+        return None
+    if not isinstance(value, str | os.PathLike):
+        fail("checkpoint", "None or a path (str or os.PathLike)", value)
+    if solver == "lbfgs":
+        raise ValueError(
+            "checkpoint is written at epoch ends, and solver='lbfgs' has none: use "
+            "solver='sgd' or 'adam', or checkpoint=None."
+        )
+    return os.fspath(value)
+
+
+def check_sequence_shape(value):
+    if value is None:
+        return None
+    if not (isinstance(value, tuple | list) and len(value) == 2 and
+            all(is_int(v) and v > 0 for v in value)):  # fmt: skip
+        raise ValueError(
+            f"The 'sequence_shape' parameter must be None or a pair of positive ints "
+            f"(T, d). Got {value!r} instead."
+        )
+    return (int(value[0]), int(value[1]))
+
+
+def check_padding_value(value):
+    if value is None:
+        return None
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise ValueError(
+            f"The 'padding_value' parameter must be None or a real number (NaN allowed). "
+            f"Got {value!r} instead."
+        )
+    return float(value)
+
+
+def _training_fields(est):
+    """The checked values of :class:`TrainingParams`' fields."""
+    solver = check_option("solver", est.solver, SOLVERS)
     return dict(
         solver=solver,
         alpha=check_real("alpha", est.alpha, 0.0),
@@ -123,30 +211,74 @@ def validate_training_params(est, solvers):
         input_noise=check_real("input_noise", est.input_noise, 0.0),
         init=check_init(est.init),
         l1=check_real("l1", est.l1, 0.0),
+        prune=None if est.prune is None else check_amount(est.prune, "prune"),
+        prune_method=check_option("prune_method", est.prune_method, {"random", "magnitude"}),
+        prune_scope=check_option("prune_scope", est.prune_scope, {"layer", "global"}),
+        prune_at=check_option("prune_at", est.prune_at, {"init", "end"}),
+        device=resolve_device(est.device),
         checkpoint=check_checkpoint(est.checkpoint, solver),
+        verbose=est.verbose,
     )
 
 
-def check_checkpoint(value, solver):
-    """``None`` or a path; only for the solvers that train by epochs."""
-    if value is None:
-        return None
-    if not isinstance(value, str | os.PathLike):
-        _fail("checkpoint", "None or a path (str or os.PathLike)", value)
-    if solver == "lbfgs":
-        raise ValueError(
-            "checkpoint is written at epoch ends, and solver='lbfgs' has none: use "
-            "solver='sgd' or 'adam', or checkpoint=None."
-        )
-    return os.fspath(value)
-
-
-def validate_mlp_params(est, activations, solvers):
-    """All hyper-parameters of an MLP estimator, checked; returns normalised values."""
+def mlp_params(est):
+    """An MLP estimator's parameters, checked."""
+    fields = _training_fields(est)
     hidden = check_hidden_layer_sizes(est.hidden_layer_sizes)
-    return dict(
-        validate_training_params(est, solvers),
+    params = MLPParams(
+        **fields,
         hidden_layer_sizes=hidden,
-        activation=check_option("activation", est.activation, activations),
+        activation=check_option("activation", est.activation, tuple(ACTIVATIONS)),
         dropout=check_dropout(est.dropout, len(hidden)),
+        augment=est.augment,
     )
+    if params.solver == "lbfgs" and (any(params.dropout) or params.input_noise > 0):
+        raise ValueError(
+            "solver='lbfgs' needs a deterministic objective: dropout and input_noise "
+            "require solver='sgd' or 'adam'."
+        )
+    return params
+
+
+def attention_params(est):
+    """An attention estimator's parameters, checked."""
+    fields = _training_fields(est)
+    d_model = check_int("d_model", est.d_model)
+    n_heads = check_int("n_heads", est.n_heads)
+    if d_model % n_heads:
+        raise ValueError(
+            f"The 'd_model' parameter ({d_model}) must be a multiple of 'n_heads' ({n_heads})."
+        )
+    scale = est.attention_scale
+    if scale is not None:
+        scale = check_real("attention_scale", scale, 0.0, None, low_open=True)
+    params = AttentionParams(
+        **fields,
+        d_model=d_model,
+        n_heads=n_heads,
+        n_layers=check_int("n_layers", est.n_layers),
+        d_ff=check_int("d_ff", est.d_ff),
+        dropout=check_real("dropout", est.dropout, 0.0, 1.0, high_open=True),
+        attention_dropout=check_real(
+            "attention_dropout", est.attention_dropout, 0.0, 1.0, high_open=True
+        ),
+        pooling=check_option("pooling", est.pooling, set(POOLING)),
+        causal=check_bool("causal", est.causal),
+        attention_scale=scale,
+        activation=check_option("activation", est.activation, set(ACTIVATIONS)),
+        sequence_shape=check_sequence_shape(est.sequence_shape),
+        padding_value=check_padding_value(est.padding_value),
+    )
+    if params.solver == "lbfgs" and (
+        params.dropout or params.attention_dropout or params.input_noise
+    ):
+        raise ValueError(
+            "solver='lbfgs' needs a deterministic objective: dropout, attention_dropout "
+            "and input_noise require solver='sgd' or 'adam'."
+        )
+    return params
+
+
+def padding_is_nan(padding_value):
+    """Whether ``padding_value`` marks padding by NaN (then X may hold NaN)."""
+    return padding_value is not None and math.isnan(padding_value)

@@ -7,16 +7,14 @@ import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._device import resolve_device
-from ..kernels.codes import ACTIVATIONS
-from ._mlp_base import BaseMLP
+from .._validation import check_int
+from ..kernels.shared.records import TokenInput
+from ._network_base import BaseNetworkEstimator
 from ._outputs import ClassifierOutputs, RegressorOutputs
-from ._params import check_bool, check_int, check_option, check_real, validate_training_params
-
-_POOLINGS = {"mean", "first"}
+from ._params import attention_params, check_padding_value, padding_is_nan
 
 
-class BaseAttention(BaseMLP):
+class BaseAttention(BaseNetworkEstimator):
     """Base class; use :class:`AttentionClassifier` or :class:`AttentionRegressor`."""
 
     def __init__(
@@ -110,50 +108,16 @@ class BaseAttention(BaseMLP):
 
     # ------------------------------------------------------------ parameters
     def _check_params(self):
-        params = validate_training_params(self, ("lbfgs", "sgd", "adam"))
-        params["device"] = resolve_device(self.device)
-        d_model = check_int("d_model", self.d_model)
-        n_heads = check_int("n_heads", self.n_heads)
-        if d_model % n_heads:
-            raise ValueError(
-                f"The 'd_model' parameter ({d_model}) must be a multiple of 'n_heads' ({n_heads})."
-            )
-        scale = self.attention_scale
-        if scale is not None:
-            scale = check_real("attention_scale", scale, 0.0, None, low_open=True)
-        params.update(
-            d_model=d_model,
-            n_heads=n_heads,
-            n_layers=check_int("n_layers", self.n_layers),
-            d_ff=check_int("d_ff", self.d_ff),
-            dropout=check_real("dropout", self.dropout, 0.0, 1.0, high_open=True),
-            attention_dropout=check_real(
-                "attention_dropout", self.attention_dropout, 0.0, 1.0, high_open=True
-            ),
-            pooling=check_option("pooling", self.pooling, _POOLINGS),
-            causal=check_bool("causal", self.causal),
-            attention_scale=scale,
-            activation=check_option("activation", self.activation, set(ACTIVATIONS)),
-            sequence_shape=_check_sequence_shape(self.sequence_shape),
-            padding_value=_check_padding_value(self.padding_value),
-        )
-        params.update(self._check_pruning())
-        stochastic = params["dropout"] or params["attention_dropout"] or params["input_noise"]
-        if params["solver"] == "lbfgs" and stochastic:
-            raise ValueError(
-                "solver='lbfgs' needs a deterministic objective: dropout, attention_dropout "
-                "and input_noise require solver='sgd' or 'adam'."
-            )
-        return params
+        return attention_params(self)
 
     # ----------------------------------------------------------------- input
-    def _sequence_rows(self, X, reset):
+    def _sequence_rows(self, X, shape, reset):
         """``X`` as rows of ``T·d`` values, and the sequence shape ``(T, d)``.
 
         3-D input is ``n × T × d``; 2-D input is tabular (``T = n_features``, ``d = 1``)
-        unless ``sequence_shape`` is set. Anything else goes to scikit-learn's checks.
+        unless ``shape`` (the ``sequence_shape`` asked for) is given, or the model was
+        fitted on sequences. Anything else goes to scikit-learn's checks.
         """
-        shape = _check_sequence_shape(self.sequence_shape)
         if getattr(X, "ndim", None) == 3 and not hasattr(X, "tocsr"):
             X = np.asarray(X)
             if shape is not None and X.shape[1:] != shape:
@@ -190,32 +154,32 @@ class BaseAttention(BaseMLP):
                 f"fitted on sequences of shape {self.sequence_shape_}."
             )
 
-    def _finite_flag(self):
-        value = _check_padding_value(self.padding_value)
-        return "allow-nan" if value is not None and math.isnan(value) else True
+    def _input_layout(self, X, params, reset):
+        return self._sequence_rows(X, params.sequence_shape, reset)
 
-    def _validate_Xy(self, X, y, reset, y_numeric=False):
-        X, shape = self._sequence_rows(X, reset)
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            multi_output=True,
-            y_numeric=y_numeric,
-            dtype=(np.float64, np.float32),
-            reset=reset,
-            ensure_all_finite=self._finite_flag(),
-        )
-        self._finish_shape(X, shape, reset)
-        return X, y
+    def _validate_Xy(self, X, y, params, reset, y_numeric=False):
+        return validate_data(
+            self, X, y, multi_output=True, y_numeric=y_numeric,
+            dtype=(np.float64, np.float32), reset=reset,
+            ensure_all_finite="allow-nan" if padding_is_nan(params.padding_value) else True,
+        )  # fmt: skip
 
-    def _tokens(self, X, dtype):
-        """A ``TokenInput`` for validated rows ``X``: lengths from ``padding_value``."""
-        from ..kernels.shared.records import TokenInput
+    def _with_input(self, params, X, layout, first_pass):
+        self._finish_shape(X, layout, reset=first_pass)
+        self._padding_value = params.padding_value  # what predict masks
+        return params
 
+    def _network_input(self, X, net, params):
+        return self._tokens(X, net.dtype, params.padding_value)
+
+    def _fitted_padding(self):
+        # Files of earlier versions hold only the parameter.
+        return getattr(self, "_padding_value", check_padding_value(self.padding_value))
+
+    def _tokens(self, X, dtype, pad):
+        """A ``TokenInput`` for validated rows ``X``: lengths from the padding value."""
         values = np.ascontiguousarray(X, dtype=dtype)
         length, width = self.sequence_shape_
-        pad = _check_padding_value(self.padding_value)
         if pad is None:
             return TokenInput(values, np.empty(0, dtype=np.int64))
         steps = values.reshape(values.shape[0], length, width)
@@ -232,69 +196,40 @@ class BaseAttention(BaseMLP):
 
     @staticmethod
     def _take_rows(X, rows):
-        from ..kernels.shared.records import TokenInput
-
         lengths = X.lengths[rows] if X.lengths.shape[0] else X.lengths
         return TokenInput(X.values[rows], lengths)
-
-    def _prepare(self, X, y, sample_weight, incremental):
-        from sklearn.utils.validation import _check_sample_weight
-
-        params = self._check_params()
-        first_pass = not hasattr(self, "_network") or (not self.warm_start and not incremental)
-        X, Y = self._validate_input(X, y, incremental, reset=first_pass)
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
-        if first_pass:
-            self._initialize(X, Y, params)
-            self._prune_at_init(params)
-        else:
-            self._check_architecture(params)
-        if not first_pass and self._n_outputs_for(Y.shape[1]) != self._network.n_outputs:
-            raise ValueError(
-                f"y has {Y.shape[1]} outputs but the fitted network has {self.n_outputs_}; "
-                "refit without warm_start."
-            )
-        net = self._network.to(params["device"])
-        tokens = self._tokens(X, net.dtype)
-        Y = np.ascontiguousarray(Y, dtype=net.dtype)
-        if sample_weight is not None:
-            sample_weight = sample_weight.astype(net.dtype, copy=False)
-        return params, tokens, Y, sample_weight
 
     def _architecture(self, params):
         config = self._network.config
         names = ("d_model", "n_heads", "n_layers", "d_ff", "activation", "causal", "pooling")
-        return [(name, params[name], config[name]) for name in names]
+        return [(name, getattr(params, name), config[name]) for name in names]
 
     def _build_network(self, X, Y, params):
         from ..engine import AttentionNetwork  # loads the compiled kernels on first fit
 
         length, width = self.sequence_shape_
-        self.n_layers_ = params["n_layers"]
+        self.n_layers_ = params.n_layers
         return AttentionNetwork(
-            length, width, self._n_outputs_for(Y.shape[1]), d_model=params["d_model"],
-            n_heads=params["n_heads"], n_layers=params["n_layers"], d_ff=params["d_ff"],
-            per_token=not self._sequences, causal=params["causal"],
-            pooling=params["pooling"], scale=params["attention_scale"],
-            attention_dropout=params["attention_dropout"], dropout=params["dropout"],
-            activation=params["activation"], loss=self._engine_loss(), dtype=X.dtype,
-        ).initialize(params["init"], self._key)  # fmt: skip
+            length, width, self._n_outputs_for(Y.shape[1]), d_model=params.d_model,
+            n_heads=params.n_heads, n_layers=params.n_layers, d_ff=params.d_ff,
+            per_token=not self._sequences, causal=params.causal,
+            pooling=params.pooling, scale=params.attention_scale,
+            attention_dropout=params.attention_dropout, dropout=params.dropout,
+            activation=params.activation, loss=self._engine_loss(), dtype=X.dtype,
+        ).initialize(params.init, self._key)  # fmt: skip
 
     def _check_X(self, X):
         if not hasattr(self, "_network"):
             check_is_fitted(self, "_network")
         self._sync_parameters()
-        X, shape = self._sequence_rows(X, reset=False)
+        X, shape = self._sequence_rows(X, None, reset=False)
+        pad = self._fitted_padding()
         X = validate_data(
-            self,
-            X,
-            reset=False,
-            dtype=(np.float64, np.float32),
-            ensure_all_finite=self._finite_flag(),
-        )
+            self, X, reset=False, dtype=(np.float64, np.float32),
+            ensure_all_finite="allow-nan" if padding_is_nan(pad) else True,
+        )  # fmt: skip
         self._finish_shape(X, shape, reset=False)
-        return self._tokens(X, self._network.dtype)
+        return self._tokens(X, self._network.dtype, pad)
 
     def attention_weights(self, X):
         """Attention maps of the fitted model on ``X`` (no dropout).
@@ -310,37 +245,8 @@ class BaseAttention(BaseMLP):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
-        tags.input_tags.allow_nan = self._finite_flag() == "allow-nan"
+        tags.input_tags.allow_nan = padding_is_nan(check_padding_value(self.padding_value))
         return tags
-
-
-def _check_sequence_shape(value):
-    if value is None:
-        return None
-    ok = (
-        isinstance(value, tuple | list)
-        and len(value) == 2
-        and all(
-            isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0 for v in value
-        )
-    )
-    if not ok:
-        raise ValueError(
-            f"The 'sequence_shape' parameter must be None or a pair of positive ints "
-            f"(T, d). Got {value!r} instead."
-        )
-    return (int(value[0]), int(value[1]))
-
-
-def _check_padding_value(value):
-    if value is None:
-        return None
-    if not isinstance(value, numbers.Real) or isinstance(value, bool):
-        raise ValueError(
-            f"The 'padding_value' parameter must be None or a real number (NaN allowed). "
-            f"Got {value!r} instead."
-        )
-    return float(value)
 
 
 _PARAMETERS = """
