@@ -60,20 +60,9 @@ class UncertaintyResult:
         else:
             pick = (lambda a: a[:, target]) if self.mean.ndim == 2 else (lambda a: a)
             mean, total, alea = (pick(a)[order] for a in (self.mean, self.total, self.aleatoric))
-            ax.fill_between(
-                xs,
-                mean - 2 * np.sqrt(total),
-                mean + 2 * np.sqrt(total),
-                alpha=0.25,
-                label="±2σ total",
-            )
-            ax.fill_between(
-                xs,
-                mean - 2 * np.sqrt(alea),
-                mean + 2 * np.sqrt(alea),
-                alpha=0.35,
-                label="±2σ aleatoric",
-            )
+            for var, alpha, what in ((total, 0.25, "total"), (alea, 0.35, "aleatoric")):
+                band = 2 * np.sqrt(var)
+                ax.fill_between(xs, mean - band, mean + band, alpha=alpha, label=f"±2σ {what}")
             ax.plot(xs, mean, color="k", lw=1, label="mean")
         ax.set_xlabel("x")
         ax.legend(loc="best")

@@ -5,6 +5,7 @@ import sys
 import textwrap
 
 import numba
+import numpy as np
 import pytest
 from hypothesis import settings
 
@@ -15,6 +16,13 @@ settings.register_profile("full", deadline=None)
 settings.register_profile("dev", deadline=None, max_examples=10)
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "full")
 settings.load_profile(PROFILE)
+
+
+def toy_problem(n_samples):
+    """``X`` (n × 6 normal), three classes and a linear target: the small problem the
+    save/resume tests train on."""
+    X = np.random.default_rng(0).normal(size=(n_samples, 6))
+    return X, (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 1), X[:, 0] - 2 * X[:, 3]
 
 
 def examples(n):

@@ -19,12 +19,9 @@ from stochnet import io as snio
 from stochnet.engine import trainer as trainer_module
 from stochnet.estimators import _checkpoint
 
-from .conftest import examples
+from .conftest import examples, toy_problem
 
-rng = np.random.default_rng(0)
-X = rng.normal(size=(150, 6))
-y_class = (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 1)
-y_reg = X[:, 0] - 2 * X[:, 3]
+X, y_class, y_reg = toy_problem(150)
 
 CASES = {
     "adam, dropout, noise": (

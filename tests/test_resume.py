@@ -10,10 +10,9 @@ import pytest
 import stochnet as sn
 from stochnet import io as snio
 
-rng = np.random.default_rng(0)
-X = rng.normal(size=(120, 6))
-y_class = (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 1)
-y_reg = X[:, 0] - 2 * X[:, 3]
+from .conftest import toy_problem
+
+X, y_class, y_reg = toy_problem(120)
 
 CASES = {
     "adam, dropout, noise": (

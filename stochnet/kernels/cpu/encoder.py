@@ -170,6 +170,28 @@ def forward(theta, plan, work, rows, with_lengths, dropout, key, step):
 
 
 @njit(**JIT_MATH)
+def _dense_backward(theta, grad, x, w, b, n_in, n_out, dz, dx):
+    """``dense_backward`` of the layer whose weights start at ``w`` and biases at ``b``."""
+    dense_backward(
+        x,
+        matrix(theta, w, n_in, n_out),
+        dz,
+        matrix(grad, w, n_in, n_out),
+        vector(grad, b, n_out),
+        dx,
+    )
+
+
+@njit(**JIT_MATH)
+def _layernorm_backward(theta, grad, gamma, beta, d, xhat, rstd, dx):
+    """``layernorm_backward`` in place on ``dx`` for the LayerNorm whose gains start at
+    ``gamma`` and shifts at ``beta``."""
+    layernorm_backward(
+        dx, vector(theta, gamma, d), xhat, rstd, vector(grad, gamma, d), vector(grad, beta, d), dx
+    )
+
+
+@njit(**JIT_MATH)
 def backward(theta, grad, plan, work, rows, with_lengths, dropout):
     """Every gradient sum into ``grad`` (all entries written) from the output deltas
     ``work.d[:rows]`` of the last :func:`forward` call."""
@@ -179,22 +201,11 @@ def backward(theta, grad, plan, work, rows, with_lengths, dropout):
     drop_attn = dropout and plan.attn_threshold > 0
     drop = dropout and plan.drop_threshold > 0
     dpool = work.dpool[:rows]
-    dense_backward(
-        work.uf[:rows],
-        matrix(theta, plan.out_w, d, plan.n_out),
-        work.d[:rows],
-        matrix(grad, plan.out_w, d, plan.n_out),
-        vector(grad, plan.out_b, plan.n_out),
-        dpool,
+    _dense_backward(
+        theta, grad, work.uf[:rows], plan.out_w, plan.out_b, d, plan.n_out, work.d[:rows], dpool
     )
-    layernorm_backward(
-        dpool,
-        vector(theta, plan.lnf_g, d),
-        work.xhatf[:rows],
-        work.rstdf[:rows],
-        vector(grad, plan.lnf_g, d),
-        vector(grad, plan.lnf_b, d),
-        dpool,
+    _layernorm_backward(
+        theta, grad, plan.lnf_g, plan.lnf_b, d, work.xhatf[:rows], work.rstdf[:rows], dpool
     )
     dh = work.dh[:n]
     dx = work.dx[:n]
@@ -207,47 +218,20 @@ def backward(theta, grad, plan, work, rows, with_lengths, dropout):
         if drop:
             dropout_backward(flat(dx), flat(work.r2[layer, :n]))
         dhidden = work.df[:n]
-        dense_backward(
-            work.f[layer, :n],
-            matrix(theta, wo[3], f, d),
-            dx,
-            matrix(grad, wo[3], f, d),
-            vector(grad, bo[7], d),
-            dhidden,
-        )
+        _dense_backward(theta, grad, work.f[layer, :n], wo[3], bo[7], f, d, dx, dhidden)
         if drop:
             dropout_backward(flat(dhidden), flat(work.fmask[layer, :n]))
         activation_backward(plan.activation, flat(work.fpre[layer, :n]), flat(dhidden))
-        dense_backward(
-            work.u2[layer, :n],
-            matrix(theta, wo[2], d, f),
-            dhidden,
-            matrix(grad, wo[2], d, f),
-            vector(grad, bo[6], f),
-            dx,
-        )
-        layernorm_backward(
-            dx,
-            vector(theta, bo[4], d),
-            work.xhat2[layer, :n],
-            work.rstd2[layer, :n],
-            vector(grad, bo[4], d),
-            vector(grad, bo[5], d),
-            dx,
+        _dense_backward(theta, grad, work.u2[layer, :n], wo[2], bo[6], d, f, dhidden, dx)
+        _layernorm_backward(
+            theta, grad, bo[4], bo[5], d, work.xhat2[layer, :n], work.rstd2[layer, :n], dx
         )
         dh += dx
         # attention branch
         dx[:] = dh
         if drop:
             dropout_backward(flat(dx), flat(work.r1[layer, :n]))
-        dense_backward(
-            work.o[layer, :n],
-            matrix(theta, wo[1], d, d),
-            dx,
-            matrix(grad, wo[1], d, d),
-            vector(grad, bo[3], d),
-            dy,
-        )
+        _dense_backward(theta, grad, work.o[layer, :n], wo[1], bo[3], d, d, dx, dy)
         dheads = work.dheads[:rows]
         heads_from_rows(dy, 0, dheads)
         p = work.p[layer, :rows]
@@ -261,22 +245,9 @@ def backward(theta, grad, plan, work, rows, with_lengths, dropout):
         rows_from_heads(dq, dqkv, 0)
         rows_from_heads(dk, dqkv, d)
         rows_from_heads(dv, dqkv, 2 * d)
-        dense_backward(
-            work.u1[layer, :n],
-            matrix(theta, wo[0], d, 3 * d),
-            dqkv,
-            matrix(grad, wo[0], d, 3 * d),
-            vector(grad, bo[2], 3 * d),
-            dx,
-        )
-        layernorm_backward(
-            dx,
-            vector(theta, bo[0], d),
-            work.xhat1[layer, :n],
-            work.rstd1[layer, :n],
-            vector(grad, bo[0], d),
-            vector(grad, bo[1], d),
-            dx,
+        _dense_backward(theta, grad, work.u1[layer, :n], wo[0], bo[2], d, 3 * d, dqkv, dx)
+        _layernorm_backward(
+            theta, grad, bo[0], bo[1], d, work.xhat1[layer, :n], work.rstd1[layer, :n], dx
         )
         dh += dx
     gw, gpos = embedding(grad, plan)

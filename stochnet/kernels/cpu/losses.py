@@ -22,7 +22,7 @@ from numba import njit
 
 from ..._config import JIT_MATH
 from ..codes import SOFTMAX_CROSS_ENTROPY
-from ..shared.math_source import log_loss_cap, row_loss, row_prediction, softmax_exp
+from ..shared.math_source import log_loss_cap, normalise_row, row_loss, row_prediction, softmax_exp
 
 
 @njit(**JIT_MATH)
@@ -67,12 +67,7 @@ def _softmax_block(z, a, lse):
     for t in range(flat.shape[0]):
         flat[t] = softmax_exp(flat[t])
     for i in range(n_rows):
-        total = 0.0
-        for j in range(k):
-            total += a[i, j]
-        inv = 1.0 / total
-        for j in range(k):
-            a[i, j] *= inv
+        total = normalise_row(a, i)
         if with_lse:
             lse[i] += math.log(total)
 

@@ -208,6 +208,18 @@ def _softmax_exp_cpu(x):
 
 
 @register_jitable
+def normalise_row(a, i):
+    """Divide row ``i`` of ``a`` by its sum (summed in order); returns the sum."""
+    total = 0.0
+    for j in range(a.shape[1]):
+        total += a[i, j]
+    inv = 1.0 / total
+    for j in range(a.shape[1]):
+        a[i, j] *= inv
+    return total
+
+
+@register_jitable
 def row_prediction(loss, z, a, i):
     """Predictions ``a[i]`` from the output pre-activations ``z[i]`` of row ``i``.
 
@@ -221,13 +233,7 @@ def row_prediction(loss, z, a, i):
             zmax = max(zmax, z[i, j])
         for j in range(k):
             a[i, j] = softmax_exp(z[i, j] - zmax)
-        total = 0.0
-        for j in range(k):
-            total += a[i, j]
-        inv = 1.0 / total
-        for j in range(k):
-            a[i, j] *= inv
-        return zmax + math.log(total)
+        return zmax + math.log(normalise_row(a, i))
     if loss == BINARY_CROSS_ENTROPY:
         for j in range(k):
             a[i, j] = sigmoid(z[i, j])
