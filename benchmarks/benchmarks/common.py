@@ -1,6 +1,7 @@
 """Seeded data shared by the benchmarks, built once per process."""
 
 import functools
+import os
 import warnings
 
 import numpy as np
@@ -11,6 +12,15 @@ from sklearn.preprocessing import StandardScaler
 
 HIDDEN = (256, 256)
 
+#: The test suite's smoke run (``STOCHNET_ASV_SMOKE``) checks that every benchmark runs,
+#: not how fast: it uses small sizes.
+SMOKE = bool(os.environ.get("STOCHNET_ASV_SMOKE"))
+
+
+def sized(full, smoke):
+    """``full``, or ``smoke`` in the test suite's smoke run."""
+    return smoke if SMOKE else full
+
 
 @functools.cache
 def mnist_like(n=10_000, seed=0):
@@ -18,6 +28,7 @@ def mnist_like(n=10_000, seed=0):
 
     Built in blocks so that the only large allocation is X itself (peak-memory
     benchmarks measure the whole process)."""
+    n = sized(n, min(n, 1000))
     rng = np.random.default_rng(seed)
     centers = rng.uniform(0, 1, (10, 784)).astype(np.float32)
     y = rng.integers(0, 10, n)

@@ -4,7 +4,7 @@ import numpy as np
 
 import stochnet as sn
 
-from .common import HIDDEN, digits_split, mnist_like, quiet_fit
+from .common import HIDDEN, digits_split, mnist_like, quiet_fit, sized
 
 
 class MLPEpoch:
@@ -31,7 +31,9 @@ class MLPFit:
 
     def setup(self, dropout):
         self.X_train, self.X_test, self.y_train, self.y_test = digits_split()
-        self.make = lambda: sn.MLPClassifier(dropout=dropout, random_state=0)
+        self.make = lambda: sn.MLPClassifier(
+            dropout=dropout, max_iter=sized(200, 5), random_state=0
+        )
         self.fitted = quiet_fit(self.make(), self.X_train, self.y_train)
 
     def time_fit(self, dropout):
@@ -88,7 +90,7 @@ class Ensemble:
 
     def setup(self):
         self.X_train, self.X_test, self.y_train, self.y_test = digits_split()
-        member = sn.MLPClassifier((64,), max_iter=50, random_state=0)
+        member = sn.MLPClassifier((64,), max_iter=sized(50, 3), random_state=0)
         self.ens = quiet_fit(
             sn.EnsembleClassifier(member, n_estimators=5, random_state=0),
             self.X_train,
@@ -113,8 +115,9 @@ class EncoderStep:
 
     def setup(self):
         rng = np.random.default_rng(0)
-        self.X = rng.standard_normal((256, 64, 64), dtype=np.float32)
-        self.y = rng.integers(0, 10, 256)
+        n = sized(256, 64)
+        self.X = rng.standard_normal((n, 64, 64), dtype=np.float32)
+        self.y = rng.integers(0, 10, n)
         self.clf = sn.AttentionClassifier(
             64, 4, 1, 256, dropout=0.1, attention_dropout=0.1, batch_size=64, random_state=0
         )
@@ -131,7 +134,9 @@ class AttentionFit:
 
     @staticmethod
     def make():
-        return sn.AttentionClassifier(32, 4, 1, 64, batch_size=64, max_iter=8, random_state=0)
+        return sn.AttentionClassifier(
+            32, 4, 1, 64, batch_size=64, max_iter=sized(8, 1), random_state=0
+        )
 
     def setup_cache(self):
         # One fit shared by the predict and score benchmarks (asv runs each in its own
