@@ -13,7 +13,8 @@ from sklearn.preprocessing import StandardScaler
 HIDDEN = (256, 256)
 
 #: The test suite's smoke run (``STOCHNET_ASV_SMOKE``) checks that every benchmark runs,
-#: not how fast: it uses small sizes.
+#: not how fast: small sizes and one parameter combination each (asv runs each
+#: combination in a process of its own).
 SMOKE = bool(os.environ.get("STOCHNET_ASV_SMOKE"))
 
 

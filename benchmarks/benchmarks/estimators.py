@@ -10,7 +10,7 @@ from .common import HIDDEN, digits_split, mnist_like, quiet_fit, sized
 class MLPEpoch:
     """One epoch (partial_fit) of 784-256-256-10 on 10 000 MNIST-like rows."""
 
-    params = ([32, 128, 512], [0.0, 0.2])
+    params = sized(([32, 128, 512], [0.0, 0.2]), ([128], [0.2]))
     param_names = ["batch_size", "dropout"]
 
     def setup(self, batch_size, dropout):
@@ -25,7 +25,7 @@ class MLPEpoch:
 class MLPFit:
     """Default MLPClassifier on digits: fit time, peak memory, test accuracy."""
 
-    params = [0.0, 0.2]
+    params = sized([0.0, 0.2], [0.2])
     param_names = ["dropout"]
     timeout = 120
 

@@ -7,13 +7,13 @@ import stochnet as sn
 from stochnet.kernels.cpu import attention, dense, dropout, optim
 from stochnet.random import derive_key, keep_threshold
 
-from .common import mnist_like
+from .common import mnist_like, sized
 
 
 class DenseLayer:
     """One 784→256 / 256→256 layer, forward and backward, float32."""
 
-    params = ([32, 128, 512], [784, 256])
+    params = sized(([32, 128, 512], [784, 256]), ([128], [784]))
     param_names = ["batch", "n_in"]
 
     def setup(self, batch, n_in):
@@ -43,7 +43,7 @@ class DenseLayer:
 class Philox:
     """Counter-based draws through the public API."""
 
-    params = [[10**5, 10**7], ["float32", "float64"]]
+    params = sized([[10**5, 10**7], ["float32", "float64"]], [[10**5], ["float32"]])
     param_names = ["size", "dtype"]
 
     def setup(self, size, dtype):
