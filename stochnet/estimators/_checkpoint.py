@@ -8,6 +8,7 @@ resumes from it when it starts with the same parameters and data, refuses it (na
 the difference) otherwise, and removes it when it succeeds.
 """
 
+import contextlib
 import hashlib
 import json
 import os
@@ -174,10 +175,8 @@ class Checkpoint:
 
     def remove(self):
         """Remove the file (the fit succeeded)."""
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path)
-        except FileNotFoundError:
-            pass
 
 
 def _counts_epochs(saved):
