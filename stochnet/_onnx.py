@@ -67,9 +67,12 @@ class _Graph:
         self.onnx.checker.check_model(model)
         return model
 
+    def element_type(self, dtype=None):
+        """The ONNX element type of ``dtype`` (default: the graph's float type)."""
+        return self.onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype or self.dtype))
+
     def tensor(self, name, dtype, shape):
-        elem = self.onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
-        return self.onnx.helper.make_tensor_value_info(name, elem, shape)
+        return self.onnx.helper.make_tensor_value_info(name, self.element_type(dtype), shape)
 
     # ------------------------------------------------------------- math
     def softplus(self, z):
@@ -261,14 +264,10 @@ def _pool(g, h, valid, pooling):
         )
     if valid is None:
         return g.op("ReduceMean", h, g.axes(1), keepdims=0)
-    weights = g.op("Unsqueeze", g.op("Cast", valid, to=_elem(g)), g.axes(2))
+    weights = g.op("Unsqueeze", g.op("Cast", valid, to=g.element_type()), g.axes(2))
     total = g.op("ReduceSum", g.op("Mul", h, weights), g.axes(1), keepdims=0)
     count = g.op("ReduceSum", weights, g.axes(1), keepdims=0)
     return g.op("Div", total, g.op("Max", count, g.const(1.0)))
-
-
-def _elem(g):
-    return g.onnx.helper.np_dtype_to_tensor_dtype(g.dtype)
 
 
 # ------------------------------------------------------------- estimators
@@ -300,7 +299,8 @@ def _probabilities(g, estimator):
 def _label(g, classes, proba, multilabel):
     """``label`` from the probabilities; returns its dtype."""
     if multilabel:  # one indicator per label
-        g.op("Cast", g.op("Greater", proba, g.const(0.5)), to=_INT64, name="label")
+        positive = g.op("Greater", proba, g.const(0.5))
+        g.op("Cast", positive, to=g.element_type(np.int64), name="label")
         return np.dtype(np.int64)
     if classes.dtype.kind in "iub":
         labels = classes.astype(np.int64)
@@ -340,9 +340,6 @@ def _ensemble_regression(g, ensemble):
         return mean, None
     spread = [g.op("Mul", d, d) for d in (g.op("Sub", m, mean) for m in means)]
     return mean, g.op("Add", g.op("Mean", *variances), g.op("Mean", *spread))
-
-
-_INT64 = 7  # onnx.TensorProto.INT64
 
 
 def _width(estimator):
