@@ -224,7 +224,7 @@ def _valid_tokens(g, estimator, x):
         return None
     is_pad = g.op("IsNaN", x) if math.isnan(pad) else g.op("Equal", x, g.const(pad))
     # A token is padding when all its features are: none of them is not.
-    real_feature = g.op("Cast", g.op("Not", is_pad), to=g.onnx.TensorProto.INT64)
+    real_feature = g.op("Cast", g.op("Not", is_pad), to=g.element_type(np.int64))
     real_token = g.op("ReduceMax", real_feature, g.axes(2), keepdims=0)
     # ... and it is trailing padding when no real token comes at or after it.
     later = g.op("CumSum", real_token, g.const(np.array(1, dtype=np.int64)), reverse=1)
