@@ -460,10 +460,11 @@ class BaseNetworkEstimator(BaseEstimator):
                  "_no_improvement_count", "_best_theta")  # fmt: skip
 
     def _training_record(self):
-        """A copy of the training history at an epoch end (lists copied; arrays are
-        replaced, never changed in place), and the optimiser's learning rate."""
+        """The training history at an epoch end: the values, and for the histories
+        (lists that a fit only appends to) their lengths; arrays are replaced, never
+        changed in place. With the optimiser's learning rate."""
         record = {k: getattr(self, k) for k in self._RECORDED if hasattr(self, k)}
-        record.update({k: list(v) for k, v in record.items() if isinstance(v, list)})
+        record.update({k: (v, len(v)) for k, v in record.items() if isinstance(v, list)})
         record["learning_rate"] = self._trainer.optimizer.learning_rate
         return record
 
@@ -471,11 +472,16 @@ class BaseNetworkEstimator(BaseEstimator):
         """Go back to a :meth:`_training_record` (Ctrl-C mid-epoch)."""
         self._trainer.optimizer.learning_rate = record["learning_rate"]
         for name in self._RECORDED:
-            if name in record:
-                value = record[name]
-                setattr(self, name, list(value) if isinstance(value, list) else value)
-            elif hasattr(self, name):
-                delattr(self, name)
+            if name not in record:
+                if hasattr(self, name):
+                    delattr(self, name)
+                continue
+            value = record[name]
+            if isinstance(value, tuple):  # a history: drop what came after the record
+                history, length = value
+                del history[length:]
+                value = history
+            setattr(self, name, value)
 
     def _interrupted(self, where):
         """Warn that training stopped at a consistent point, or re-raise if asked."""

@@ -15,6 +15,7 @@ from ..kernels.codes import STREAMS
 from ..random import derive_key, splitmix64
 from ..uncertainty import decompose_classification, decompose_multilabel, decompose_regression
 from ._checkpoint import member_path
+from ._params import check_checkpoint
 from .mlp import MLPClassifier, MLPRegressor
 
 
@@ -127,19 +128,15 @@ class _BaseEnsemble(BaseEstimator):
     def _member_checkpoints(self, base, members):
         """With ``checkpoint`` set, give each member its own checkpoint file, kept when
         the member finishes (a resumed ensemble skips it) until the whole ensemble has."""
-        if self.checkpoint is None:
+        root = check_checkpoint(self.checkpoint, solver=None)
+        if root is None:
             return []
-        if not isinstance(self.checkpoint, str | os.PathLike):
-            raise ValueError(
-                "The 'checkpoint' parameter must be None or a path (str or os.PathLike). "
-                f"Got {self.checkpoint!r} instead."
-            )
         if "checkpoint" not in base.get_params():
             raise ValueError(
                 f"checkpoint needs members with a checkpoint parameter; "
                 f"{type(base).__name__} has none."
             )
-        paths = [member_path(self.checkpoint, i) for i in range(len(members))]
+        paths = [member_path(root, i) for i in range(len(members))]
         for member, path in zip(members, paths, strict=True):
             member.set_params(checkpoint=path)
             member._keep_finished_checkpoint = True
