@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier as SkMLPClassifier
@@ -175,3 +176,43 @@ def test_threads_that_predict_at_once_get_the_serial_answer(cls):
         with ThreadPoolExecutor(4) as pool:
             parts = list(pool.map(model.predict_proba, np.array_split(X_big, 4)))
         np.testing.assert_array_equal(np.vstack(parts), serial)
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_a_model_loaded_read_only_predicts_trains_and_prunes(tmp_path, solver):
+    joblib = pytest.importorskip("joblib")
+    y = (X[:, 0] > 0).astype(int)
+    clf = sn.MLPClassifier((6,), solver=solver, max_iter=3, random_state=0).fit(X, y)
+    joblib.dump(clf, tmp_path / "m.joblib")
+    saved = clf.parameters_.copy()
+    mapped = joblib.load(tmp_path / "m.joblib", mmap_mode="r")  # a model shared by servers
+    copy = joblib.load(tmp_path / "m.joblib")
+    assert not mapped._network.theta.flags.writeable
+    np.testing.assert_array_equal(mapped.predict_proba(X), clf.predict_proba(X))
+    for model in (mapped, copy):  # once a Numba typing error on the read-only parameters
+        model.set_params(warm_start=True).fit(X, y)
+        model.prune_weights(0.5)
+    np.testing.assert_array_equal(mapped.parameters_, copy.parameters_)
+    np.testing.assert_array_equal(mapped.coefs_[0], copy.coefs_[0])  # views of the new copy
+    np.testing.assert_array_equal(joblib.load(tmp_path / "m.joblib").parameters_, saved)
+
+
+def test_read_only_input_uses_the_kernels_of_writable_input():
+    from stochnet.kernels.cpu import encoder, epoch, mlp
+
+    kernels = (epoch.train_batches, epoch.train_encoder_batches, mlp.predict_rows,
+               encoder.predict_rows)  # fmt: skip
+    y = (X[:, 0] > 0).astype(int)
+    frozen = X.copy()
+    frozen.flags.writeable = False  # e.g. a memmap, or a joblib worker's argument
+    kinds = [
+        sn.MLPClassifier((6,), dropout=0.2, max_iter=2, random_state=0),
+        sn.AttentionClassifier(d_model=8, n_heads=2, d_ff=8, max_iter=2, random_state=0),
+    ]
+    for make in kinds:
+        writable = clone(make).fit(X, y)
+        probabilities = writable.predict_proba(X)
+        specialisations = [len(k.signatures) for k in kernels]
+        read_only = clone(make).fit(frozen, y)
+        np.testing.assert_array_equal(read_only.predict_proba(frozen), probabilities)
+        assert [len(k.signatures) for k in kernels] == specialisations

@@ -1,9 +1,10 @@
 """Input checks that run on the compiled kernels."""
 
 from ..kernels.cpu.checks import count_nonfinite
+from .arrays import read_only
 
 
 def has_nonfinite(values):
     """Whether the float array ``values`` (C-contiguous) holds NaN or infinity: a
     parallel, vectorised pass with the same answer for any number of threads."""
-    return bool(count_nonfinite(values.reshape(-1)))
+    return bool(count_nonfinite(read_only(values.reshape(-1))))

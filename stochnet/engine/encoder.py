@@ -5,6 +5,7 @@ import numpy as np
 from ..init import initialize_layer
 from ..kernels.codes import ACTIVATIONS, LOSSES, POOLING
 from ..kernels.shared.records import TokenInput
+from .arrays import read_only
 from .encoder_plan import (
     LAYER_VECTORS,
     LAYER_WEIGHTS,
@@ -174,10 +175,11 @@ class AttentionNetwork(Network):
         """``X`` as a :class:`~stochnet.kernels.shared.records.TokenInput`.
 
         ``X`` is a ``TokenInput`` or an array ``n × T × d_in`` or ``n × (T·d_in)`` (all
-        sequences full), C-contiguous in the network dtype.
+        sequences full), C-contiguous in the network dtype; returned :func:`read_only`.
         """
         if not isinstance(X, TokenInput):
             X = TokenInput(X.reshape(X.shape[0], -1), np.empty(0, dtype=np.int64))
+        X = read_only(X)
         p = self.plan
         if X.values.ndim != 2 or X.values.shape[1] != p.length * p.d_in:
             raise ValueError(
@@ -212,6 +214,6 @@ class AttentionNetwork(Network):
         queries, keys = np.empty(shape, self.dtype), np.empty(shape, self.dtype)
         with self._thread_pools(n):
             self.kernels.attention_maps(
-                X, self.theta, p, self._chunk_workspace(n), probs, queries, keys
+                X, read_only(self.theta), p, self._chunk_workspace(n), probs, queries, keys
             )
         return (probs, queries, keys) if return_queries_keys else probs

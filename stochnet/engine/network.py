@@ -13,6 +13,7 @@ from ..init import initialize_layer
 from ..kernels.codes import ACTIVATIONS, LOSSES, NO_CROP
 from ..kernels.cpu.blas import MIN_TILE_MACS
 from ..kernels.shared.records import CSRMatrix
+from .arrays import read_only
 from .plan import allocate_workspace, build_mlp_plan
 from .trainer import single_pool
 
@@ -85,6 +86,7 @@ class Network:
         if keep.shape[0] != self.plan.n_coef:
             raise ValueError(f"mask needs {self.plan.n_coef} entries, got {keep.shape[0]}.")
         self.mask = keep.astype(self.dtype)
+        self.own_parameters()
         self.theta[: self.plan.n_coef][~keep] = 0.0
 
     def workspace(self, rows, max_row_nnz=0):
@@ -110,6 +112,17 @@ class Network:
 
     #: Rows per chunk when a whole data set goes through :meth:`predict`.
     predict_chunk_rows = PREDICT_CHUNK_ROWS
+
+    def own_parameters(self):
+        """Make :attr:`theta` and :attr:`mask` writable before anything writes to them:
+        copies where they are read-only (a model loaded with ``mmap_mode="r"``).
+        Returns whether :attr:`theta` was copied (views of the old one are stale)."""
+        if not self.mask.flags.writeable:
+            self.mask = self.mask.copy()
+        if self.theta.flags.writeable:
+            return False
+        self.theta = self.theta.copy()
+        return True
 
     @staticmethod
     def n_rows(X):
@@ -143,7 +156,7 @@ class Network:
         with self._thread_pools(n_rows):
             self.kernels.predict_rows(
                 X,
-                self.theta,
+                read_only(self.theta),
                 self.plan,
                 self._chunk_workspace(n_rows, nnz),
                 out,
@@ -168,6 +181,7 @@ class Network:
         loss : float
         grad : numpy.ndarray, same shape and dtype as ``theta``
         """
+        self.own_parameters()
         self.theta[...] = theta
         sw = np.empty(0, self.dtype) if sample_weight is None else sample_weight
         grad = np.empty_like(self.theta)
@@ -176,8 +190,8 @@ class Network:
         with self._thread_pools(Y.shape[0]):
             loss_sum, sw_sum = self.kernels.loss_grad_sums(
                 X,
-                Y,
-                sw,
+                read_only(Y),
+                read_only(sw),
                 self.theta,
                 grad,
                 chunk_grad,
@@ -306,14 +320,15 @@ class MLPNetwork(Network):
 
         Dense arrays must already be C-contiguous in the network dtype; a scipy
         sparse matrix becomes a :class:`~stochnet.kernels.shared.records.CSRMatrix` (CSC
-        is converted; the data is cast to the network dtype, never densified).
+        is converted; the data is cast to the network dtype, never densified). The
+        result is :func:`read_only`.
         """
         if not scipy.sparse.issparse(X):
-            return X, 0
+            return read_only(X), 0
         X = X.tocsr()
         nnz = int(np.diff(X.indptr).max()) if X.shape[0] else 0
         csr = CSRMatrix(X.data.astype(self.dtype, copy=False), X.indices, X.indptr, X.shape[1])
-        return csr, nnz
+        return read_only(csr), nnz
 
     def _allocate(self, rows, max_row_nnz):
         return allocate_workspace(

@@ -11,6 +11,7 @@ from .._compiling import compile_seconds
 from .._threads import kernel_threads
 from ..kernels.codes import STREAMS
 from ..kernels.cpu import rng as _rng
+from .arrays import read_only
 
 _SHUFFLE = np.uint64(STREAMS["shuffle"])
 
@@ -162,10 +163,19 @@ class Trainer:
 
     def restore(self, checkpoint):
         """Go back to a :meth:`checkpoint` (e.g. after an interrupted epoch)."""
+        self._own_state()
         theta, state, self.t, self.step, self.epoch = checkpoint
         self.network.theta[...] = theta
         for current, saved in zip(self.optimizer.state, state, strict=True):
             current[...] = saved
+
+    def _own_state(self):
+        """Writable parameters and optimiser state (copies of read-only ones, e.g. of a
+        model loaded with ``mmap_mode="r"``), since training writes to them in place."""
+        self.network.own_parameters()
+        self.optimizer.state = tuple(
+            a if a.flags.writeable else a.copy() for a in self.optimizer.state
+        )
 
     def _epoch_order(self, n_rows, rows):
         if not self.shuffle:
@@ -188,8 +198,8 @@ class Trainer:
         state1, state2 = self.optimizer.state
         if net.backend == "cpu":
             with single_pool() as pool:
-                yield (X, Y, sw, order, net.theta, np.empty_like(net.theta), state1, state2,
-                       net.mask, pool.checkpoint)  # fmt: skip
+                yield (X, read_only(Y), read_only(sw), order, net.theta, np.empty_like(net.theta),
+                       state1, state2, read_only(net.mask), pool.checkpoint)  # fmt: skip
             return
         from ..kernels.cuda.arrays import device_array, to_device
 
@@ -223,6 +233,7 @@ class Trainer:
             ``Σ_batches batch_loss · batch_rows / n`` (scikit-learn's ``loss_``).
         """
         net = self.network
+        self._own_state()
         n = Y.shape[0] if rows is None else rows.shape[0]
         X, nnz = net.kernel_input(X)
         batch_size = min(self.batch_size, n)

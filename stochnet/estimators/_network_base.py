@@ -112,6 +112,7 @@ class BaseNetworkEstimator(BaseEstimator):
             self._prune_at_init(params)
         else:
             self._sync_parameters()
+            self._own_parameters()
             self._check_architecture(params)
             self._check_continuation(params)
             if self._n_outputs_for(Y.shape[1]) != self._network.n_outputs:
@@ -206,6 +207,7 @@ class BaseNetworkEstimator(BaseEstimator):
         """
         check_is_fitted(self, "_network")
         self._sync_parameters()
+        self._own_parameters()
         amount = check_amount(amount)
         method = check_option("method", method, {"random", "magnitude"})
         scope = check_option("scope", scope, {"layer", "global"})
@@ -250,6 +252,13 @@ class BaseNetworkEstimator(BaseEstimator):
         self.intercepts_ = self._network.intercepts
         self._published = (self.coefs_, self.intercepts_, [*self.coefs_, *self.intercepts_])
 
+    def _own_parameters(self):
+        """Writable parameters before training or pruning writes to them: a model loaded
+        with ``mmap_mode="r"`` gets its own copy (see ``Network.own_parameters``), and
+        ``coefs_``/``intercepts_`` follow it."""
+        if self._network.own_parameters():
+            self._publish()
+
     def _sync_parameters(self):
         """Copy user-assigned ``coefs_``/``intercepts_`` lists into the flat vector."""
         coefs, intercepts, arrays = self._published
@@ -261,6 +270,7 @@ class BaseNetworkEstimator(BaseEstimator):
             and all(a is b for a, b in zip(current, arrays, strict=True))
         ):
             return
+        self._network.own_parameters()
         views = [*self._network.coefs, *self._network.intercepts]
         if len(current) != len(views):
             raise ValueError("coefs_ and intercepts_ must keep one array per layer.")
