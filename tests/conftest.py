@@ -1,6 +1,5 @@
 import contextlib
 import os
-import subprocess
 import sys
 import textwrap
 
@@ -8,6 +7,8 @@ import numba
 import numpy as np
 import pytest
 from hypothesis import settings
+
+from .background import BackgroundChecks, Command
 
 # Hypothesis profiles: "full" (the default: what CI and the README's test command run)
 # and "dev", a tenth of the examples for the inner loop:
@@ -85,14 +86,52 @@ SEEDED_FITS = textwrap.dedent(
 )
 
 
-@pytest.fixture(scope="session")
-def precompiled(tmp_path_factory):
-    """A folder whose ``cache`` one process filled from nothing with ``precompile()``,
-    after which the same process ran :data:`SEEDED_FITS` on its freshly compiled
-    kernels (saved as ``compiled<dtype>.npy``). The slow tests share this one cold
-    compile of every default model family."""
-    root = tmp_path_factory.mktemp("precompiled")
+def cold_compile(folder):
+    """``precompile()`` into the empty ``folder / "cache"`` in a fresh process, which
+    then runs :data:`SEEDED_FITS` on its freshly compiled kernels (parameters saved as
+    ``folder / "compiled<dtype>.npy"``). The slow tests share this one cold compile of
+    every default model family."""
     code = "from stochnet.precompile import precompile\nprecompile(file=None)\n" + SEEDED_FITS
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(root / "cache"))
-    subprocess.run([sys.executable, "-c", code, str(root / "compiled")], env=env, check=True)
-    return root
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(folder / "cache"))
+    return Command([sys.executable, "-c", code, str(folder / "compiled")], env=env)
+
+
+@pytest.fixture
+def precompiled(background):
+    """The folder of :func:`cold_compile` (mark its readers ``background(check=cold_compile)``)."""
+    finished = background.result(cold_compile)
+    assert finished.run.returncode == 0, finished.run.stderr[-3000:]
+    return finished.folder
+
+
+# ------------------------------------------------------------ background checks
+_CHECKS = pytest.StashKey[BackgroundChecks]()
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "background(check=f): reads a check that runs beside the tests (background.py)"
+    )
+    config.stash[_CHECKS] = BackgroundChecks()
+
+
+def pytest_collection_modifyitems(items):
+    # Tests that read a background check go last, so the check has the session to run.
+    items.sort(key=lambda item: item.get_closest_marker("background") is not None)
+
+
+def pytest_collection_finish(session):
+    if session.config.option.collectonly:
+        return
+    marks = (item.get_closest_marker("background") for item in session.items)
+    session.config.stash[_CHECKS].start(mark.kwargs["check"] for mark in marks if mark is not None)
+
+
+def pytest_unconfigure(config):
+    config.stash[_CHECKS].stop()
+
+
+@pytest.fixture(scope="session")
+def background(request):
+    """The session's :class:`~tests.background.BackgroundChecks`."""
+    return request.config.stash[_CHECKS]

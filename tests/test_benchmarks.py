@@ -2,38 +2,42 @@
 
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from .background import Command, after_the_test_process
+
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+ASV_RUNS = shutil.which("git") is not None and (BENCHMARKS.parent / ".git").exists()
+
+
+@after_the_test_process
+def asv_smoke_run(folder):
+    """``asv run --quick --dry-run`` of every benchmark (small sizes, one parameter
+    combination each, no empty-cache first fits: ``STOCHNET_ASV_SMOKE``); nothing
+    where the test is skipped."""
+    if not ASV_RUNS:
+        return []
+    asv = [sys.executable, "-m", "asv"]
+    env = dict(os.environ, HOME=str(folder), STOCHNET_ASV_SMOKE="1")  # asv's machine file
+    return [
+        Command([*asv, "machine", "--yes", "--machine", "ci"], env=env, cwd=BENCHMARKS),
+        Command(
+            [*asv, "run", "--python=same", "--quick", "--dry-run", "--machine", "ci",
+             "--show-stderr"],
+            env=env,
+            cwd=BENCHMARKS,
+        ),
+    ]  # fmt: skip
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("git") is None, reason="asv needs git")
-def test_asv_suite_runs_in_quick_mode(tmp_path):
-    if not (BENCHMARKS.parent / ".git").exists():
-        pytest.skip("asv needs the git checkout of the project")
-    asv = [sys.executable, "-m", "asv"]
-    # asv keeps its machine file in HOME; the smoke run skips the empty-cache first fits.
-    env = dict(os.environ, HOME=str(tmp_path), STOCHNET_ASV_SMOKE="1")
-    subprocess.run(
-        [*asv, "machine", "--yes", "--machine", "ci"],
-        cwd=BENCHMARKS,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    run = subprocess.run(
-        [*asv, "run", "--python=same", "--quick", "--dry-run", "--machine", "ci", "--show-stderr"],
-        cwd=BENCHMARKS,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+@pytest.mark.skipif(not ASV_RUNS, reason="asv needs git and the git checkout of the project")
+@pytest.mark.background(check=asv_smoke_run)
+def test_asv_suite_runs_in_quick_mode(background):
+    run = background.result(asv_smoke_run).run
     report = run.stdout + run.stderr
     assert run.returncode == 0, report[-6000:]
     assert " failed" not in report, report[-6000:]

@@ -2,11 +2,12 @@
 empty kernel cache): any out-of-bounds read or write in compiled code fails here."""
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from .background import Command
 
 TESTS = Path(__file__).resolve().parent
 KERNEL_TESTS = [
@@ -19,19 +20,22 @@ KERNEL_TESTS = [
 ]
 
 
-@pytest.mark.slow
-def test_kernels_stay_in_bounds(tmp_path):
+def bounds_checked_kernel_tests(folder):
     # A tenth of the property tests' examples: every kernel path still runs, bounds-checked
     # (the main run has the full profile).
     env = dict(
         os.environ,
         NUMBA_BOUNDSCHECK="1",
-        NUMBA_CACHE_DIR=str(tmp_path / "cache"),
+        NUMBA_CACHE_DIR=str(folder / "cache"),
         HYPOTHESIS_PROFILE="dev",
     )
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
-         *(str(TESTS / name) for name in KERNEL_TESTS)],
-        cwd=TESTS.parent, env=env, capture_output=True, text=True, timeout=1500,
-    )  # fmt: skip
+    argv = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+            *(str(TESTS / name) for name in KERNEL_TESTS)]  # fmt: skip
+    return Command(argv, env=env, cwd=TESTS.parent)
+
+
+@pytest.mark.slow
+@pytest.mark.background(check=bounds_checked_kernel_tests)
+def test_kernels_stay_in_bounds(background):
+    run = background.result(bounds_checked_kernel_tests).run
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]

@@ -11,6 +11,8 @@ import pytest
 
 from stochnet import MLPRegressor, _compiling
 
+from .conftest import cold_compile
+
 # Kernels of sn.random: a few seconds to compile, so that these processes stay cheap.
 DRAWS = """
 import stochnet as sn
@@ -153,6 +155,7 @@ def test_precompile_command_line_parses():
 
 
 @pytest.mark.slow
+@pytest.mark.background(check=cold_compile)
 def test_precompile_fills_the_cache_for_a_first_fit(precompiled):
     """After ``precompile()`` (the ``precompiled`` fixture) a fresh process fits every
     default family, at other sizes and options, without compiling anything."""

@@ -4,7 +4,6 @@ separate process), PTX for compute capability 9.0, and the errors of device="cud
 import importlib
 import inspect
 import os
-import subprocess
 import sys
 import types
 from pathlib import Path
@@ -14,6 +13,8 @@ import pytest
 
 import stochnet as sn
 
+from .background import Command
+
 ROOT = Path(__file__).resolve().parent.parent
 cuda = pytest.importorskip("numba.cuda", reason="numba-cuda is not installed")
 
@@ -22,17 +23,16 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-@pytest.mark.slow
-def test_kernels_on_the_simulator():
+def simulated_cuda_tests(folder):
     env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(ROOT / "tests/cuda")],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1200,
-    )
+    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", ROOT / "tests/cuda"]
+    return Command(argv, env=env, cwd=ROOT)
+
+
+@pytest.mark.slow
+@pytest.mark.background(check=simulated_cuda_tests)
+def test_kernels_on_the_simulator(background):
+    result = background.result(simulated_cuda_tests).run
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert " passed" in result.stdout and "skipped" not in result.stdout.split("\n")[-2]
 

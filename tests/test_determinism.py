@@ -11,7 +11,7 @@ from sklearn.datasets import load_digits
 
 import stochnet as sn
 
-from .conftest import SEEDED_FITS, numba_threads
+from .conftest import SEEDED_FITS, cold_compile, numba_threads
 
 
 def _fit(**params):
@@ -35,6 +35,7 @@ def test_one_and_two_threads_are_bit_identical():
 
 
 @pytest.mark.slow
+@pytest.mark.background(check=cold_compile)
 def test_compiled_and_cached_kernels_give_the_same_model(precompiled):
     """One process compiled every kernel into an empty cache and fitted, another reads
     them from it: the models must agree to the bit (with ``reassoc`` fast-math, an
