@@ -31,11 +31,16 @@ class Command(NamedTuple):
 
 
 class Finished(NamedTuple):
-    """A check's outcome: its last subprocess (the first one that failed, if any; None
-    for a check with nothing to run here) and the folder it was given."""
+    """A check's outcome: its subprocesses, in order, up to the first that failed, and
+    the folder it was given."""
 
-    run: subprocess.CompletedProcess | None
+    runs: list
     folder: Path
+
+    @property
+    def run(self):
+        """The last subprocess (None for a check with nothing to run here)."""
+        return self.runs[-1] if self.runs else None
 
 
 def after_the_test_process(check):
@@ -108,12 +113,12 @@ class BackgroundChecks:
         commands = check(folder)
         if isinstance(commands, Command):
             commands = [commands]
-        run = None
+        runs = []
         for command in commands:
-            run = self._execute(command)
-            if run.returncode:
+            runs.append(self._execute(command))
+            if runs[-1].returncode:
                 break
-        return Finished(run, folder)
+        return Finished(runs, folder)
 
     def _execute(self, command):
         with subprocess.Popen(

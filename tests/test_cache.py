@@ -1,7 +1,6 @@
 """The kernel cache is invalidated by a change anywhere in the kernel tree."""
 
 import os
-import subprocess
 import sys
 import textwrap
 
@@ -10,6 +9,8 @@ import pytest
 
 from stochnet.kernels import _cache
 from stochnet.kernels.cpu import epoch
+
+from .background import Command
 
 
 def test_kernel_files_use_the_tree_stamped_locators():
@@ -26,64 +27,86 @@ def test_other_files_keep_numbas_locators():
     assert type(elsewhere._cache._impl.locator) not in _cache.LOCATORS
 
 
-@pytest.mark.slow
-def test_editing_a_callee_recompiles_its_callers(tmp_path):
-    """Copy the package, run, edit a callee's file only, run again: the caller must
-    see the edit (with Numba's own stamps it would reuse the stale cached caller)."""
-    import shutil
+PREDICT_RELU_OF_MINUS_TWO = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    import stochnet
+    from stochnet.engine import MLPNetwork
+    assert stochnet.__file__.startswith(sys.argv[1]), stochnet.__file__
+    net = MLPNetwork((1, 1, 1), activation="relu", loss="squared_error")
+    net.theta[:] = [1.0, 1.0, 0.0, 0.0]
+    print(net.predict(np.array([[-2.0]]))[0, 0])
+    """
+)
+COPY_PACKAGE = (
+    "import shutil, sys\n"
+    "shutil.copytree(sys.argv[1], sys.argv[2], ignore=shutil.ignore_patterns('__pycache__'))"
+)
+MAKE_RELU_HALVE = (
+    "import pathlib, sys\n"
+    "path = pathlib.Path(sys.argv[1])\n"
+    "path.write_text(path.read_text().replace('a[i] = max(z[i], 0.0)', 'a[i] = z[i] * 0.5'))"
+)
 
+
+def edit_a_callee(folder):
+    """Copy the package into ``folder``, predict, edit a callee's file only, predict."""
     import stochnet
 
-    package = tmp_path / "stochnet"
-    shutil.copytree(
-        os.path.dirname(stochnet.__file__), package, ignore=shutil.ignore_patterns("__pycache__")
-    )
-    script = textwrap.dedent(
-        f"""
-        import numpy as np
-        import stochnet
-        from stochnet.engine import MLPNetwork
-        assert stochnet.__file__.startswith({str(tmp_path)!r})
-        net = MLPNetwork((1, 1, 1), activation="relu", loss="squared_error")
-        net.theta[:] = [1.0, 1.0, 0.0, 0.0]
-        print(net.predict(np.array([[-2.0]]))[0, 0])
-        """
-    )
-    env = dict(os.environ, PYTHONPATH=str(tmp_path))
-    run = [sys.executable, "-c", script]
-    before = subprocess.run(run, env=env, cwd=tmp_path, capture_output=True, text=True, check=True)
-    assert float(before.stdout) == 0.0  # relu(-2) = 0
-    activations = package / "kernels" / "cpu" / "activations.py"
-    source = activations.read_text()
-    activations.write_text(source.replace("a[i] = max(z[i], 0.0)", "a[i] = z[i] * 0.5"))
-    after = subprocess.run(run, env=env, cwd=tmp_path, capture_output=True, text=True, check=True)
-    assert float(after.stdout) == -1.0
+    python, env = sys.executable, dict(os.environ, PYTHONPATH=str(folder))
+    predict = Command([python, "-c", PREDICT_RELU_OF_MINUS_TWO, str(folder)], env=env, cwd=folder)
+    activations = folder / "stochnet" / "kernels" / "cpu" / "activations.py"
+    return [
+        Command([python, "-c", COPY_PACKAGE, os.path.dirname(stochnet.__file__),
+                 str(folder / "stochnet")]),
+        predict,
+        Command([python, "-c", MAKE_RELU_HALVE, str(activations)]),
+        predict,
+    ]  # fmt: skip
 
 
 @pytest.mark.slow
-def test_a_kernel_compiled_against_cached_parallel_callees_loads_in_a_new_process(tmp_path):
+@pytest.mark.background(check=edit_a_callee)
+def test_editing_a_callee_recompiles_its_callers(background):
+    """The caller must see the edit (with Numba's own stamps it would reuse the stale
+    cached caller)."""
+    runs = background.result(edit_a_callee).runs
+    assert [run.returncode for run in runs] == [0, 0, 0, 0], runs[-1].stderr[-3000:]
+    assert float(runs[1].stdout) == 0.0  # relu(-2) = 0
+    assert float(runs[3].stdout) == -1.0
+
+
+PRODUCT = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    from stochnet.kernels.cpu import dense
+    x = np.ones((4, 5), sys.argv[1])
+    z = np.empty((4, 3), sys.argv[1])
+    dense.dense_forward(x, np.ones((5, 3), x.dtype), np.zeros(3, x.dtype), z)
+    print(z.sum())
+    """
+)
+
+
+def products_on_one_cache(folder):
     """Process 1 compiles a product kernel for float64, process 2 for float32 (reading
     the dtype-free parallel tile loop from the cache), process 3 reads the float32
-    kernel from the cache and must run it (it crashed when the thread pool started
-    after the kernel was loaded)."""
-    script = textwrap.dedent(
-        """
-        import sys
-        import numpy as np
-        from stochnet.kernels.cpu import dense
-        x = np.ones((4, 5), sys.argv[1])
-        z = np.empty((4, 3), sys.argv[1])
-        dense.dense_forward(x, np.ones((5, 3), x.dtype), np.zeros(3, x.dtype), z)
-        print(z.sum())
-        """
-    )
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
-    for dtype in ("float64", "float32", "float32"):
-        run = subprocess.run(
-            [sys.executable, "-c", script, dtype], env=env, capture_output=True, text=True
-        )
-        assert run.returncode == 0, (dtype, run.returncode, run.stderr[-2000:])
-        assert float(run.stdout) == 60.0
+    kernel from the cache."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(folder))
+    return [Command([sys.executable, "-c", PRODUCT, dtype], env=env)
+            for dtype in ("float64", "float32", "float32")]  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.background(check=products_on_one_cache)
+def test_a_kernel_compiled_against_cached_parallel_callees_loads_in_a_new_process(background):
+    """The third process must run the kernel it loaded (it crashed when the thread pool
+    started after the kernel was loaded)."""
+    runs = background.result(products_on_one_cache).runs
+    assert [run.returncode for run in runs] == [0, 0, 0], runs[-1].stderr[-2000:]
+    assert [float(run.stdout) for run in runs] == [60.0, 60.0, 60.0]
 
 
 def test_an_index_naming_a_moved_class_reads_as_empty(tmp_path, monkeypatch):

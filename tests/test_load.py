@@ -1,10 +1,11 @@
 """Large data: fit on 10⁶ × 100 float32 and predict 10⁷ rows in chunks, in bounded memory."""
 
-import subprocess
 import sys
 import textwrap
 
 import pytest
+
+from .background import Command, after_the_test_process
 
 SCRIPT = textwrap.dedent(
     """
@@ -39,11 +40,16 @@ SCRIPT = textwrap.dedent(
 )
 
 
+@after_the_test_process
+def large_data_run(folder):
+    return Command([sys.executable, "-c", SCRIPT], timeout=900)
+
+
 @pytest.mark.slow
-def test_fit_and_chunked_predict_stay_within_150_mb_beyond_the_data():
-    run = subprocess.run(
-        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=900, check=True
-    )
+@pytest.mark.background(check=large_data_run)
+def test_fit_and_chunked_predict_stay_within_150_mb_beyond_the_data(background):
+    run = background.result(large_data_run).run
+    assert run.returncode == 0, run.stderr[-3000:]
     fit_extra, predict_extra, r2 = (float(v) for v in run.stdout.split())
     assert fit_extra < 150 and predict_extra < 150, run.stdout
     assert r2 > 0.9  # it learned the linear map: the data were really used
