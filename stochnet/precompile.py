@@ -33,11 +33,14 @@ def _data(n_rows=24, n_features=6, dtype=np.float64):
 def _mlp(dtype, sparse=False):
     import scipy.sparse
 
+    from .engine.checks import has_nonfinite
     from .estimators.mlp import MLPClassifier, MLPRegressor
 
     X, y = _data(dtype=dtype)
     if sparse:
         X = scipy.sparse.csr_matrix(np.where(np.abs(X) > 0.5, X, 0))
+    else:
+        has_nonfinite(X)  # the NaN check of a large X (tiny data skips it)
     for solver in ("adam", "sgd"):
         model = MLPClassifier((8,), solver=solver, max_iter=2, dropout=0.1, random_state=0)
         model.fit(X, y).predict_proba(X)

@@ -169,6 +169,9 @@ def test_precompile_fills_the_cache_for_a_first_fit(precompiled):
     X, y = rng.normal(size=(300, 20)), rng.integers(0, 4, 300)
     warnings.simplefilter("ignore")
     sn.MLPClassifier().fit(X.astype(np.float32), y).predict(X.astype(np.float32))
+    big = np.repeat(X, 200, axis=0)  # large enough for the parallel NaN check
+    big.flags.writeable = False  # and read-only, as joblib hands it to its workers
+    sn.MLPClassifier((4,), max_iter=1).fit(big, np.repeat(y, 200))
     sn.MLPClassifier(early_stopping=True).fit(scipy.sparse.csr_matrix(X), y)
     sn.MLPRegressor(max_iter=5).fit(X, X[:, 0]).score(X, X[:, 0])
     sn.AttentionClassifier(max_iter=2).fit(X[:50], y[:50]).predict_proba(X[:50])
