@@ -114,11 +114,10 @@ class Network:
     predict_chunk_rows = PREDICT_CHUNK_ROWS
 
     def own_parameters(self):
-        """Make :attr:`theta` and :attr:`mask` writable before anything writes to them:
-        copies where they are read-only (a model loaded with ``mmap_mode="r"``).
-        Returns whether :attr:`theta` was copied (views of the old one are stale)."""
-        if not self.mask.flags.writeable:
-            self.mask = self.mask.copy()
+        """Make :attr:`theta` writable before anything writes to it: a copy where it is
+        read-only (a model loaded with ``mmap_mode="r"``). Returns whether it was copied
+        (views of the old one are stale). The :attr:`mask` is only ever replaced, never
+        written to."""
         if self.theta.flags.writeable:
             return False
         self.theta = self.theta.copy()
