@@ -181,6 +181,27 @@ def test_precompile_fills_the_cache_for_a_first_fit(precompiled):
     assert _run(code, precompiled / "cache").stdout.strip() == "0"
 
 
+@pytest.mark.slow
+@pytest.mark.background(check=cold_compile)
+def test_the_forward_and_backward_passes_compile_once_per_dtype_and_input(precompiled):
+    """Training (writable parameters, constant flags), prediction (read-only ones) and
+    a model read back from a pickle share one compiled forward and backward pass per
+    dtype and kind of input: the cold cache holds no second one."""
+    import collections
+    import pickle
+
+    for name in ("mlp.forward", "mlp.backward", "encoder.forward", "encoder.backward"):
+        (index,) = precompiled.glob(f"cache/**/{name}-*.nbi")
+        with open(index, "rb") as f:
+            pickle.load(f)  # the Numba version
+            _, overloads = pickle.loads(f.read())
+        kinds = collections.Counter()
+        for key in overloads:
+            args = _compiling._key_args(key)
+            kinds[args[0].dtype, type(args[3]).__name__] += 1  # parameters, batch input
+        assert kinds and max(kinds.values()) == 1, (name, kinds)
+
+
 def _fake_kernel(folder):
     """A stand-in for a kernel's dispatcher whose cache index lives in ``folder``."""
     import types

@@ -12,6 +12,7 @@ ONLY_CPU_FILES = {
     "checks.py": "the parallel NaN/inf check of a large X, before any fit",
     "epilogues.py": "passes fused into a BLAS tile while it is in cache",
     "pointers.py": "raw addresses for the BLAS calls",
+    "specialise.py": "casts that keep one compiled specialisation of each CPU kernel",
 }
 ONLY_CUDA_FILES = {
     "arrays.py": "device arrays and transfers",

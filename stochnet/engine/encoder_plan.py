@@ -13,6 +13,7 @@ import numpy as np
 
 from ..kernels.codes import ACTIVATIONS, LOSSES
 from ..random import keep_threshold
+from .arrays import read_only
 
 #: Weight matrices of one layer and their shapes in units of (d_model, d_ff).
 LAYER_WEIGHTS = ("qkv", "out", "ff1", "ff2")
@@ -134,7 +135,7 @@ def build_encoder_plan(
     n_coef = cursor
     layer_b = table(vector_sizes)
     lnf_g, lnf_b, out_b = take(d), take(d), take(n_out)
-    return EncoderPlan(
+    return read_only(EncoderPlan(
         length=int(length), d_in=int(d_in), d_model=int(d), heads=int(heads), d_ff=int(f),
         n_layers=int(n_layers), n_out=int(n_out), per_token=bool(per_token),
         causal=bool(causal), pooling=int(pooling), scale=float(scale),
@@ -144,7 +145,7 @@ def build_encoder_plan(
         activation=ACTIVATIONS[activation], loss=LOSSES[loss], n_coef=n_coef,
         n_params=cursor, emb_w=emb_w, pos=pos, out_w=out_w, layer_w=layer_w,
         layer_b=layer_b, lnf_g=lnf_g, lnf_b=lnf_b, out_b=out_b,
-    )  # fmt: skip
+    ))  # fmt: skip
 
 
 def allocate_encoder_workspace(plan, rows, n_targets, dtype):

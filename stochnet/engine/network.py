@@ -72,6 +72,11 @@ class Network:
         state["_workspaces"] = {}
         return state
 
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        # Unpickled arrays are writable: keep the plan's type the one the kernels compiled.
+        self.plan = read_only(self.plan)
+
     @property
     def n_targets(self):
         return self.n_outputs // 2 if self.loss == "gaussian_nll" else self.n_outputs

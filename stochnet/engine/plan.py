@@ -12,6 +12,7 @@ import numpy as np
 from ..kernels.codes import ACTIVATIONS, LOSSES, NO_CROP, CropPlan
 from ..kernels.cpu.inputs import CSRBuffers
 from ..random import keep_threshold
+from .arrays import read_only
 
 
 class MLPPlan(NamedTuple):
@@ -73,17 +74,19 @@ def build_mlp_plan(layer_sizes, activation, loss, dropout=(), crop=NO_CROP):
     b_off = (n_coef + np.concatenate(([0], np.cumsum(sizes[1:])[:-1]))).astype(np.int64)
     rates = np.zeros(n_layers, dtype=np.float64)
     rates[: len(dropout)] = dropout
-    return MLPPlan(
-        sizes=sizes,
-        w_off=w_off,
-        b_off=b_off,
-        activation=np.full(n_layers, ACTIVATIONS[activation], dtype=np.int64),
-        drop_threshold=np.array([keep_threshold(p) for p in rates], dtype=np.uint64),
-        drop_scale=1.0 / (1.0 - rates),
-        loss=LOSSES[loss],
-        n_coef=n_coef,
-        n_params=n_coef + int(sizes[1:].sum()),
-        crop=crop,
+    return read_only(
+        MLPPlan(
+            sizes=sizes,
+            w_off=w_off,
+            b_off=b_off,
+            activation=np.full(n_layers, ACTIVATIONS[activation], dtype=np.int64),
+            drop_threshold=np.array([keep_threshold(p) for p in rates], dtype=np.uint64),
+            drop_scale=1.0 / (1.0 - rates),
+            loss=LOSSES[loss],
+            n_coef=n_coef,
+            n_params=n_coef + int(sizes[1:].sum()),
+            crop=crop,
+        )
     )
 
 

@@ -32,6 +32,7 @@ from .dense import dense_backward, dense_forward
 from .dropout import dropout_backward, dropout_forward
 from .layernorm import layernorm_backward, layernorm_forward
 from .losses import output_activation, output_loss
+from .specialise import read_only, runtime
 from .tokens import clear_padding, embed_backward, embed_forward, pool_backward, pool_forward
 
 _DROPOUT = np.uint64(STREAMS["dropout"])
@@ -288,7 +289,7 @@ def predict_rows(X, theta, plan, work, out, dropout, key, step):
     for c, start in enumerate(range(0, n, work.rows)):
         rows = min(work.rows, n - start)
         with_lengths = _load(X, empty, start, rows, plan, work)
-        forward(theta, plan, work, rows, with_lengths, dropout, key, step + np.uint64(c))
+        forward(read_only(theta), plan, work, rows, with_lengths, dropout, key, step + np.uint64(c))
         output_activation(plan.loss, work.z[:rows], out[start : start + rows])
 
 
@@ -299,10 +300,11 @@ def attention_maps(X, theta, plan, work, probs, queries, keys):
     into ``queries`` and ``keys`` (``n × layers × heads × T × d_k``)."""
     n = probs.shape[0]
     empty = np.empty(0, dtype=np.int64)
+    no_dropout, zero = runtime(False), np.uint64(0)
     for start in range(0, n, work.rows):
         rows = min(work.rows, n - start)
         with_lengths = _load(X, empty, start, rows, plan, work)
-        forward(theta, plan, work, rows, with_lengths, False, np.uint64(0), np.uint64(0))
+        forward(read_only(theta), plan, work, rows, with_lengths, no_dropout, zero, zero)
         for layer in range(plan.n_layers):
             probs[start : start + rows, layer] = work.p[layer, :rows]
             if queries.shape[0] > 0:
@@ -323,8 +325,8 @@ def loss_grad_sums(X, Y, sw, theta, grad, chunk_grad, plan, work, dropout, key, 
         with_lengths = _load(X, empty, start, rows, plan, work)
         y, w, chunk_sw = load_targets(Y, sw, empty, start, rows, work)
         sw_sum += chunk_sw
-        forward(theta, plan, work, rows, with_lengths, dropout, key, step + np.uint64(c))
+        forward(read_only(theta), plan, work, rows, with_lengths, dropout, key, step + np.uint64(c))
         loss_sum += output_loss(plan.loss, work.z[:rows], work.a[:rows], y, w, work.d[:rows])
-        backward(theta, chunk_grad, plan, work, rows, with_lengths, dropout)
+        backward(read_only(theta), chunk_grad, plan, work, rows, with_lengths, dropout)
         grad += chunk_grad
     return loss_sum, sw_sum

@@ -18,6 +18,7 @@ from .losses import output_loss
 from .mlp import backward, forward, input_block, output_blocks
 from .optim import optimizer_step
 from .prune import apply_mask
+from .specialise import read_only, runtime
 from .tokens import clear_padding
 
 _NOISE = np.uint64(STREAMS["noise"])
@@ -71,6 +72,8 @@ def train_batches(
         were split into calls (a resumed fit reproduces it bit for bit).
     """
     n = order.shape[0] if order.shape[0] > 0 else Y.shape[0]
+    params = read_only(theta)
+    training = runtime(True)
     for k in range(count):
         start = (first + k) * batch_size
         rows = min(batch_size, n - start)
@@ -79,16 +82,16 @@ def train_batches(
         t = t0 + k + 1
         step = np.uint64(step0 + k + 1)
         x0 = load_batch(
-            X, order, start, rows, input_block(work, rows), work.sparse, plan.crop, True,
+            X, order, start, rows, input_block(work, rows), work.sparse, plan.crop, training,
             key, np.uint64(epoch),
         )  # fmt: skip
         y, w, sw_sum = load_targets(Y, sw, order, start, rows, work)
         if noise_std > 0.0:
             add_input_noise(x0, noise_std, key, _NOISE, step)
-        forward(theta, plan, work, x0, rows, True, key, step)
+        forward(params, plan, work, x0, rows, training, key, step)
         z, a, d = output_blocks(plan, work, rows)
         loss = output_loss(plan.loss, z, a, y, w, d)
-        backward(theta, grad, plan, work, x0, rows, True)
+        backward(params, grad, plan, work, x0, rows, training)
         batch_data, batch_penalty = update(
             theta, grad, state1, state2, plan.n_coef, opt, t, mask, loss, sw_sum, rows
         )
@@ -105,6 +108,8 @@ def train_encoder_batches(
     """:func:`train_batches` for an encoder (``X`` a ``TokenInput``, ``plan`` an
     ``EncoderPlan``); ``epoch`` is unused (no crops)."""
     n = order.shape[0] if order.shape[0] > 0 else Y.shape[0]
+    params = read_only(theta)
+    training = runtime(True)
     for k in range(count):
         start = (first + k) * batch_size
         rows = min(batch_size, n - start)
@@ -117,9 +122,9 @@ def train_encoder_batches(
             add_input_noise(work.x[:rows], noise_std, key, _NOISE, step)
         clear_padding(work.x[:rows], lengths, plan.d_in)
         y, w, sw_sum = load_targets(Y, sw, order, start, rows, work)
-        encoder.forward(theta, plan, work, rows, with_lengths, True, key, step)
+        encoder.forward(params, plan, work, rows, with_lengths, training, key, step)
         loss = output_loss(plan.loss, work.z[:rows], work.a[:rows], y, w, work.d[:rows])
-        encoder.backward(theta, grad, plan, work, rows, with_lengths, True)
+        encoder.backward(params, grad, plan, work, rows, with_lengths, training)
         batch_data, batch_penalty = update(
             theta, grad, state1, state2, plan.n_coef, opt, t0 + k + 1, mask, loss, sw_sum, rows
         )

@@ -18,6 +18,7 @@ from .dense import column_sums, dense_forward
 from .dropout import dropout_forward
 from .inputs import input_forward, input_forward_activate, input_weight_gradient, load_batch
 from .losses import output_activation, output_loss
+from .specialise import read_only, runtime
 
 _DROPOUT = np.uint64(STREAMS["dropout"])
 
@@ -158,11 +159,11 @@ def predict_rows(X, theta, plan, work, out, dropout, key, step):
             input_block(work, rows),
             work.sparse,
             plan.crop,
-            False,
+            runtime(False),
             key,
             key,
         )
-        forward(theta, plan, work, x0, rows, dropout, key, step + np.uint64(c))
+        forward(read_only(theta), plan, work, x0, rows, dropout, key, step + np.uint64(c))
         z = block(work.z, work.offsets, n_layers, rows, n_out)
         output_activation(plan.loss, z, out[start : start + rows])
 
@@ -191,15 +192,15 @@ def loss_grad_sums(X, Y, sw, theta, grad, chunk_grad, plan, work, dropout, key, 
             input_block(work, rows),
             work.sparse,
             plan.crop,
-            False,
+            runtime(False),
             key,
             key,
         )
         y, w, chunk_sw = load_targets(Y, sw, empty, start, rows, work)
         sw_sum += chunk_sw
-        forward(theta, plan, work, x0, rows, dropout, key, step + np.uint64(c))
+        forward(read_only(theta), plan, work, x0, rows, dropout, key, step + np.uint64(c))
         z, a, d = output_blocks(plan, work, rows)
         loss_sum += output_loss(plan.loss, z, a, y, w, d)
-        backward(theta, chunk_grad, plan, work, x0, rows, dropout)
+        backward(read_only(theta), chunk_grad, plan, work, x0, rows, dropout)
         grad += chunk_grad
     return loss_sum, sw_sum
