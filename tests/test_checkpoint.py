@@ -1,10 +1,12 @@
 """``checkpoint=``: a killed fit resumes to the bits of an uninterrupted one."""
 
+import itertools
 import os
 import random
 import subprocess
 import sys
 import textwrap
+import time
 import warnings
 
 import numpy as np
@@ -357,55 +359,113 @@ KILLED_FIT = textwrap.dedent(
     trainer.Trainer.run_epoch = counted
     X, y = load_digits(return_X_y=True)
     X, y = X[:400] / 16, y[:400]
-    start = snio.load(path).n_iter_ if os.path.exists(path) else 0
-    print("START", start, flush=True)
-    model = sn.MLPClassifier((32,), dropout=0.1, input_noise=0.05, early_stopping=True,
-                             n_iter_no_change=1000, max_iter=100, batch_size=50,
-                             random_state=0, checkpoint=path).fit(X, y)
-    np.savez(out, theta=model.parameters_, loss_curve=model.loss_curve_,
-             scores=model.validation_scores_, n_iter=model.n_iter_, start=start,
-             epochs=epochs[0])
+
+    def fit():
+        start = snio.load(path).n_iter_ if os.path.exists(path) else 0
+        print("START", start, flush=True)
+        model = sn.MLPClassifier((32,), dropout=0.1, input_noise=0.05, early_stopping=True,
+                                 n_iter_no_change=1000, max_iter=100, batch_size=50,
+                                 random_state=0, checkpoint=path).fit(X, y)
+        np.savez(out, theta=model.parameters_, loss_curve=model.loss_curve_,
+                 scores=model.validation_scores_, n_iter=model.n_iter_, start=start,
+                 epochs=epochs[0])
+
+    if sys.argv[3:] == ["--fork"]:
+        # One fit per line on stdin, each in a fork of this process: the fits to kill
+        # skip the interpreter start and the imports. No kernel has run here, so no
+        # thread pool is forked.
+        for _ in sys.stdin:
+            pid = os.fork()
+            if pid == 0:
+                fit()
+                os._exit(0)
+            print("PID", pid, flush=True)
+            print("ENDED", os.waitpid(pid, 0)[1], flush=True)
+    else:
+        fit()
     """
 )
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-def test_sigkill_at_random_moments_then_resume_gives_the_same_bits(tmp_path):
+class _Forks:
+    """The ``--fork`` server of :data:`KILLED_FIT`: :meth:`fit` starts one fit and
+    returns its process id and a stream of its output lines."""
+
+    def __init__(self, path, out):
+        # GNU OpenMP cannot run in a fork of a process that started it (importing the
+        # engine does); Numba's own workqueue threads can.
+        self._server = subprocess.Popen(
+            [sys.executable, "-c", KILLED_FIT, str(path), str(out), "--fork"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=dict(os.environ, NUMBA_THREADING_LAYER="workqueue"),
+        )
+
+    def fit(self):
+        self._server.stdin.write("fit\n")
+        self._server.stdin.flush()
+        pid, lines = None, []
+        for line in self._server.stdout:
+            if line.startswith("PID"):
+                pid = int(line.split()[1])
+                break
+            lines.append(line)  # the fit may print before the server names it
+        return pid, itertools.chain(lines, self._lines())
+
+    def _lines(self):
+        for line in self._server.stdout:
+            if line.startswith("ENDED"):
+                self.status = int(line.split()[1])
+                return
+            yield line
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._server.kill()
+        self._server.communicate()
+
+
+def _kill_one_fit(forks, chooser):
+    """Start a fit and SIGKILL it at a random moment: as it starts, in the middle of a
+    checkpoint write, or between writes. Returns the moment and the epoch it resumed at."""
     import signal
 
+    pid, lines = forks.fit()
+    moment = chooser.choice(["startup", "mid-write", "between"])
+    writes = chooser.randint(1, 3)
+    start = None
+    for line in lines:
+        if line.startswith("START"):
+            start = int(line.split()[1])
+            if moment == "startup":
+                break
+        if line.startswith("WRITING"):
+            writes -= 1
+            if writes == 0:
+                if moment == "between":  # somewhere in the epoch after this write
+                    time.sleep(chooser.uniform(0.0, 0.05))
+                break
+    else:
+        pytest.fail("the fit ended before its kill")
+    os.kill(pid, signal.SIGKILL)
+    for _ in lines:  # until the server reports the end
+        pass
+    assert os.WIFSIGNALED(forks.status) and os.WTERMSIG(forks.status) == signal.SIGKILL
+    return moment, start
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and fork")
+def test_sigkill_at_random_moments_then_resume_gives_the_same_bits(tmp_path):
     from sklearn.datasets import load_digits
 
     path, out = tmp_path / "fit.ckpt", tmp_path / "out.npz"
     chooser = random.Random(12)
-    kills, mid_write, starts = 0, 0, []
-    while kills < 22:
-        child = subprocess.Popen(
-            [sys.executable, "-c", KILLED_FIT, str(path), str(out)],
-            stdout=subprocess.PIPE,
-            text=True,
-            env=dict(os.environ, PYTHONUNBUFFERED="1"),
-        )
-        plan = chooser.choice(["startup", "mid-write", "between"])
-        writes = chooser.randint(1, 3)
-        for line in child.stdout:
-            if line.startswith("START"):
-                starts.append(int(line.split()[1]))
-                if plan == "startup":
-                    break
-            if line.startswith("WRITING"):
-                writes -= 1
-                if writes == 0:
-                    if plan == "between":  # somewhere in the epoch after this write
-                        import time
-
-                        time.sleep(chooser.uniform(0.0, 0.05))
-                    break
-        child.send_signal(signal.SIGKILL)
-        child.communicate()
-        assert child.returncode == -signal.SIGKILL, "the fit ended before its kill"
-        kills += 1
-        mid_write += plan == "mid-write"
+    with _Forks(path, out) as forks:
+        moments, starts = zip(*(_kill_one_fit(forks, chooser) for _ in range(22)), strict=True)
     subprocess.run(
         [sys.executable, "-c", KILLED_FIT, str(path), str(out)], check=True, capture_output=True
     )
@@ -421,5 +481,5 @@ def test_sigkill_at_random_moments_then_resume_gives_the_same_bits(tmp_path):
     assert result["scores"].tolist() == straight.validation_scores_
     assert int(result["n_iter"]) == straight.n_iter_ == 100
     assert int(result["epochs"]) == 100 - int(result["start"]) and result["start"] > 0
-    assert mid_write >= 3 and max(starts) > 0
+    assert moments.count("mid-write") >= 3 and max(starts) > 0
     assert os.listdir(tmp_path) == ["out.npz"]  # checkpoint and orphans gone
