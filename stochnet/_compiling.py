@@ -68,16 +68,21 @@ def _dtypes(args):
     return [n for n in names if n.startswith("float")]
 
 
+def read_index(path):
+    """``(numba version, stamp, overloads)`` of the cache index file ``path`` (no stamp
+    and no overloads when another Numba version wrote it)."""
+    with open(path, "rb") as f:
+        version = pickle.load(f)
+        if version != numba.__version__:
+            return version, None, {}
+        stamp, overloads = pickle.loads(f.read())
+    return version, stamp, overloads
+
+
 def _index(dispatcher):
-    """``(numba version, stamp, overloads)`` of the kernel's cache index, or None."""
+    """:func:`read_index` of the kernel's cache index, or None."""
     try:
-        index_path = dispatcher._cache._cache_file._index_path
-        with open(index_path, "rb") as f:
-            version = pickle.load(f)
-            if version != numba.__version__:
-                return version, None, {}
-            stamp, overloads = pickle.loads(f.read())
-        return version, stamp, overloads
+        return read_index(dispatcher._cache._cache_file._index_path)
     except Exception:  # no index, or a layout this Numba does not have: no reason known
         return None
 

@@ -71,6 +71,11 @@ def threads():
 
 
 #: Two seeded digits fits (float64, float32) whose parameters go to ``argv[1] + dtype``.
+#: Environment for processes that fork from one that has imported stochnet: GNU OpenMP
+#: cannot run in a fork of a process that started it (importing the engine does);
+#: Numba's own workqueue threads can.
+FORK_SAFE_THREADS = {"NUMBA_THREADING_LAYER": "workqueue"}
+
 SEEDED_FITS = textwrap.dedent(
     """
     import sys, warnings

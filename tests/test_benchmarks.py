@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from .background import Command, after_the_test_process
+from .conftest import FORK_SAFE_THREADS
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 ASV_RUNS = shutil.which("git") is not None and (BENCHMARKS.parent / ".git").exists()
@@ -20,15 +21,14 @@ def asv_smoke_run(folder):
     where the test is skipped.
 
     The benchmarks fork from one process that has imported stochnet instead of each
-    starting an interpreter (under half the time). GNU OpenMP cannot run in a fork of a
-    process that started it, so they use Numba's workqueue threads: this run checks
-    that every benchmark runs, not how fast.
+    starting an interpreter (under half the time), on ``FORK_SAFE_THREADS``: this run
+    checks that every benchmark runs, not how fast.
     """
     if not ASV_RUNS:
         return []
     asv = [sys.executable, "-m", "asv"]
     env = dict(os.environ, HOME=str(folder), STOCHNET_ASV_SMOKE="1",  # HOME: asv's machine file
-               NUMBA_THREADING_LAYER="workqueue")  # fmt: skip
+               **FORK_SAFE_THREADS)  # fmt: skip
     launch = ["--launch-method=forkserver"] if hasattr(os, "fork") else []
     return [
         Command([*asv, "machine", "--yes", "--machine", "ci"], env=env, cwd=BENCHMARKS),

@@ -21,7 +21,7 @@ from stochnet import io as snio
 from stochnet.engine import trainer as trainer_module
 from stochnet.estimators import _checkpoint
 
-from .conftest import examples, toy_problem
+from .conftest import FORK_SAFE_THREADS, examples, toy_problem
 
 X, y_class, y_reg = toy_problem(150)
 
@@ -392,14 +392,12 @@ class _Forks:
     returns its process id and a stream of its output lines."""
 
     def __init__(self, path, out):
-        # GNU OpenMP cannot run in a fork of a process that started it (importing the
-        # engine does); Numba's own workqueue threads can.
         self._server = subprocess.Popen(
             [sys.executable, "-c", KILLED_FIT, str(path), str(out), "--fork"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
-            env=dict(os.environ, NUMBA_THREADING_LAYER="workqueue"),
+            env=dict(os.environ, **FORK_SAFE_THREADS),
         )
 
     def fit(self):
