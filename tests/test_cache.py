@@ -27,42 +27,48 @@ def test_other_files_keep_numbas_locators():
     assert type(elsewhere._cache._impl.locator) not in _cache.LOCATORS
 
 
-PREDICT_RELU_OF_MINUS_TWO = textwrap.dedent(
+IDENTITY_OUTPUT_OF_MINUS_TWO = textwrap.dedent(
     """
     import sys
     import numpy as np
     import stochnet
-    from stochnet.engine import MLPNetwork
+    from stochnet.kernels.codes import SQUARED_ERROR
+    from stochnet.kernels.cpu.losses import output_activation
     assert stochnet.__file__.startswith(sys.argv[1]), stochnet.__file__
-    net = MLPNetwork((1, 1, 1), activation="relu", loss="squared_error")
-    net.theta[:] = [1.0, 1.0, 0.0, 0.0]
-    print(net.predict(np.array([[-2.0]]))[0, 0])
+    out = np.empty((1, 1))
+    output_activation(SQUARED_ERROR, np.array([[-2.0]]), out)
+    print(out[0, 0])
     """
 )
 COPY_PACKAGE = (
     "import shutil, sys\n"
     "shutil.copytree(sys.argv[1], sys.argv[2], ignore=shutil.ignore_patterns('__pycache__'))"
 )
-MAKE_RELU_HALVE = (
+IDENTITY = "elif loss == SQUARED_ERROR:\n        for j in range(k):\n            a[i, j] = z[i, j]"
+MAKE_IDENTITY_HALVE = (
     "import pathlib, sys\n"
     "path = pathlib.Path(sys.argv[1])\n"
-    "path.write_text(path.read_text().replace('a[i] = max(z[i], 0.0)', 'a[i] = z[i] * 0.5'))"
+    "old = path.read_text()\n"
+    f"new = old.replace({IDENTITY!r}, {IDENTITY!r} + ' * 0.5')\n"
+    "assert new != old\n"
+    "path.write_text(new)"
 )
 
 
 def edit_a_callee(folder):
-    """Copy the package into ``folder``, predict, edit a callee's file only, predict."""
+    """Copy the package into ``folder``; a kernel (``losses.output_activation``) runs,
+    its callee's file only (``shared/math_source.py``) is edited, the kernel runs."""
     import stochnet
 
     python, env = sys.executable, dict(os.environ, PYTHONPATH=str(folder))
-    predict = Command([python, "-c", PREDICT_RELU_OF_MINUS_TWO, str(folder)], env=env, cwd=folder)
-    activations = folder / "stochnet" / "kernels" / "cpu" / "activations.py"
+    run = Command([python, "-c", IDENTITY_OUTPUT_OF_MINUS_TWO, str(folder)], env=env, cwd=folder)
+    math_source = folder / "stochnet" / "kernels" / "shared" / "math_source.py"
     return [
         Command([python, "-c", COPY_PACKAGE, os.path.dirname(stochnet.__file__),
                  str(folder / "stochnet")]),
-        predict,
-        Command([python, "-c", MAKE_RELU_HALVE, str(activations)]),
-        predict,
+        run,
+        Command([python, "-c", MAKE_IDENTITY_HALVE, str(math_source)]),
+        run,
     ]  # fmt: skip
 
 
@@ -73,7 +79,7 @@ def test_editing_a_callee_recompiles_its_callers(background):
     cached caller)."""
     runs = background.result(edit_a_callee).runs
     assert [run.returncode for run in runs] == [0, 0, 0, 0], runs[-1].stderr[-3000:]
-    assert float(runs[1].stdout) == 0.0  # relu(-2) = 0
+    assert float(runs[1].stdout) == -2.0
     assert float(runs[3].stdout) == -1.0
 
 

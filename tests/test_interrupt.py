@@ -10,9 +10,13 @@ import pytest
 
 SCRIPT = textwrap.dedent(
     """
-    import sys, warnings
+    import signal, sys, warnings
     import numpy as np
     import stochnet as sn
+
+    # Ctrl-C as in a terminal, even where the test runner was started with SIGINT
+    # ignored (a shell's background job), which the child would inherit
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(20000, 100)).astype(np.float32)
@@ -57,7 +61,10 @@ def _interrupt_fit(mode, solver="adam", after_epochs=2):
         if seen >= after_epochs:
             break
     child.send_signal(signal.SIGINT)
-    out, err = child.communicate(timeout=300)
+    try:
+        out, err = child.communicate(timeout=300)
+    finally:
+        child.kill()  # no runaway fit when the child missed the signal
     return child.returncode, out, err
 
 
