@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import NamedTuple
 
@@ -31,11 +32,13 @@ class Command(NamedTuple):
 
 
 class Finished(NamedTuple):
-    """A check's outcome: its subprocesses, in order, up to the first that failed, and
-    the folder it was given."""
+    """A check's outcome: its subprocesses, in order, up to the first that failed, the
+    folder it was given, and when it started and ended (``time.monotonic()``)."""
 
     runs: list
     folder: Path
+    started: float
+    ended: float
 
     @property
     def run(self):
@@ -83,6 +86,13 @@ class BackgroundChecks:
             raise outcome
         return outcome
 
+    def timings(self):
+        """``(check name, started, ended)`` of the finished checks, in the order they
+        ran (``time.monotonic()`` seconds)."""
+        done = [(c.__name__, o.started, o.ended) for c, o in self._outcomes.items()
+                if isinstance(o, Finished)]  # fmt: skip
+        return sorted(done, key=lambda row: row[1])
+
     def stop(self):
         """Kill what still runs (a session ended early) and remove the folders."""
         self._stopped.set()
@@ -108,6 +118,7 @@ class BackgroundChecks:
     def _finish(self, check):
         if self._stopped.is_set():
             raise RuntimeError("the session ended before this check ran")
+        started = time.monotonic()
         folder = self._root / check.__name__
         folder.mkdir()
         commands = check(folder)
@@ -118,7 +129,7 @@ class BackgroundChecks:
             runs.append(self._execute(command))
             if runs[-1].returncode:
                 break
-        return Finished(runs, folder)
+        return Finished(runs, folder, started, time.monotonic())
 
     def _execute(self, command):
         with subprocess.Popen(

@@ -2,6 +2,7 @@ import contextlib
 import os
 import sys
 import textwrap
+import time
 
 import numba
 import numpy as np
@@ -111,6 +112,7 @@ def precompiled(background):
 
 # ------------------------------------------------------------ background checks
 _CHECKS = pytest.StashKey[BackgroundChecks]()
+_SESSION_START = pytest.StashKey[float]()
 
 
 def pytest_configure(config):
@@ -130,6 +132,25 @@ def pytest_collection_finish(session):
         return
     marks = (item.get_closest_marker("background") for item in session.items)
     session.config.stash[_CHECKS].start(mark.kwargs["check"] for mark in marks if mark is not None)
+
+
+def pytest_sessionstart(session):
+    session.config.stash[_SESSION_START] = time.monotonic()
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """When each background check ran, beside the test process's own end: which of the
+    two lanes is the longer one."""
+    timings = config.stash[_CHECKS].timings()
+    if not timings:
+        return
+    start = config.stash[_SESSION_START]
+    terminalreporter.section("background checks")
+    for name, began, ended in timings:
+        terminalreporter.write_line(
+            f"{ended - began:6.1f} s  {name} (from {began - start:.0f} s to {ended - start:.0f} s)"
+        )
+    terminalreporter.write_line(f"tests ended at {time.monotonic() - start:.0f} s")
 
 
 def pytest_unconfigure(config):

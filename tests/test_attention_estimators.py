@@ -44,7 +44,7 @@ def test_digits_as_tabular_tokens():
         X, y, test_size=0.25, random_state=0, stratify=y
     )
     clf = sn.AttentionClassifier(
-        d_model=32, n_heads=4, n_layers=2, d_ff=64, batch_size=64, max_iter=30, random_state=0
+        d_model=32, n_heads=4, n_layers=1, d_ff=64, batch_size=64, max_iter=30, random_state=0
     ).fit(X_train, y_train)
     assert clf.score(X_test, y_test) >= 0.95
     assert clf.sequence_shape_ == (64, 1)
