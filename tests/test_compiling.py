@@ -11,6 +11,7 @@ import pytest
 
 from stochnet import MLPRegressor, _compiling
 
+from .background import Command
 from .conftest import cold_compile
 
 # Kernels of sn.random: a few seconds to compile, so that these processes stay cheap.
@@ -34,9 +35,34 @@ def _run(code, cache_dir, *, check=True):
     )
 
 
+NEW_DTYPES = """
+import warnings
+import numpy as np
+from stochnet.kernels.cpu.checks import count_nonfinite
+count_nonfinite(np.zeros(3))
+count_nonfinite(np.zeros(3, np.float32))
+warnings.filterwarnings("ignore", category=__import__("stochnet").CompileWarning)
+count_nonfinite(np.zeros((3, 2))[:, 0])  # another layout: compiles, silently
+"""
+
+
+def notice_processes(folder):
+    """On one empty cache: :data:`DRAWS` (cold), :data:`DRAWS` again (warm), then
+    :data:`NEW_DTYPES` (kernels of other dtypes and layouts on a cache that has some)."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(folder / "cache"))
+    return [Command([sys.executable, "-c", code], env=env) for code in (DRAWS, DRAWS, NEW_DTYPES)]
+
+
+def _notice_runs(background):
+    runs = background.result(notice_processes).runs
+    assert [run.returncode for run in runs] == [0, 0, 0], runs[-1].stderr[-3000:]
+    return runs
+
+
 @pytest.mark.slow
-def test_a_cold_compile_is_announced_once_and_a_warm_run_is_silent(tmp_path):
-    cold = _run(DRAWS, tmp_path)
+@pytest.mark.background(check=notice_processes)
+def test_a_cold_compile_is_announced_once_and_a_warm_run_is_silent(background):
+    cold, warm, _ = _notice_runs(background)
     notices = re.findall(r"CompileWarning: (.*)", cold.stderr)
     assert len(notices) == 1, cold.stderr
     assert "compiling its float64 CPU kernels" in notices[0]
@@ -44,27 +70,18 @@ def test_a_cold_compile_is_announced_once_and_a_warm_run_is_silent(tmp_path):
     assert "python -m stochnet compile" in notices[0]
     assert int(cold.stdout.split()[0]) > 0
 
-    warm = _run(DRAWS, tmp_path)
     assert "CompileWarning" not in warm.stderr
     assert int(warm.stdout.split()[0]) == 0
     assert warm.stdout.split()[1:] == cold.stdout.split()[1:]
 
 
 @pytest.mark.slow
-def test_the_notice_names_a_new_dtype_and_can_be_silenced(tmp_path):
-    _run(DRAWS, tmp_path)
-    code = """
-    import warnings
-    import numpy as np
-    from stochnet.kernels.cpu.checks import count_nonfinite
-    count_nonfinite(np.zeros(3))
-    count_nonfinite(np.zeros(3, np.float32))
-    warnings.filterwarnings("ignore", category=__import__("stochnet").CompileWarning)
-    count_nonfinite(np.zeros((3, 2))[:, 0])  # another layout: compiles, silently
-    """
-    notices = re.findall(r"CompileWarning: (.*)", _run(code, tmp_path).stderr)
-    assert len(notices) == 1
-    assert "first use" in notices[0] or "nothing is cached" in notices[0]
+@pytest.mark.background(check=notice_processes)
+def test_the_notice_names_a_new_dtype_and_can_be_silenced(background):
+    *_, new_dtypes = _notice_runs(background)
+    notices = re.findall(r"CompileWarning: (.*)", new_dtypes.stderr)
+    assert len(notices) == 1, new_dtypes.stderr
+    assert "first use" in notices[0]
 
 
 @pytest.mark.slow

@@ -174,7 +174,7 @@ def _strided_views(a):
     "m,k,n", [(0, 3, 4), (5, 0, 3), (1, 7, 1), (37, 50, 23), (700, 300, 9), (9, 300, 700)]
 )
 def test_matmul_strided_views(dtype, m, k, n):
-    from stochnet.kernels.cpu.blas import affine, matmul
+    from stochnet.kernels.cpu.blas import _product, affine, matmul
 
     a = RNG.normal(size=(m, k)).astype(dtype)
     b = RNG.normal(size=(k, n)).astype(dtype)
@@ -188,6 +188,9 @@ def test_matmul_strided_views(dtype, m, k, n):
             np.testing.assert_allclose(out, expected, rtol=tol, atol=tol)
             affine(x, y, bias, out)
             np.testing.assert_allclose(out, expected + bias, rtol=tol, atol=tol)
+    # the nine layout pairs (and every other caller's) share one compiled product per dtype
+    dtypes = [signature[0].dtype for signature in _product.signatures]
+    assert len(dtypes) == len(set(dtypes)), _product.signatures
 
 
 def test_matmul_rejects_unit_stride_free_views():

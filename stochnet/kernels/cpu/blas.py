@@ -14,7 +14,9 @@ The tiles depend on the shapes and on the machine's core count
 (``numba.config.NUMBA_NUM_THREADS``), never on ``numba.set_num_threads``, so results do
 not change with the thread count. The parallel part takes the operands as addresses and
 leading dimensions, so it compiles once, whatever the dtypes and memory layouts of the
-callers' views (each compiled parallel loop adds seconds to a cold start).
+callers' views (each compiled parallel loop adds seconds to a cold start); the part
+before it takes them typed with any layout (``specialise.operand``), so it compiles
+once per dtype.
 """
 
 import numba
@@ -24,6 +26,7 @@ from numba import njit, prange, types
 from ..._config import JIT
 from .epilogues import ACTIVATE, DELTA, NONE, no_epilogue
 from .pointers import call_void, copy_bytes, pointer
+from .specialise import any_layout, operand
 
 #: Products with fewer multiply-adds per tile than this are not split further: a
 #: parallel region costs a few microseconds.
@@ -186,7 +189,8 @@ def _product(a, b, bias, c, epilogue):
 def matmul(a, b, c):
     """``c = a @ b`` for 2-D views with contiguous rows or columns (``c``: rows), in
     :func:`tile_count` tiles along the longer side of ``c``."""
-    _product(a, b, np.empty(0, dtype=c.dtype), c, no_epilogue())
+    _product(operand(a), operand(b), operand(np.empty(0, dtype=c.dtype)), any_layout(c),
+             no_epilogue())  # fmt: skip
 
 
 @njit(**JIT)
@@ -199,8 +203,9 @@ def _check_bias(bias, c):
 def affine(a, b, bias, c):
     """``c = a @ b + bias`` (:func:`matmul` with the bias row written into each tile of
     ``c`` first and added by the BLAS, not by a pass of its own)."""
-    _check_bias(bias, c)
-    _product(a, b, bias, c, no_epilogue())
+    row, out = operand(bias), any_layout(c)
+    _check_bias(row, out)
+    _product(operand(a), operand(b), row, out, no_epilogue())
 
 
 @njit(**JIT)
@@ -213,8 +218,9 @@ def affine_activate(a, b, bias, z, out, code, finisher):
     """``z = a @ b + bias`` and ``out = f(z)`` for the activation ``code``, each tile
     activated by the thread that computed it (``out``: the layout of ``z``;
     ``finisher``: ``epilogues.finisher(dtype)``)."""
-    _check_bias(bias, z)
-    if not _same_layout(out, z):
+    row, pre = operand(bias), any_layout(z)
+    _check_bias(row, pre)
+    if not _same_layout(operand(out), pre):
         raise ValueError("affine_activate needs out with the shape and strides of z")
     epilogue = (
         np.int64(ACTIVATE),
@@ -224,7 +230,7 @@ def affine_activate(a, b, bias, z, out, code, finisher):
         np.int64(0),
         np.int64(finisher),
     )
-    _product(a, b, bias, z, epilogue)
+    _product(operand(a), operand(b), row, pre, epilogue)
 
 
 @njit(**JIT)
@@ -236,10 +242,11 @@ def matmul_delta(a, b, c, z, mask, code, column_sums, finisher):
     by the thread that computed it; the column sums add per-tile partial sums (their
     order depends on the shapes alone).
     """
-    if not _same_layout(z, c):
+    delta = any_layout(c)
+    if not _same_layout(operand(z), delta):
         raise ValueError("matmul_delta needs z with the shape and strides of c")
     with_mask = mask.size > 0
-    if with_mask and not _same_layout(mask, c):
+    if with_mask and not _same_layout(operand(mask), delta):
         raise ValueError("matmul_delta needs a mask with the shape and strides of c")
     m, n = c.shape
     if column_sums.shape[0] != n:
@@ -253,7 +260,7 @@ def matmul_delta(a, b, c, z, mask, code, column_sums, finisher):
         np.int64(partial.ctypes.data),
         np.int64(finisher),
     )
-    _product(a, b, np.empty(0, dtype=c.dtype), c, epilogue)
+    _product(operand(a), operand(b), operand(np.empty(0, dtype=c.dtype)), delta, epilogue)
     for j in range(n):
         column_sums[j] = partial[0, j]
     for t in range(1, partial.shape[0]):
