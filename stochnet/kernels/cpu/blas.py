@@ -189,8 +189,8 @@ def _product(a, b, bias, c, epilogue):
 def matmul(a, b, c):
     """``c = a @ b`` for 2-D views with contiguous rows or columns (``c``: rows), in
     :func:`tile_count` tiles along the longer side of ``c``."""
-    _product(operand(a), operand(b), operand(np.empty(0, dtype=c.dtype)), any_layout(c),
-             no_epilogue())  # fmt: skip
+    no_bias = operand(np.empty(0, dtype=c.dtype))
+    _product(operand(a), operand(b), no_bias, any_layout(c), no_epilogue())
 
 
 @njit(**JIT)
