@@ -24,16 +24,17 @@ from numba.core.imputils import impl_ret_borrowed
 from numba.extending import intrinsic
 
 
+def _same_value(context, builder, signature, args):
+    """Codegen of a retyping cast: the array's own value, under its new type."""
+    return impl_ret_borrowed(context, builder, signature.return_type, args[0])
+
+
 @intrinsic
 def read_only(typingctx, array):
     """``array`` typed as read-only (the same memory; writes fail to compile)."""
     if not isinstance(array, types.Array):
         return None
-
-    def codegen(context, builder, signature, args):
-        return impl_ret_borrowed(context, builder, signature.return_type, args[0])
-
-    return array.copy(readonly=True)(array), codegen
+    return array.copy(readonly=True)(array), _same_value
 
 
 @intrinsic
@@ -53,11 +54,7 @@ def any_layout(typingctx, array):
     then share one specialisation of a kernel that reads their strides itself."""
     if not isinstance(array, types.Array):
         return None
-
-    def codegen(context, builder, signature, args):
-        return impl_ret_borrowed(context, builder, signature.return_type, args[0])
-
-    return array.copy(layout="A")(array), codegen
+    return array.copy(layout="A")(array), _same_value
 
 
 @intrinsic
@@ -66,8 +63,4 @@ def operand(typingctx, array):
     its address and strides."""
     if not isinstance(array, types.Array):
         return None
-
-    def codegen(context, builder, signature, args):
-        return impl_ret_borrowed(context, builder, signature.return_type, args[0])
-
-    return array.copy(layout="A", readonly=True)(array), codegen
+    return array.copy(layout="A", readonly=True)(array), _same_value
