@@ -1,7 +1,5 @@
 import contextlib
 import os
-import sys
-import textwrap
 import time
 
 import numba
@@ -9,7 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import settings
 
-from .background import BackgroundChecks, Command
+from .background import BackgroundChecks
 
 # Hypothesis profiles: "full" (the default: what CI and the README's test command run)
 # and "dev", a tenth of the examples for the inner loop:
@@ -71,43 +69,10 @@ def threads():
     return numba_threads
 
 
-#: Two seeded digits fits (float64, float32) whose parameters go to ``argv[1] + dtype``.
 #: Environment for processes that fork from one that has imported stochnet: GNU OpenMP
 #: cannot run in a fork of a process that started it (importing the engine does);
 #: Numba's own workqueue threads can.
 FORK_SAFE_THREADS = {"NUMBA_THREADING_LAYER": "workqueue"}
-
-SEEDED_FITS = textwrap.dedent(
-    """
-    import sys, warnings
-    import numpy as np
-    from sklearn.datasets import load_digits
-    import stochnet as sn
-    warnings.simplefilter("ignore")
-    X, y = load_digits(return_X_y=True)
-    for dtype in (np.float64, np.float32):
-        clf = sn.MLPClassifier((32,), dropout=0.1, max_iter=3, random_state=5)
-        np.save(sys.argv[1] + str(np.dtype(dtype)), clf.fit((X / 16).astype(dtype), y).parameters_)
-    """
-)
-
-
-def cold_compile(folder):
-    """``precompile()`` into the empty ``folder / "cache"`` in a fresh process, which
-    then runs :data:`SEEDED_FITS` on its freshly compiled kernels (parameters saved as
-    ``folder / "compiled<dtype>.npy"``). The slow tests share this one cold compile of
-    every default model family."""
-    code = "from stochnet.precompile import precompile\nprecompile(file=None)\n" + SEEDED_FITS
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(folder / "cache"))
-    return Command([sys.executable, "-c", code, str(folder / "compiled")], env=env)
-
-
-@pytest.fixture
-def precompiled(background):
-    """The folder of :func:`cold_compile` (mark its readers ``background(check=cold_compile)``)."""
-    finished = background.result(cold_compile)
-    assert finished.run.returncode == 0, finished.run.stderr[-3000:]
-    return finished.folder
 
 
 # ------------------------------------------------------------ background checks

@@ -11,8 +11,7 @@ import pytest
 
 from stochnet import MLPRegressor, _compiling
 
-from .background import Command
-from .conftest import cold_compile
+from .background import Command, after_the_test_process
 
 # Kernels of sn.random: a few seconds to compile, so that these processes stay cheap.
 DRAWS = """
@@ -171,51 +170,99 @@ def test_precompile_command_line_parses():
         main(["nothing"])
 
 
-@pytest.mark.slow
-@pytest.mark.background(check=cold_compile)
-def test_precompile_fills_the_cache_for_a_first_fit(precompiled):
-    """After ``precompile()`` (the ``precompiled`` fixture) a fresh process fits every
-    default family, at other sizes and options, without compiling anything."""
-    code = """
-    import warnings
-    import numpy as np
-    import scipy.sparse
-    import stochnet as sn
-    from stochnet._compiling import compile_count
-    rng = np.random.default_rng(1)
-    X, y = rng.normal(size=(300, 20)), rng.integers(0, 4, 300)
-    warnings.simplefilter("ignore")
-    sn.MLPClassifier().fit(X.astype(np.float32), y).predict(X.astype(np.float32))
-    big = np.repeat(X, 200, axis=0)  # large enough for the parallel NaN check
-    big.flags.writeable = False  # and read-only, as joblib hands it to its workers
-    sn.MLPClassifier((4,), max_iter=1).fit(big, np.repeat(y, 200))
-    sn.MLPClassifier(early_stopping=True).fit(scipy.sparse.csr_matrix(X), y)
-    sn.MLPRegressor(max_iter=5).fit(X, X[:, 0]).score(X, X[:, 0])
-    sn.AttentionClassifier(max_iter=2).fit(X[:50], y[:50]).predict_proba(X[:50])
-    sn.AttentionClassifier(max_iter=2).fit(X[:50].reshape(50, 5, 4), y[:50])
-    print(compile_count())
-    """
-    assert _run(code, precompiled / "cache").stdout.strip() == "0"
+#: Appended to a process's code: the stochnet kernels it has run, as a set of
+#: ``(module.qualname, argument types)`` strings pickled to ``argv[1]``.
+KERNELS_RUN = """
+import gc, pickle, sys
+from numba.core.dispatcher import Dispatcher
+from stochnet._compiling import _is_stochnet
+kernels = {(f"{d.py_func.__module__}.{d.py_func.__qualname__}", str(args))
+           for d in gc.get_objects() if issubclass(type(d), Dispatcher) and _is_stochnet(d)
+           for args in d.overloads}
+with open(sys.argv[1], "wb") as f:
+    pickle.dump(kernels, f)
+"""
+
+#: First fits of every default family, at other sizes and options than precompile()'s.
+FIRST_FITS = """
+import warnings
+import numpy as np
+import scipy.sparse
+import stochnet as sn
+from stochnet._compiling import compile_count
+rng = np.random.default_rng(1)
+X, y = rng.normal(size=(300, 20)), rng.integers(0, 4, 300)
+warnings.simplefilter("ignore")
+sn.MLPClassifier().fit(X.astype(np.float32), y).predict(X.astype(np.float32))
+big = np.repeat(X, 200, axis=0)  # large enough for the parallel NaN check
+big.flags.writeable = False  # and read-only, as joblib hands it to its workers
+sn.MLPClassifier((4,), max_iter=1).fit(big, np.repeat(y, 200))
+sn.MLPClassifier(early_stopping=True).fit(scipy.sparse.csr_matrix(X), y)
+sn.MLPRegressor(max_iter=5).fit(X, X[:, 0]).score(X, X[:, 0])
+sn.AttentionClassifier(max_iter=2).fit(X[:50], y[:50]).predict_proba(X[:50])
+sn.AttentionClassifier(max_iter=2).fit(X[:50].reshape(50, 5, 4), y[:50])
+print(compile_count())
+"""
+
+
+@after_the_test_process
+def precompile_then_first_fits(folder):
+    """``precompile()`` in a fresh process, then :data:`FIRST_FITS` in another, both on
+    the session's kernel cache; each pickles the kernels it ran (:data:`KERNELS_RUN`)
+    to ``folder / "<name>.pkl"``."""
+    code = {"precompile": "from stochnet.precompile import precompile\nprecompile(file=None)\n",
+            "first_fits": textwrap.dedent(FIRST_FITS)}  # fmt: skip
+    return [
+        Command([sys.executable, "-c", source + KERNELS_RUN, str(folder / f"{name}.pkl")])
+        for name, source in code.items()
+    ]
+
+
+def _kernels_run(folder, name):
+    import pickle
+
+    with open(folder / f"{name}.pkl", "rb") as f:
+        return pickle.load(f)
 
 
 @pytest.mark.slow
-@pytest.mark.background(check=cold_compile)
-def test_the_forward_and_backward_passes_compile_once_per_dtype_and_input(precompiled):
+@pytest.mark.background(check=precompile_then_first_fits)
+def test_precompile_covers_the_first_fit_of_every_default_family(background):
+    """After ``precompile()`` a fresh process fits every default family, at other sizes
+    and options, without compiling anything; and every kernel it runs (with its
+    argument types) is one ``precompile()`` ran, so an empty cache that only
+    ``precompile()`` filled would hold it too."""
+    finished = background.result(precompile_then_first_fits)
+    assert [run.returncode for run in finished.runs] == [0, 0], finished.run.stderr[-3000:]
+    assert finished.run.stdout.strip() == "0"
+    precompiled = _kernels_run(finished.folder, "precompile")
+    first_fits = _kernels_run(finished.folder, "first_fits")
+    assert first_fits and not first_fits - precompiled, sorted(first_fits - precompiled)
+
+
+@pytest.mark.slow
+@pytest.mark.background(check=precompile_then_first_fits)
+def test_the_forward_and_backward_passes_compile_once_per_dtype_and_input(background):
     """Training (writable parameters, constant flags), prediction (read-only ones) and
     a model read back from a pickle share one compiled forward and backward pass per
-    dtype and kind of input: the cold cache holds no second one."""
+    dtype and kind of input: once this session's tests and ``precompile()`` have run,
+    the kernel cache holds no second one for this machine."""
     import collections
 
+    from stochnet.kernels.cpu import encoder, mlp
+
+    background.result(precompile_then_first_fits)
     # the position of the batch input (dense or CSR) in each pass's arguments
-    batch = {"mlp.forward": 3, "mlp.backward": 4, "encoder.forward": None, "encoder.backward": None}
-    for name, position in batch.items():
-        (index,) = precompiled.glob(f"cache/**/{name}-*.nbi")
-        _, _, overloads = _compiling.read_index(index)
+    batch = {mlp.forward: 3, mlp.backward: 4, encoder.forward: None, encoder.backward: None}
+    for kernel, position in batch.items():
+        _, _, overloads = _compiling._index(kernel)
+        machine = kernel.targetctx.codegen().magic_tuple()
         kinds = collections.Counter()
         for key in overloads:
-            args = _compiling._key_args(key)
-            kinds[args[0].dtype, position and type(args[position]).__name__] += 1
-        assert kinds and max(kinds.values()) == 1, (name, kinds)
+            if key[1] == machine:
+                args = _compiling._key_args(key)
+                kinds[args[0].dtype, position and type(args[position]).__name__] += 1
+        assert kinds and max(kinds.values()) == 1, (kernel, kinds)
 
 
 def _fake_kernel(folder):

@@ -13,7 +13,7 @@ import pytest
 
 import stochnet as sn
 
-from .background import Command
+from .background import Command, after_the_test_process
 
 ROOT = Path(__file__).resolve().parent.parent
 cuda = pytest.importorskip("numba.cuda", reason="numba-cuda is not installed")
@@ -23,6 +23,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+@after_the_test_process  # it compares with the CPU kernels the tests have compiled by then
 def simulated_cuda_tests(folder):
     env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}
     argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", ROOT / "tests/cuda"]
