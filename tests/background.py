@@ -2,17 +2,20 @@
 
 A check is one or a few subprocesses that take a minute or two, mostly compiling on
 one core: a bounds-checked build of the kernels, the kernel tests on the CUDA
-simulator, a cold compile of every model family, the asv smoke run. The checks that
-the session's selected tests read start when collection ends and run one after
-another on a background thread, so on a 2-core machine they use the core the test
-process leaves idle while it compiles or runs single-threaded code; the tests that
-read them run last (``conftest.pytest_collection_modifyitems``).
+simulator, a cold compile of the seeded fits, the asv smoke run. The checks that the
+session's selected tests read start when collection ends and run one after another on
+a background thread, at a lower priority (:data:`NICENESS`), so on a 2-core machine
+they use the core the test process leaves idle while it compiles or runs
+single-threaded code; the tests that read them run last
+(``conftest.pytest_collection_modifyitems``).
 
 A test declares what it reads with ``@pytest.mark.background(check=check)`` and reads it
 with the ``background`` fixture: ``background.result(check)``. A check read without
 the mark runs when it is read.
 """
 
+import contextlib
+import os
 import shutil
 import subprocess
 import tempfile
@@ -20,6 +23,11 @@ import threading
 import time
 from pathlib import Path
 from typing import NamedTuple
+
+#: The checks' processes run at this niceness: the test process is the session's
+#: critical path, and its multithreaded kernels wait for their slowest thread, so a
+#: check that shares a core with one of them should give the core up.
+NICENESS = 10
 
 
 class Command(NamedTuple):
@@ -141,6 +149,7 @@ class BackgroundChecks:
             text=True,
         ) as process:
             self._process = process
+            _lower_priority(process)
             if self._stopped.is_set():
                 process.kill()
             try:
@@ -152,3 +161,11 @@ class BackgroundChecks:
             finally:
                 self._process = None
         return subprocess.CompletedProcess(command.argv, process.returncode, stdout, stderr)
+
+
+def _lower_priority(process):
+    """Give ``process`` (started a moment ago, so still one thread) :data:`NICENESS`;
+    its threads and children inherit it."""
+    if hasattr(os, "setpriority"):
+        with contextlib.suppress(ProcessLookupError):
+            os.setpriority(os.PRIO_PROCESS, process.pid, NICENESS)
