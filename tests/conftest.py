@@ -78,6 +78,7 @@ FORK_SAFE_THREADS = {"NUMBA_THREADING_LAYER": "workqueue"}
 # ------------------------------------------------------------ background checks
 _CHECKS = pytest.StashKey[BackgroundChecks]()
 _SESSION_START = pytest.StashKey[float]()
+_FIRST_READER = pytest.StashKey[float]()
 
 
 def pytest_configure(config):
@@ -103,6 +104,11 @@ def pytest_sessionstart(session):
     session.config.stash[_SESSION_START] = time.monotonic()
 
 
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("background") is not None:
+        item.config.stash.setdefault(_FIRST_READER, time.monotonic())
+
+
 def pytest_terminal_summary(terminalreporter, config):
     """When each background check ran, beside the test process's own end: which of the
     two lanes is the longer one."""
@@ -115,6 +121,9 @@ def pytest_terminal_summary(terminalreporter, config):
         terminalreporter.write_line(
             f"{ended - began:6.1f} s  {name} (from {began - start:.0f} s to {ended - start:.0f} s)"
         )
+    if _FIRST_READER in config.stash:
+        own = config.stash[_FIRST_READER] - start
+        terminalreporter.write_line(f"the tests that read no check ended at {own:.0f} s")
     terminalreporter.write_line(f"tests ended at {time.monotonic() - start:.0f} s")
 
 
