@@ -108,13 +108,11 @@ def pair(fits):
     both = [start(code), start(code)]
     together = [finish(p) for p in both]
     base = statistics.median(alone[1:] or alone)
-    print(f"pair: alone {base:.3f} s per fit (first {alone[0]:.3f} s)")
+    print(f"pair: alone {base:.3f} s per fit, the first {alone[0]:.3f} s (it loads the kernels)")
     for k, times in enumerate(together):
-        print(
-            f"  process {k}: {ratios(times, base)}  (first fit {times[0] / alone[0]:.1f}x "
-            f"its first alone)"
-        )
-    return max(max(t) / base for t in together)
+        first = times[0] / alone[0]
+        print(f"  process {k}: first fit {first:.1f}x, then {ratios(times[1:], base)}")
+    return max(max(times[0] / alone[0], *(t / base for t in times[1:])) for times in together)
 
 
 def busy_neighbour(fits):
