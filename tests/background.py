@@ -2,7 +2,7 @@
 
 A check is one or a few subprocesses that take a minute or two, mostly compiling on
 one core: a bounds-checked build of the kernels, the kernel tests on the CUDA
-simulator, a cold compile of the seeded fits, the asv smoke run. The checks that the
+simulator, a cold compile of a seeded fit, the asv smoke run. The checks that the
 session's selected tests read start when collection ends and run one after another on
 a background thread, at a lower priority (:data:`NICENESS`), so on a 2-core machine
 they use the core the test process leaves idle while it compiles or runs

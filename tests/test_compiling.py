@@ -210,8 +210,8 @@ def precompile_then_first_fits(folder):
     """``precompile()`` in a fresh process, then :data:`FIRST_FITS` in another, both on
     the session's kernel cache; each pickles the kernels it ran (:data:`KERNELS_RUN`)
     to ``folder / "<name>.pkl"``."""
-    code = {"precompile": "from stochnet.precompile import precompile\nprecompile(file=None)\n",
-            "first_fits": textwrap.dedent(FIRST_FITS)}  # fmt: skip
+    precompile = "from stochnet.precompile import precompile\nprecompile(file=None)\n"
+    code = {"precompile": precompile, "first_fits": FIRST_FITS}
     return [
         Command([sys.executable, "-c", source + KERNELS_RUN, str(folder / f"{name}.pkl")])
         for name, source in code.items()
@@ -255,7 +255,9 @@ def test_the_forward_and_backward_passes_compile_once_per_dtype_and_input(backgr
     # the position of the batch input (dense or CSR) in each pass's arguments
     batch = {mlp.forward: 3, mlp.backward: 4, encoder.forward: None, encoder.backward: None}
     for kernel, position in batch.items():
-        _, _, overloads = _compiling._index(kernel)
+        index = _compiling._index(kernel)
+        assert index is not None, f"{kernel} has no cache index"
+        _, _, overloads = index
         machine = kernel.targetctx.codegen().magic_tuple()
         kinds = collections.Counter()
         for key in overloads:
