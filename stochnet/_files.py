@@ -12,12 +12,35 @@ def temporary_name(path, pid=None):
     return os.path.join(folder, f".{name}.{os.getpid() if pid is None else pid}.tmp")
 
 
+def writable_folder_problem(path):
+    """Why no file can be written at ``path``, as ``(OSError subclass, reason)``: an
+    empty path or a folder, a folder that is missing, not a folder or not writable;
+    ``None`` when it can."""
+    path = os.fspath(path)
+    if not path:
+        return FileNotFoundError, "the path is empty"
+    if os.path.isdir(path):
+        return IsADirectoryError, "it is a folder"
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.exists(folder):
+        return FileNotFoundError, f"its folder {folder!r} does not exist"
+    if not os.path.isdir(folder):
+        return NotADirectoryError, f"{folder!r} is not a folder"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return PermissionError, f"its folder {folder!r} is not writable"
+    return None
+
+
 def replace_atomically(path, write):
     """Call ``write(file)`` on a temporary file beside ``path``, flush it to disk and
     rename it to ``path``; on any failure the temporary file goes and ``path`` is as it
     was. A process killed meanwhile leaves ``path`` intact and a temporary file that
     :func:`remove_orphans` removes."""
     path = os.fspath(path)
+    problem = writable_folder_problem(path)
+    if problem is not None:
+        error, reason = problem
+        raise error(f"cannot write {path!r}: {reason}.")
     temporary = temporary_name(path)
     try:
         # os.open, not tempfile: the file gets the umask's permissions, as open() would.

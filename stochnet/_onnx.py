@@ -75,6 +75,14 @@ class _Graph:
         return self.onnx.helper.make_tensor_value_info(name, self.element_type(dtype), shape)
 
     # ------------------------------------------------------------- math
+    def erf(self, x):
+        """``Erf``, which onnxruntime implements for float32 only: a float64 graph casts
+        around it (GELU is then exact to float32 rounding, about 1e-7)."""
+        if self.dtype == np.float32:
+            return self.op("Erf", x)
+        single = self.op("Cast", x, to=self.element_type(np.float32))
+        return self.op("Cast", self.op("Erf", single), to=self.element_type())
+
     def softplus(self, z):
         """``max(z, 0) + log(1 + exp(-|z|))``, as ``math_source.softplus``."""
         one = self.const(1.0)
@@ -88,7 +96,7 @@ class _Graph:
         if name == "identity":
             return z
         if name == "gelu":
-            erf = self.op("Erf", self.op("Mul", z, self.const(1.0 / math.sqrt(2.0))))
+            erf = self.erf(self.op("Mul", z, self.const(1.0 / math.sqrt(2.0))))
             return self.op(
                 "Mul", self.op("Mul", z, self.const(0.5)), self.op("Add", erf, self.const(1.0))
             )
@@ -219,7 +227,7 @@ def _attention_outputs(g, estimator, x):
 
 def _valid_tokens(g, estimator, x):
     """``N × T`` bool: the tokens before the trailing padding (None without padding)."""
-    pad = estimator.padding_value
+    pad = estimator._fitted_padding()  # what predict masks, whatever set_params said since
     if pad is None:
         return None
     is_pad = g.op("IsNaN", x) if math.isnan(pad) else g.op("Equal", x, g.const(pad))

@@ -106,3 +106,18 @@ def check_bool(name, value):
     if not isinstance(value, bool | np.bool_):
         fail(name, "an instance of 'bool'", value)
     return bool(value)
+
+
+def same_setting(a, b):
+    """Whether two parameter values ask for the same thing: equal values, or frozen
+    ``scipy.stats`` distributions of the same family and arguments (they compare by
+    identity)."""
+    frozen = [getattr(v, "dist", None) is not None and hasattr(v, "kwds") for v in (a, b)]
+    if all(frozen):
+        return (a.dist.name, a.args, a.kwds) == (b.dist.name, b.args, b.kwds)
+    if any(frozen):
+        return False
+    try:
+        return bool(np.all(a == b)) and np.shape(a) == np.shape(b)
+    except (TypeError, ValueError):
+        return a is b

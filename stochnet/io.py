@@ -94,6 +94,8 @@ _ESTIMATORS = (
     "AttentionRegressor",
 )
 _RECORDS = ("RandomCrop", "GaussianNoise")
+#: The estimators an ensemble file may hold as members.
+_MEMBERS = tuple(name for name in _ESTIMATORS if not name.startswith("Ensemble"))
 
 
 # ---------------------------------------------------------------------- ONNX
@@ -280,18 +282,13 @@ def _estimator_state(estimator):
     return state
 
 
-#: The optimisers a file may name, and the settings each keeps between epochs.
-_OPTIMIZERS = {
-    "SGD": (
-        "learning_rate_init",
-        "learning_rate",
-        "lr_schedule",
-        "momentum",
-        "nesterov",
-        "power_t",
-    ),
-    "Adam": ("learning_rate_init", "learning_rate", "beta_1", "beta_2", "epsilon"),
-}
+def _optimizers():
+    """The optimisers a file may name, and the settings each keeps between epochs."""
+    from .engine import SGD, Adam
+
+    return {cls.__name__: (*cls.SETTINGS, "learning_rate") for cls in (SGD, Adam)}
+
+
 #: What a trainer keeps between calls: its settings and the random streams' counters.
 _TRAINER_FIELDS = ("batch_size", "shuffle", "alpha", "l1", "input_noise", "key",
                    "chunk_seconds", "loss_scale", "step", "epoch", "t")  # fmt: skip
@@ -303,7 +300,7 @@ def _trainer_state(trainer):
     return {
         **{field: getattr(trainer, field) for field in _TRAINER_FIELDS},
         "optimizer": name,
-        "settings": {k: getattr(optimizer, k) for k in _OPTIMIZERS[name]},
+        "settings": {k: getattr(optimizer, k) for k in _optimizers()[name]},
         "state": list(optimizer.state),
     }
 
@@ -368,7 +365,13 @@ def read(path):
             return header, _decode_estimator(header, arrays)
         except ValueError as exc:
             raise ValueError(f"{path}: {exc}") from None
-        except (zipfile.BadZipFile, EOFError, KeyError, UnicodeDecodeError) as exc:
+        except (
+            zipfile.BadZipFile,
+            EOFError,
+            KeyError,
+            UnicodeDecodeError,
+            NotImplementedError,
+        ) as exc:  # NotImplementedError: a compression method zipfile does not know
             raise ValueError(f"{path}: corrupt model file ({type(exc).__name__}: {exc}).") from None
 
 
@@ -540,9 +543,10 @@ def _build_trainer(state, net, where):
     if not isinstance(state, _TrainerState) or set(state) != expected:
         raise ValueError(f"{where}: malformed trainer.")
     name, settings, arrays = state["optimizer"], state["settings"], state["state"]
-    if name not in _OPTIMIZERS:
+    optimizers = _optimizers()
+    if name not in optimizers:
         raise ValueError(f"{where}: unknown optimiser {name!r}.")
-    if not isinstance(settings, dict) or set(settings) != set(_OPTIMIZERS[name]):
+    if not isinstance(settings, dict) or set(settings) != set(optimizers[name]):
         raise ValueError(f"{where}: malformed {name} settings.")
     for counter in ("batch_size", "step", "epoch", "t"):
         value = state[counter]
@@ -709,8 +713,7 @@ def _check_estimator_state(cls, state, where):
         net = state["_network"]
         if type(net).__name__ != "MLPNetwork":
             raise ValueError(f"{where}: _network is not a network.")
-        hidden = state.get("hidden_layer_sizes")
-        hidden = [hidden] if isinstance(hidden, int) else list(hidden or ())
+        hidden = _hidden_layer_sizes(state.get("hidden_layer_sizes"), where)
         if list(net.layer_sizes[1:-1]) != hidden:
             raise ValueError(
                 f"{where}: hidden_layer_sizes {hidden} do not match the network's "
@@ -722,7 +725,18 @@ def _check_estimator_state(cls, state, where):
         _check_classes(state.get("classes_"), net.layer_sizes[-1], where)
     if "estimators_" in state:
         members = state["estimators_"]
-        if not isinstance(members, list) or not all(
-            type(m).__name__ in _ESTIMATORS[:2] for m in members
-        ):
-            raise ValueError(f"{where}: estimators_ must be a list of MLP estimators.")
+        if not isinstance(members, list) or not all(type(m).__name__ in _MEMBERS for m in members):
+            raise ValueError(
+                f"{where}: estimators_ must be a list of {', '.join(_MEMBERS)} estimators."
+            )
+
+
+def _hidden_layer_sizes(value, where):
+    """The saved ``hidden_layer_sizes`` as a list, read as ``fit`` reads it (an int, a
+    sequence, a NumPy integer or array of them)."""
+    from .estimators._params import check_hidden_layer_sizes
+
+    try:
+        return list(check_hidden_layer_sizes(value))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: {exc}") from None

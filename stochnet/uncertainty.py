@@ -173,8 +173,10 @@ def _probabilities(y_true, proba, classes=None):
     """One-hot targets ``(n, k)`` and validated probabilities ``(n, k)``."""
     proba = _float_array(proba, "proba", nonnegative=True)
     y_true = np.asarray(y_true)
-    if y_true.ndim != 1 or y_true.dtype.kind not in "biuUSO":
+    if y_true.ndim != 1:
         raise ValueError(f"y_true must be a 1-D array of labels, got shape {y_true.shape}.")
+    if y_true.dtype.kind not in "biufUSO":
+        raise ValueError(f"y_true must hold labels (numbers or strings), got {y_true.dtype}.")
     if proba.ndim != 2 or proba.shape[0] != y_true.shape[0]:
         raise ValueError(
             f"proba must have shape (n_samples, n_classes) matching y_true's {y_true.shape[0]} "
@@ -185,11 +187,12 @@ def _probabilities(y_true, proba, classes=None):
     classes = np.arange(proba.shape[1]) if classes is None else np.asarray(classes)
     if classes.shape[0] != proba.shape[1]:
         raise ValueError(f"classes has {classes.shape[0]} entries, proba {proba.shape[1]} columns.")
-    index = np.searchsorted(classes, y_true)
-    if np.any(index >= classes.shape[0]) or np.any(
-        classes[np.minimum(index, len(classes) - 1)] != y_true
-    ):
+    # classes in any order: look labels up among the sorted ones, then map back.
+    order = np.argsort(classes, kind="stable")
+    position = np.minimum(np.searchsorted(classes[order], y_true), len(classes) - 1)
+    if np.any(classes[order][position] != y_true):
         raise ValueError("y_true holds labels that are not in classes.")
+    index = order[position]
     onehot = np.zeros_like(proba)
     onehot[np.arange(proba.shape[0]), index] = 1.0
     return onehot, proba

@@ -115,6 +115,24 @@ def test_float64_graphs_match_to_rounding():
     )
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        sn.MLPClassifier(activation="gelu", **MLP),
+        sn.AttentionClassifier(activation="gelu", **{**ATTENTION, "max_iter": 3}),
+    ],
+    ids=["mlp", "attention"],
+)
+def test_gelu_graphs_run_in_onnxruntime_in_both_dtypes(estimator, dtype):
+    """onnxruntime has no float64 Erf: the float64 graph computes it in float32."""
+    clf = fit(estimator, X.astype(dtype), y_class)
+    out = run(clf, X, dtype=dtype)
+    np.testing.assert_allclose(
+        out["probabilities"], clf.predict_proba(X.astype(dtype)), rtol=0, atol=1e-5
+    )
+
+
 def test_the_model_is_valid_and_documents_its_opset():
     model = sn.io.to_onnx(fit(sn.MLPRegressor(**MLP), X, y_reg))
     onnx.checker.check_model(model, full_check=True)

@@ -53,6 +53,12 @@ class _Linearisation:
     """The network's Jacobians at a batch of inputs, as JVP/VJP closures."""
 
     def __init__(self, estimator, X):
+        if "hidden_layer_sizes" not in getattr(estimator, "get_params", dict)():
+            raise TypeError(
+                "estimator must be a fitted MLPClassifier or MLPRegressor (stochnet's or "
+                f"scikit-learn's), got {type(estimator).__name__}: the Jacobian diagnostics "
+                "linearise an MLP's layers."
+            )
         check_is_fitted(estimator, "coefs_")
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != estimator.coefs_[0].shape[0]:

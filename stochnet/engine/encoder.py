@@ -148,6 +148,29 @@ class AttentionNetwork(Network):
         named = self.named_parameters()
         return [named[name] for name, _, _ in self._vector_table()]
 
+    #: The settings that a warm start may change: they shape training (and, for the
+    #: scale, the function) but not the parameter vector.
+    TUNABLE = ("dropout", "attention_dropout", "scale")
+
+    def retune(self, **settings):
+        """Change :attr:`TUNABLE` settings in place; the parameters stay as they are.
+
+        Returns
+        -------
+        bool
+            Whether anything changed.
+        """
+        unknown = set(settings) - set(self.TUNABLE)
+        if unknown:
+            raise ValueError(f"only {self.TUNABLE} can change, not {sorted(unknown)}.")
+        config = {**self.config, **settings}
+        if config == self.config:
+            return False
+        rebuilt = AttentionNetwork(**config, dtype=self.dtype)
+        self.config, self.plan = rebuilt.config, rebuilt.plan
+        self._workspaces = {}
+        return True
+
     def initialize(self, init, key, activation=None):
         """Every weight matrix from ``init`` (its own fan-in and fan-out, one counter step
         each; the embeddings included), biases 0, LayerNorm gains 1."""

@@ -286,6 +286,24 @@ class MLPNetwork(Network):
         self.n_outputs = layer_sizes[-1]
         self._workspaces = {}
 
+    def retune(self, dropout):
+        """New dropout rates (one per hidden layer) in place; the parameters stay.
+
+        Returns
+        -------
+        bool
+            Whether anything changed.
+        """
+        dropout = tuple(float(p) for p in dropout)
+        if dropout == self.dropout:
+            return False
+        self.plan = MLPNetwork(
+            self.layer_sizes, self.activation, self.loss, dropout, self.dtype, self.crop
+        ).plan
+        self.dropout = dropout
+        self._workspaces = {}
+        return True
+
     @property
     def coefs(self):
         """Weight matrices as views into :attr:`theta` (edits take effect)."""

@@ -25,7 +25,29 @@ class OptimConfig(NamedTuple):
     l1: float
 
 
-class SGD:
+class _Optimizer:
+    """The settings of an optimiser apart from its state."""
+
+    SETTINGS = ()
+
+    def settings(self):
+        return {name: getattr(self, name) for name in self.SETTINGS}
+
+    def adopt_settings(self, other):
+        """Take ``other``'s settings (same kind), keeping the state; a new
+        ``learning_rate_init`` restarts the schedule from it. Returns whether anything
+        changed."""
+        new = other.settings()
+        if new == self.settings():
+            return False
+        if new["learning_rate_init"] != self.learning_rate_init:
+            self.learning_rate = new["learning_rate_init"]
+        for name, value in new.items():
+            setattr(self, name, value)
+        return True
+
+
+class SGD(_Optimizer):
     """Stochastic gradient descent with momentum, as scikit-learn's ``SGDOptimizer``.
 
     Parameters
@@ -49,6 +71,8 @@ class SGD:
     """
 
     kind = OPTIMIZERS["sgd"]
+    #: The constructor's settings (what a model file keeps, beside ``learning_rate``).
+    SETTINGS = ("learning_rate_init", "lr_schedule", "momentum", "nesterov", "power_t")
 
     def __init__(
         self,
@@ -104,7 +128,7 @@ class SGD:
         return False
 
 
-class Adam:
+class Adam(_Optimizer):
     """Adam (Kingma & Ba 2014), as scikit-learn's ``AdamOptimizer``.
 
     Examples
@@ -118,6 +142,7 @@ class Adam:
     """
 
     kind = OPTIMIZERS["adam"]
+    SETTINGS = ("learning_rate_init", "beta_1", "beta_2", "epsilon")
 
     def __init__(self, learning_rate_init=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
         self.learning_rate_init = float(learning_rate_init)

@@ -156,6 +156,14 @@ class Trainer:
         self.t = 0
         optimizer.allocate(self.network.plan.n_params, self.network.dtype)
 
+    def adopt(self, optimizer):
+        """Continue with ``optimizer``'s settings: the same kind keeps its state (Adam's
+        moments, the velocity) and takes the new settings; another kind starts afresh."""
+        if type(optimizer) is type(self.optimizer):
+            self.optimizer.adopt_settings(optimizer)
+        else:
+            self.reset_optimizer(optimizer)
+
     def checkpoint(self):
         """A copy of everything an epoch changes: parameters, optimiser state, counters."""
         state = tuple(a.copy() for a in self.optimizer.state)

@@ -140,12 +140,13 @@ class BaseMLP(BaseNetworkEstimator):
             raise ValueError("input_noise would densify sparse X; use dense X or input_noise=0.")
         return params
 
-    def _check_continuation(self, params):
+    def _continue(self, params):
         if params.crop != self._network.crop:
             raise ValueError(
                 "augment's RandomCrop changed since the network was built; refit without "
                 "warm_start."
             )
+        self._network.retune(params.dropout)
 
     def _network_input(self, X, net, params):
         return X if scipy.sparse.issparse(X) else np.ascontiguousarray(X, dtype=net.dtype)

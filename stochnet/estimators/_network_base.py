@@ -12,7 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
-from .._validation import check_amount, check_option
+from .._validation import check_amount, check_option, is_int, same_setting
 from ..kernels.codes import STREAMS
 from ..random import derive_key, splitmix64
 from ._checkpoint import Checkpoint
@@ -51,9 +51,10 @@ class BaseNetworkEstimator(BaseEstimator):
         """The parameters completed by what the validated input says (e.g. crops)."""
         return params
 
-    def _check_continuation(self, params):
-        """Raise if a warm start would continue a network that ``params`` would not build
-        (beyond :meth:`_architecture`)."""
+    def _continue(self, params):
+        """Prepare a warm start or ``partial_fit``: raise if ``params`` would build another
+        network (beyond :meth:`_architecture`), and give the network the settings that
+        take effect in continued training (dropout rates)."""
 
     def _network_input(self, X, net, params):
         """Validated ``X`` as the network trains on it."""
@@ -95,7 +96,13 @@ class BaseNetworkEstimator(BaseEstimator):
 
     def _prune_at_init(self, params):
         if params.prune is not None and params.prune_at == "init":
-            self._apply_pruning(params.prune, params.prune_method, params.prune_scope)
+            self._prune_by(params)
+
+    def _prune_by(self, params):
+        """Prune as the parameters say, and remember that they did (see
+        :meth:`_prune_on_continuation`)."""
+        self._pruned_with = self._pruning_settings(params)
+        self._apply_pruning(*self._pruned_with)
 
     def _prepare(self, X, y, sample_weight, incremental):
         """Validate everything, build the network on a first pass; returns the parameter
@@ -114,12 +121,15 @@ class BaseNetworkEstimator(BaseEstimator):
             self._sync_parameters()
             self._own_parameters()
             self._check_architecture(params)
-            self._check_continuation(params)
             if self._n_outputs_for(Y.shape[1]) != self._network.n_outputs:
                 raise ValueError(
                     f"y has {Y.shape[1]} outputs but the fitted network has "
                     f"{self.n_outputs_}; refit without warm_start."
                 )
+            self._continue(params)
+            self._reseed(params)
+            self._prune_on_continuation(params)
+            self._complete_stopping_state(params)
         net = self._network.to(params.device)
         X = self._network_input(X, net, params)
         Y = np.ascontiguousarray(Y, dtype=net.dtype)
@@ -129,14 +139,86 @@ class BaseNetworkEstimator(BaseEstimator):
 
     def _check_architecture(self, params):
         """A warm start (or partial_fit) continues the fitted network; a parameter that
-        would build another one is an error, not silently ignored."""
-        for name, asked, fitted in self._architecture(params):
-            if asked != fitted:
+        would build another one is an error, not silently ignored. ``init`` built the
+        fitted weights: another one cannot take effect either."""
+        built_with = getattr(self, "_init", params.init)  # files of earlier versions: unknown
+        fitted_init = [("init", params.init, built_with)]
+        for name, asked, fitted in [*self._architecture(params), *fitted_init]:
+            if not same_setting(asked, fitted):
                 raise ValueError(
                     f"{name}={asked!r} does not match the fitted network's {fitted!r}: "
                     "warm_start and partial_fit continue the fitted network. Refit with "
                     f"warm_start=False or set {name} back."
                 )
+
+    def _reseed(self, params):
+        """A warm start seeds the streams of its training (batch order, dropout, noise,
+        crops, validation split) from ``random_state``; the initial weights stay. An int
+        seed gives the key the model already has, so a continuation with the same seed
+        goes on with the same streams; ``None`` keeps the key (the counters move on)."""
+        if self.random_state is None:
+            return
+        self._key = derive_key(self.random_state)
+        if self._trainer is not None:
+            self._trainer.key = self._key
+
+    def _prune_on_continuation(self, params):
+        """``prune`` (pruning the weights a fit starts from) takes effect on a warm start
+        when it or its method or scope changed: the network is pruned, or unpruned with
+        ``prune=None``, before training on."""
+        if params.prune_at != "init":
+            return
+        asked = None if params.prune is None else self._pruning_settings(params)
+        pruned = getattr(self, "_pruned_with", asked)  # files of earlier versions: unknown
+        if asked == pruned:
+            return
+        if asked is None:
+            self._network.set_mask(None)
+            self.masks_, self.sparsity_, self._pruned_with = None, 0.0, None
+        elif pruned is None or asked[0] > pruned[0]:
+            self._prune_by(params)
+        else:
+            changed = [
+                f"{name}={new!r} (was {old!r})"
+                for name, new, old in zip(
+                    ("prune", "prune_method", "prune_scope"), asked, pruned, strict=True
+                )
+                if new != old
+            ]
+            raise ValueError(
+                f"{', '.join(changed)}: the network is already pruned by {pruned[0]} "
+                f"({pruned[1]}, per {pruned[2]}), and pruned weights stay pruned. A warm "
+                "start can prune further (a larger prune) or unprune (prune=None); refit "
+                "with warm_start=False for another mask."
+            )
+
+    @staticmethod
+    def _pruning_settings(params):
+        return (params.prune, params.prune_method, params.prune_scope)
+
+    def _complete_stopping_state(self, params):
+        """The early-stopping bookkeeping of ``params`` on a model fitted without it (or
+        imported from scikit-learn, which keeps part of it): a warm start may switch
+        ``early_stopping`` on or off."""
+        if not params.stochastic:
+            return
+        if not hasattr(self, "loss_curve_"):
+            self.loss_curve_ = []
+        if not hasattr(self, "_no_improvement_count"):
+            self._no_improvement_count = 0
+        if params.early_stopping:
+            if getattr(self, "validation_scores_", None) is None:
+                self.validation_scores_ = []
+                self.best_validation_score_ = -np.inf
+                self._best_theta = self._network.theta.copy()
+            if getattr(self, "validation_loss_curve_", None) is None:
+                # Validation losses of the epochs before are unknown (scikit-learn does
+                # not record them): NaN keeps the history one entry per epoch.
+                self.validation_loss_curve_ = [np.nan] * len(self.validation_scores_)
+            if getattr(self, "best_validation_score_", None) is None:
+                self.best_validation_score_ = -np.inf
+        elif getattr(self, "best_loss_", None) is None:
+            self.best_loss_ = np.inf
 
     def _loss_scale(self):
         """Factor from the engine's data loss to the reported one (see ``Trainer``)."""
@@ -167,7 +249,7 @@ class BaseNetworkEstimator(BaseEstimator):
                 X, Y, sample_weight, params, incremental, checkpoint, resumed is not None
             )
         if params.prune is not None and params.prune_at == "end":
-            self._apply_pruning(params.prune, params.prune_method, params.prune_scope)
+            self._prune_by(params)
         if checkpoint is not None and completed:  # an interrupted fit keeps its checkpoint
             if getattr(self, "_keep_finished_checkpoint", False):  # an ensemble's member
                 checkpoint.write(self, finished=True)
@@ -229,6 +311,8 @@ class BaseNetworkEstimator(BaseEstimator):
         self._network = self._build_network(X, Y, params)
         self.masks_ = None
         self.sparsity_ = 0.0
+        self._pruned_with = None
+        self._init = params.init
         self._trainer = None
         self._publish()
         self._best_theta = self._network.theta.copy()
@@ -358,6 +442,8 @@ class BaseNetworkEstimator(BaseEstimator):
             self._trainer = Trainer(net, self._make_optimizer(params), batch_size, key=self._key)
         elif not incremental and not resumed:
             self._trainer.reset_optimizer(self._make_optimizer(params))
+        elif incremental:  # partial_fit: the optimiser goes on with today's settings
+            self._trainer.adopt(self._make_optimizer(params))
         trainer = self._trainer
         trainer.batch_size = batch_size
         trainer.shuffle = params.shuffle
@@ -585,8 +671,9 @@ class BaseNetworkEstimator(BaseEstimator):
 
     def _mc_outputs(self, X, mc_samples, random_state):
         """``mc_samples`` stochastic forward passes with dropout on, stacked."""
-        if not isinstance(mc_samples, int) or mc_samples < 1:
+        if not is_int(mc_samples) or mc_samples < 1:
             raise ValueError(f"mc_samples must be a positive int, got {mc_samples!r}.")
+        mc_samples = int(mc_samples)
         X = self._check_X(X)
         key = derive_key(random_state)
         net = self._network

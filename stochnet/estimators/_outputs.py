@@ -68,9 +68,9 @@ class ClassifierOutputs:
         return Y
 
     def _stratify_labels(self, Y):
-        if Y.shape[1] > 1 and self.out_activation_ == "softmax":
-            return Y.argmax(1)
-        # One bool column, as scikit-learn's (its error for a too-small class says 'True').
+        # scikit-learn's rule: stratify only when the encoded targets have one column
+        # (binary classification), by that column (its error for a too-small class says
+        # 'True').
         return Y > 0.5 if Y.shape[1] == 1 else None
 
     def _score_encoded(self, X, Y, sample_weight):
@@ -156,6 +156,10 @@ class RegressorOutputs:
 
     def _engine_loss(self):
         return self.loss
+
+    def _architecture(self, params):
+        # The loss fixes the output activation (and the variance head): part of the network.
+        return [*super()._architecture(params), ("loss", self.loss, self._network.loss)]
 
     def _loss_scale(self):
         # scikit-learn reports the squared error averaged over outputs (its gradient

@@ -13,6 +13,7 @@ import os
 import numpy as np
 
 from .._device import resolve_device
+from .._files import writable_folder_problem
 from .._validation import (
     check_amount,
     check_bool,
@@ -152,6 +153,12 @@ def check_checkpoint(value, solver):
         raise ValueError(
             "checkpoint is written at epoch ends, and solver='lbfgs' has none: use "
             "solver='sgd' or 'adam', or checkpoint=None."
+        )
+    problem = writable_folder_problem(value)
+    if problem is not None:
+        raise ValueError(
+            f"checkpoint={value!r} cannot be written: {problem[1]}. Give a path in an "
+            "existing, writable folder."
         )
     return os.fspath(value)
 

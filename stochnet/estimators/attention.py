@@ -151,7 +151,8 @@ class BaseAttention(BaseNetworkEstimator):
         elif tuple(shape) != self.sequence_shape_ or sequences != self._sequences:
             raise ValueError(
                 f"X has sequences of shape {tuple(shape)}, but {type(self).__name__} was "
-                f"fitted on sequences of shape {self.sequence_shape_}."
+                f"fitted on sequences of shape {self.sequence_shape_} (sequence_shape="
+                f"{self.sequence_shape!r}; a warm start continues the fitted shape)."
             )
 
     def _input_layout(self, X, params, reset):
@@ -198,6 +199,13 @@ class BaseAttention(BaseNetworkEstimator):
     def _take_rows(X, rows):
         lengths = X.lengths[rows] if X.lengths.shape[0] else X.lengths
         return TokenInput(X.values[rows], lengths)
+
+    def _continue(self, params):
+        self._network.retune(
+            dropout=params.dropout,
+            attention_dropout=params.attention_dropout,
+            scale=params.attention_scale,
+        )
 
     def _architecture(self, params):
         config = self._network.config

@@ -15,7 +15,7 @@ from ..kernels.codes import STREAMS
 from ..random import derive_key, splitmix64
 from ..uncertainty import decompose_classification, decompose_multilabel, decompose_regression
 from ._checkpoint import member_path
-from ._params import check_checkpoint
+from ._params import check_checkpoint, padding_is_nan
 from .mlp import MLPClassifier, MLPRegressor
 
 
@@ -37,6 +37,21 @@ def _fit_member(estimator, X, y, sample_weight):
     if "interrupt" in inspect.signature(estimator.fit).parameters:
         kwargs["interrupt"] = "raise"  # Ctrl-C stops the ensemble, not one member
     return estimator.fit(X, y, **kwargs)
+
+
+def _finiteness(estimator):
+    """scikit-learn's ``ensure_all_finite`` for ``estimator``'s input: members that mark
+    padding by NaN (``padding_value=nan``) take NaN in X, and validate it themselves."""
+    pad = estimator.get_params().get("padding_value") if hasattr(estimator, "get_params") else None
+    return "allow-nan" if padding_is_nan(pad) else True
+
+
+def _standard_deviation(centred, weights):
+    """Weighted standard deviation per column of centred values, without overflow for
+    values near the float64 range (1e200 squared is infinite)."""
+    spread = np.max(np.abs(centred), axis=0)
+    unit = np.where(spread > 0, spread, 1.0)
+    return spread * np.sqrt(np.average((centred / unit) ** 2, axis=0, weights=weights))
 
 
 class _BaseEnsemble(BaseEstimator):
@@ -90,7 +105,7 @@ class _BaseEnsemble(BaseEstimator):
             accept_sparse=["csr", "csc"],
             multi_output=True,
             dtype=None,
-            ensure_all_finite=True,
+            ensure_all_finite=_finiteness(base),
             allow_nd=True,
         )
         members = [
@@ -142,9 +157,15 @@ class _BaseEnsemble(BaseEstimator):
             member._keep_finished_checkpoint = True
         return paths
 
-    def _stack(self, method, X):
+    def _check_X(self, X):
         check_is_fitted(self, "estimators_")
-        validate_data(self, X, reset=False, accept_sparse=["csr", "csc"], dtype=None, allow_nd=True)
+        validate_data(
+            self, X, reset=False, accept_sparse=["csr", "csc"], dtype=None, allow_nd=True,
+            ensure_all_finite=_finiteness(self.estimators_[0]),
+        )  # fmt: skip
+
+    def _stack(self, method, X):
+        self._check_X(X)
         return np.stack([getattr(m, method)(X) for m in self.estimators_])
 
     def __sklearn_tags__(self):
@@ -260,6 +281,7 @@ class EnsembleRegressor(RegressorMixin, _BaseEnsemble):
         return MLPRegressor(loss="gaussian_nll")
 
     def fit(self, X, y, sample_weight=None, interrupt="warn"):
+        base = self._default_estimator() if self.estimator is None else self.estimator
         _, y = validate_data(
             self,
             X,
@@ -269,6 +291,7 @@ class EnsembleRegressor(RegressorMixin, _BaseEnsemble):
             y_numeric=True,
             dtype=None,
             allow_nd=True,
+            ensure_all_finite=_finiteness(base),
         )
         y = np.asarray(y, dtype=np.float64)
         # Weighted, so that a weight of 2 equals a repeated row.
@@ -276,18 +299,21 @@ class EnsembleRegressor(RegressorMixin, _BaseEnsemble):
         if weights is not None and not weights.sum() > 0:
             weights = None  # the members reject such weights with scikit-learn's message
         self._y_mean = np.average(y, axis=0, weights=weights)
-        scale = np.sqrt(np.average((y - self._y_mean) ** 2, axis=0, weights=weights))
+        scale = _standard_deviation(y - self._y_mean, weights)
         self._y_scale = np.where(scale > 0, scale, 1.0) if y.ndim > 1 else scale or 1.0
         standardised = (y - self._y_mean) / self._y_scale
         return super().fit(X, standardised, sample_weight, interrupt)
 
     fit.__doc__ = _BaseEnsemble.fit.__doc__
 
-    def _members(self, X):
-        check_is_fitted(self, "estimators_")
-        validate_data(self, X, reset=False, accept_sparse=["csr", "csc"], dtype=None, allow_nd=True)
-        # In the units of y (files of earlier versions hold members of raw targets).
+    def _members(self, X, standardised=False):
+        """The members' means and variances (``None`` without variance heads), in the
+        units of y or, with ``standardised``, of the standardised targets."""
+        self._check_X(X)
+        # Files of earlier versions hold members of raw targets.
         shift, scale = getattr(self, "_y_mean", 0.0), getattr(self, "_y_scale", 1.0)
+        if standardised:
+            shift, scale = 0.0, 1.0
         means, variances = [], []
         for member in self.estimators_:
             if getattr(member, "loss", None) == "gaussian_nll":
@@ -301,11 +327,11 @@ class EnsembleRegressor(RegressorMixin, _BaseEnsemble):
     def predict(self, X, return_std=False):
         """Mean prediction; with ``return_std=True`` also the total predictive std
         (aleatoric + epistemic variance)."""
-        means, variances = self._members(X)
-        if not return_std:
-            return means.mean(axis=0)
-        result = decompose_regression(means, variances)
-        return result.mean, np.sqrt(result.total)
+        # Combined in standardised units: targets near 1e200 keep finite variances.
+        result = decompose_regression(*self._members(X, standardised=True))
+        shift, scale = getattr(self, "_y_mean", 0.0), getattr(self, "_y_scale", 1.0)
+        mean = result.mean * scale + shift
+        return (mean, np.sqrt(result.total) * scale) if return_std else mean
 
     def predict_uncertainty(self, X, return_samples=False):
         """Law of total variance over the members.
