@@ -97,7 +97,10 @@ def estimators(draw):
 
 def _same_params(a, b):
     for name, value in a.get_params(deep=False).items():
-        np.testing.assert_array_equal(np.asarray(value), np.asarray(b.get_params()[name]))
+        if hasattr(value, "get_params"):
+            _same_params(value, b.get_params()[name])
+        else:
+            np.testing.assert_array_equal(np.asarray(value), np.asarray(b.get_params()[name]))
 
 
 @settings(max_examples=examples(30), suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -114,6 +117,24 @@ def test_every_accepted_value_saves_loads_and_trains_on(estimator, data, tmp_pat
         model.set_params(warm_start=True)
         fit(model, data)
     np.testing.assert_array_equal(loaded.parameters_, estimator.parameters_)
+
+
+@settings(max_examples=examples(10), suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    member=estimators(),
+    n_estimators=numpy_or_python([2], INT_TYPES),
+    random_state=numpy_or_python([0, 7], INT_TYPES),
+)
+def test_ensembles_of_any_accepted_member_save_and_load(
+    member, n_estimators, random_state, data, tmp_path
+):
+    ensemble_of = sn.EnsembleClassifier if is_classifier(member) else sn.EnsembleRegressor
+    ensemble = ensemble_of(member, n_estimators=n_estimators, random_state=random_state)
+    fit(ensemble, data)
+    snio.save(ensemble, tmp_path / "ensemble.npz")
+    loaded = snio.load(tmp_path / "ensemble.npz")
+    _same_params(ensemble, loaded)
+    np.testing.assert_array_equal(loaded.predict(data[0]), ensemble.predict(data[0]))
 
 
 @pytest.fixture
@@ -142,19 +163,21 @@ def crash_at_epoch(monkeypatch):
     [
         dict(hidden_layer_sizes=np.int64(6), max_iter=np.int64(6)),
         dict(hidden_layer_sizes=np.array([6, 3]), max_iter=6, batch_size=np.int32(16)),
+        dict(d_model=np.int64(4), n_heads=np.int32(2), d_ff=4, n_layers=1, max_iter=6),
     ],
-    ids=["numpy-int", "numpy-array"],
+    ids=["numpy-int", "numpy-array", "attention"],
 )
 def test_a_fit_with_numpy_parameters_resumes_from_its_checkpoint(
     params, data, tmp_path, crash_at_epoch
 ):
     path = tmp_path / "fit.ckpt"
-    straight = fit(sn.MLPClassifier(random_state=0, **params), data)
+    cls = sn.AttentionClassifier if "d_model" in params else sn.MLPClassifier
+    straight = fit(cls(random_state=0, **params), data)
     crash_at_epoch(4)
     with pytest.raises(RuntimeError, match="killed"):
-        fit(sn.MLPClassifier(random_state=0, checkpoint=path, **params), data)
+        fit(cls(random_state=np.int64(0), checkpoint=path, **params), data)
     assert snio.load(path).n_iter_ == 3
-    resumed = fit(sn.MLPClassifier(random_state=0, checkpoint=path, **params), data)
+    resumed = fit(cls(random_state=np.int64(0), checkpoint=path, **params), data)
     np.testing.assert_array_equal(resumed.parameters_, straight.parameters_)
     assert not path.exists()
 
