@@ -99,7 +99,7 @@ def mlp_epoch_rows(n_samples, batch_sizes, repeats, sizes=(784, 256, 256, 10)):
             net,
             Adam(1e-3, 0.9, 0.999, 1e-8),
             batch_size=batch,
-            key=derive_key(1),
+            keys=derive_key(1),
             chunk_seconds=10.0,
         )
         trainer.run_epoch(X, Y)  # compiles, and copies the data to the GPU
@@ -144,7 +144,7 @@ def encoder_rows(steps, repeats, batch=64, length=64, d_model=64, heads=4, d_ff=
                            dropout=0.1, dtype=np.float32)  # fmt: skip
     net.initialize("glorot_uniform", derive_key(0)).to("cuda")
     trainer = Trainer(
-        net, Adam(1e-3, 0.9, 0.999, 1e-8), batch_size=batch, key=derive_key(1), chunk_seconds=10.0
+        net, Adam(1e-3, 0.9, 0.999, 1e-8), batch_size=batch, keys=derive_key(1), chunk_seconds=10.0
     )
     trainer.run_epoch(X, Y)
     ours = timed(lambda: trainer.run_epoch(X, Y), repeats, warm_up=False) / steps
@@ -211,7 +211,7 @@ def profile_host(n_samples=60_000, batch=128, steps=20, sizes=(784, 256, 256, 10
     net = MLPNetwork(sizes, dtype=np.float32)
     net.initialize("he_uniform", derive_key(0)).to("cuda")
     trainer = Trainer(
-        net, Adam(1e-3, 0.9, 0.999, 1e-8), batch_size=batch, key=derive_key(1), chunk_seconds=10.0
+        net, Adam(1e-3, 0.9, 0.999, 1e-8), batch_size=batch, keys=derive_key(1), chunk_seconds=10.0
     )
     trainer.run_epoch(X, Y)
     Xe = rng_.normal(size=(64 * steps, 64, 8)).astype(np.float32)
@@ -221,7 +221,7 @@ def profile_host(n_samples=60_000, batch=128, steps=20, sizes=(784, 256, 256, 10
     )
     enc.initialize("glorot_uniform", derive_key(0)).to("cuda")
     enc_trainer = Trainer(
-        enc, Adam(1e-3, 0.9, 0.999, 1e-8), batch_size=64, key=derive_key(1), chunk_seconds=10.0
+        enc, Adam(1e-3, 0.9, 0.999, 1e-8), batch_size=64, keys=derive_key(1), chunk_seconds=10.0
     )
     enc_trainer.run_epoch(Xe, Ye)
     for name, fn in [

@@ -123,7 +123,7 @@ class _Graph:
 # ------------------------------------------------------------------- MLPs
 def _mlp_outputs(g, estimator, x):
     """The network's outputs before the output activation."""
-    net = estimator._network
+    net = estimator.network_
     if net.crop.active:
         x = g.op(
             "Gather",
@@ -164,7 +164,7 @@ def _centre_crop_columns(crop):
 # -------------------------------------------------------------- attention
 def _attention_outputs(g, estimator, x):
     """The encoder's outputs before the output activation, from ``x`` (N × T × d_in)."""
-    net = estimator._network
+    net = estimator.network_
     cfg, p = net.config, net.named_parameters()
     length, heads, d = cfg["length"], cfg["n_heads"], cfg["d_model"]
     valid = _valid_tokens(g, estimator, x)  # N × T bool
@@ -407,7 +407,7 @@ def to_onnx(estimator, dtype=np.float32):
             "to_onnx exports MLPClassifier, MLPRegressor, AttentionClassifier, "
             f"AttentionRegressor and their ensembles; got {type(estimator).__name__}."
         )
-    check_is_fitted(estimator, "estimators_" if ensemble else "_network")
+    check_is_fitted(estimator, "estimators_" if ensemble else "network_")
     members = estimator.estimators_ if ensemble else [estimator]
     for member in members:
         if not isinstance(member, exportable):

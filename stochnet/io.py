@@ -290,7 +290,7 @@ def _optimizers():
 
 
 #: What a trainer keeps between calls: its settings and the random streams' counters.
-_TRAINER_FIELDS = ("batch_size", "shuffle", "alpha", "l1", "input_noise", "key",
+_TRAINER_FIELDS = ("batch_size", "shuffle", "alpha", "l1", "input_noise", "keys",
                    "chunk_seconds", "loss_scale", "step", "epoch", "t")  # fmt: skip
 
 
@@ -537,8 +537,12 @@ def _best_theta(state, net, where):
 def _build_trainer(state, net, where):
     """A :class:`~stochnet.engine.Trainer` of ``net`` in the saved state, checked."""
     from .engine import SGD, Adam, Trainer
+    from .engine.trainer import TRAINER_SOURCES
 
     where = f"{where}<trainer>"
+    if isinstance(state, _TrainerState) and "key" in state and "keys" not in state:
+        # Files written before per-source seeds: one key for every source.
+        state = _TrainerState(state, keys=state.pop("key"))
     expected = {*_TRAINER_FIELDS, "optimizer", "settings", "state"}
     if not isinstance(state, _TrainerState) or set(state) != expected:
         raise ValueError(f"{where}: malformed trainer.")
@@ -552,8 +556,15 @@ def _build_trainer(state, net, where):
         value = state[counter]
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**62:
             raise ValueError(f"{where}: {counter} must be a non-negative int, got {value!r}.")
-    if not isinstance(state["key"], np.uint64):
-        raise ValueError(f"{where}: key must be a uint64.")
+    keys = state["keys"]
+    if isinstance(keys, dict):
+        if set(keys) != set(TRAINER_SOURCES):
+            raise ValueError(f"{where}: keys must name {', '.join(TRAINER_SOURCES)}.")
+        values = list(keys.values())
+    else:
+        values = [keys]
+    if not all(isinstance(key, np.uint64) for key in values):
+        raise ValueError(f"{where}: keys must be uint64.")
     for key, value in settings.items():
         if key == "lr_schedule":
             ok = value in ("constant", "invscaling", "adaptive")
@@ -686,7 +697,7 @@ def _check_classes(classes, n_out, where):
 
 
 #: Parameters added after format version 1 was fixed, with the value older files mean.
-_LATER_PARAMS = {"checkpoint": None}
+_LATER_PARAMS = {"checkpoint": None, "vary": None}
 
 
 def _check_estimator_state(cls, state, where):

@@ -8,6 +8,7 @@ Changing how often one stream is used never changes the draws of another.
 """
 
 import numbers
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -81,6 +82,89 @@ def derive_key(seed):
         "seed/random_state must be None, a non-negative int, a numpy.random.Generator "
         f"or a numpy.random.RandomState, got {type(seed).__name__}."
     )
+
+
+#: The sources of randomness a fit draws from, each seedable alone through a
+#: ``random_state`` mapping (see :func:`source_keys`).
+SOURCES = ("init", "shuffle", "dropout", "noise", "crop", "prune", "validation")
+
+
+def check_random_state(random_state, name="random_state"):
+    """``random_state`` as a fit reads it: ``None``, an int, a NumPy generator, or a
+    mapping from names in :data:`SOURCES` (and ``"default"``) to one of those. Nothing
+    is drawn.
+
+    Raises
+    ------
+    ValueError
+        For a mapping with a name that is not a source (the message lists them), or a
+        negative or too large integer seed.
+    TypeError
+        For any other type.
+    """
+    if not isinstance(random_state, Mapping):
+        _check_seed(random_state, name)
+        return random_state
+    valid = ("default", *SOURCES)
+    for source, seed in random_state.items():
+        if source not in valid:
+            raise ValueError(
+                f"{name} has an unknown source {source!r}; the sources are "
+                f"{', '.join(map(repr, valid))}."
+            )
+        _check_seed(seed, f"{name}[{source!r}]")
+    return random_state
+
+
+def _check_seed(seed, name):
+    """What :func:`derive_key` takes, checked without drawing from it."""
+    if seed is None or isinstance(seed, np.random.Generator | np.random.RandomState):
+        return
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
+        if not 0 <= int(seed) <= _MASK64:
+            raise ValueError(f"{name} must be in [0, 2**64), got {seed}.")
+        return
+    raise TypeError(
+        f"{name} must be None, a non-negative int, a numpy.random.Generator, a "
+        "numpy.random.RandomState or (for an estimator) a mapping from source names to "
+        f"those, got {type(seed).__name__}."
+    )
+
+
+def source_keys(random_state):
+    """One 64-bit Philox key per source of randomness, from a ``random_state``.
+
+    Parameters
+    ----------
+    random_state : None, int, numpy.random.Generator, numpy.random.RandomState or mapping
+        A seed gives every source its key (:func:`derive_key`): the sources still differ
+        by their stream number. A mapping ``{source: seed}`` seeds the sources it names
+        and gives the others its ``"default"`` entry (drawn once: they share a key as
+        under one seed); without ``"default"`` they behave as under ``None``.
+
+    Returns
+    -------
+    dict of str to numpy.uint64
+        A key for each name in :data:`SOURCES`.
+
+    Examples
+    --------
+    >>> from stochnet.random import source_keys
+    >>> source_keys(0) == source_keys({"default": 0})
+    True
+    >>> keys = source_keys({"default": 0, "dropout": 3})
+    >>> bool(keys["dropout"] == source_keys(3)["dropout"]), bool(keys["init"] == keys["shuffle"])
+    (True, True)
+    """
+    check_random_state(random_state)
+    if not isinstance(random_state, Mapping):
+        key = derive_key(random_state)
+        return dict.fromkeys(SOURCES, key)
+    default = derive_key(random_state.get("default"))
+    return {
+        source: derive_key(random_state[source]) if source in random_state else default
+        for source in SOURCES
+    }
 
 
 def stream_id(stream):

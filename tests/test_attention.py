@@ -332,7 +332,7 @@ def test_training_is_identical_for_one_and_two_threads():
         before = numba.get_num_threads()
         numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
         try:
-            trainer = Trainer(net, Adam(1e-2, 0.9, 0.999, 1e-8), batch_size=4, key=KEY)
+            trainer = Trainer(net, Adam(1e-2, 0.9, 0.999, 1e-8), batch_size=4, keys=KEY)
             for _ in range(3):
                 trainer.run_epoch(X, y)
         finally:

@@ -250,7 +250,7 @@ def test_the_epoch_loss_does_not_depend_on_the_chunking():
     losses = []
     for chunk_seconds in (0.0, 1e9):
         net = MLPNetwork((6, 16, 3)).initialize("he_normal", 1)
-        trainer = Trainer(net, Adam(1e-2, 0.9, 0.999, 1e-8), 8, alpha=0.1, l1=0.01, key=1,
+        trainer = Trainer(net, Adam(1e-2, 0.9, 0.999, 1e-8), 8, alpha=0.1, l1=0.01, keys=1,
                           chunk_seconds=chunk_seconds)  # fmt: skip
         Y = np.eye(3)[y_class]
         losses.append([trainer.run_epoch(X, Y) for _ in range(3)])

@@ -69,7 +69,7 @@ def test_training_equals_numpy_reimplementation(optimizer):
     expected, expected_losses = _reference_epochs(
         net, X, Y, sw, 3, 4, optimizer, 0.1, 0.01, 0.2, 0.3
     )
-    trainer = Trainer(net, opt, batch_size=4, alpha=0.1, l1=0.01, input_noise=0.2, key=KEY)
+    trainer = Trainer(net, opt, batch_size=4, alpha=0.1, l1=0.01, input_noise=0.2, keys=KEY)
     losses = [trainer.run_epoch(X, Y, sw) for _ in range(3)]
     np.testing.assert_allclose(net.theta, expected, rtol=1e-10, atol=1e-13)
     np.testing.assert_allclose(losses, expected_losses, rtol=1e-10)
@@ -82,7 +82,7 @@ def _fit_once(dtype=np.float64, chunk_seconds=0.25, n=300, batch_size=16):
     net = MLPNetwork((20, 32, 16, 4), dropout=(0.2, 0.1), dtype=dtype)
     net.initialize("he_normal", KEY)
     trainer = Trainer(
-        net, Adam(), batch_size=batch_size, input_noise=0.1, key=KEY, chunk_seconds=chunk_seconds
+        net, Adam(), batch_size=batch_size, input_noise=0.1, keys=KEY, chunk_seconds=chunk_seconds
     )
     losses = [trainer.run_epoch(X, Y) for _ in range(2)]
     return net.theta.copy(), losses
@@ -153,7 +153,7 @@ def test_digits_accuracy_at_least_97_percent():
     scaler = StandardScaler().fit(X_train)
     X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
     net = MLPNetwork((64, 100, 10)).initialize("glorot_uniform", derive_key(0))
-    trainer = Trainer(net, Adam(), batch_size=200, alpha=1e-4, key=derive_key(1))
+    trainer = Trainer(net, Adam(), batch_size=200, alpha=1e-4, keys=derive_key(1))
     for _ in range(60):
         trainer.run_epoch(X_train, np.eye(10)[y_train])
     assert (net.predict(X_test).argmax(1) == y_test).mean() >= 0.97

@@ -12,10 +12,19 @@ ESTIMATORS = [
     sn.MLPRegressor(hidden_layer_sizes=(16,), max_iter=300, random_state=0),
     sn.MLPRegressor(hidden_layer_sizes=(16,), loss="gaussian_nll", max_iter=300, random_state=0),
     sn.MLPClassifier(hidden_layer_sizes=(16,), dropout=0.1, solver="sgd", random_state=0),
+    sn.MLPClassifier(
+        hidden_layer_sizes=(16,), max_iter=300, random_state={"default": 0, "shuffle": 1}
+    ),
     sn.AttentionClassifier(d_model=8, n_heads=2, n_layers=1, d_ff=16, max_iter=200, random_state=0),
     sn.AttentionRegressor(d_model=8, n_heads=2, n_layers=1, d_ff=16, max_iter=200, random_state=0),
     sn.EnsembleClassifier(
         sn.MLPClassifier(hidden_layer_sizes=(8,), max_iter=200), n_estimators=2, random_state=0
+    ),
+    sn.EnsembleClassifier(
+        sn.MLPClassifier(hidden_layer_sizes=(8,), max_iter=200),
+        n_estimators=2,
+        random_state=0,
+        vary=("init",),
     ),
     sn.EnsembleRegressor(
         sn.MLPRegressor(hidden_layer_sizes=(8,), loss="gaussian_nll", max_iter=200),

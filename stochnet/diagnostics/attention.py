@@ -204,7 +204,7 @@ def head_logits(estimator, X):
             f"estimator must be a fitted attention estimator, got {type(estimator).__name__}."
         )
     tokens = estimator._check_X(X)
-    net = estimator._network
+    net = estimator.network_
     probs, q, k = net.attention_weights(tokens, return_queries_keys=True)
     plan = net.plan
     n, n_layers, n_heads, length, d_k = q.shape

@@ -81,8 +81,8 @@ def dropout_gap(estimator, X, mc_samples=200, random_state=None):
     >>> dropout_gap(clf, X, mc_samples=20, random_state=0).gap.shape
     (1,)
     """
-    check_is_fitted(estimator, "_network")
-    rates = tuple(float(p) for p in estimator._network.dropout)
+    check_is_fitted(estimator, "network_")
+    rates = tuple(float(p) for p in estimator.network_.dropout)
     if not any(rates):
         raise ValueError("dropout_gap needs an estimator fitted with dropout > 0.")
     samples = estimator._mc_outputs(X, mc_samples, random_state)  # (S, n, k)

@@ -102,14 +102,14 @@ def minibatch_noise(estimator, X, y, batch_sizes=(1, 2, 4, 8, 16, 32, 64), n_dra
     >>> r.batch_sizes.tolist()
     [1, 4, 16]
     """
-    check_is_fitted(estimator, "_network")
+    check_is_fitted(estimator, "network_")
     sizes = np.asarray(batch_sizes)
     if sizes.ndim != 1 or sizes.dtype.kind not in "iu" or np.any(sizes < 1):
         raise ValueError(f"batch_sizes must be positive ints, got {batch_sizes!r}.")
     if not isinstance(n_draws, int) or n_draws < 2:
         raise ValueError(f"n_draws must be an int >= 2, got {n_draws!r}.")
     _, X, Y, _ = estimator._prepare(X, y, None, incremental=True)
-    net = estimator._network
+    net = estimator.network_
     theta = net.theta.copy()
     n = X.shape[0]
     members = _groups(groups, n)

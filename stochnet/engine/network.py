@@ -10,11 +10,11 @@ import scipy.sparse
 from .._config import PREDICT_CHUNK_ROWS
 from .._device import cuda_available, kernel_module, resolve_device
 from ..init import initialize_layer
-from ..kernels.codes import ACTIVATIONS, LOSSES, NO_CROP
+from ..kernels.codes import ACTIVATIONS, LOSSES, NO_CROP, STREAMS
 from ..kernels.cpu.blas import MIN_TILE_MACS
 from ..kernels.shared.records import CSRMatrix
 from .arrays import read_only
-from .plan import allocate_workspace, build_mlp_plan
+from .plan import allocate_workspace, build_mlp_plan, n_outputs_for
 from .trainer import single_pool
 
 
@@ -79,7 +79,7 @@ class Network:
 
     @property
     def n_targets(self):
-        return self.n_outputs // 2 if self.loss == "gaussian_nll" else self.n_outputs
+        return self.n_outputs // n_outputs_for(self.loss, 1)
 
     def set_mask(self, keep):
         """Prune: ``keep`` (bool, one entry per weight, or ``None`` to unprune) becomes
@@ -141,14 +141,18 @@ class Network:
             return contextlib.nullcontext()
         return single_pool()
 
-    def predict(self, X, dropout=False, key=0, step=0):
+    def predict(self, X, dropout=False, key=0, step=0, stream="dropout"):
         """Outputs after the output activation for each row of ``X``.
 
         Parameters
         ----------
         X : input as :meth:`kernel_input` accepts it
         dropout : bool, default=False
-            Sample dropout masks (MC dropout) from ``(key, step + chunk)``.
+            Sample dropout masks (MC dropout) from Philox ``(key, stream)`` at
+            ``step + chunk``.
+        stream : str, default="dropout"
+            A name in ``STREAMS``: training's masks by default; the estimators' MC
+            dropout draws from ``"mc_dropout"``.
 
         Returns
         -------
@@ -166,6 +170,7 @@ class Network:
                 out,
                 bool(dropout),
                 np.uint64(key),
+                np.uint64(STREAMS[stream]),
                 np.uint64(step),
             )
         return out

@@ -11,9 +11,12 @@ from .._compiling import compile_seconds
 from .._threads import kernel_threads
 from ..kernels.codes import STREAMS
 from ..kernels.cpu import rng as _rng
+from ..kernels.shared.records import StreamKeys
 from .arrays import read_only
 
 _SHUFFLE = np.uint64(STREAMS["shuffle"])
+#: The sources a trainer draws from: the batch order on the host, the rest in the kernels.
+TRAINER_SOURCES = ("shuffle", "dropout", "noise", "crop")
 
 
 @functools.cache
@@ -94,8 +97,10 @@ class Trainer:
         L2 (scikit-learn scaling) and L1 penalties.
     input_noise : float, default=0.0
         Std of Gaussian noise added to the inputs of each training batch.
-    key : int or numpy.uint64, default=0
-        Key for the shuffle, dropout and noise streams.
+    keys : int, numpy.uint64 or dict of str to numpy.uint64, default=0
+        Philox key of each source the trainer draws from (``"shuffle"``,
+        ``"dropout"``, ``"noise"``, ``"crop"``; see ``stochnet.random.source_keys``), or
+        one key for all of them.
     chunk_seconds : float, default=0.25
     loss_scale : float, default=1.0
         Factor on the data term of the reported loss (not of the gradient):
@@ -109,7 +114,7 @@ class Trainer:
     >>> net = MLPNetwork((4, 8, 3)).initialize("he_normal", derive_key(0))
     >>> X = np.random.default_rng(0).normal(size=(32, 4))
     >>> Y = np.eye(3)[np.arange(32) % 3]
-    >>> trainer = Trainer(net, Adam(1e-2, 0.9, 0.999, 1e-8), batch_size=8, key=derive_key(0))
+    >>> trainer = Trainer(net, Adam(1e-2, 0.9, 0.999, 1e-8), batch_size=8, keys=derive_key(0))
     >>> loss = trainer.run_epoch(X, Y)
     >>> trainer.step, net.predict(X).shape
     (4, (32, 3))
@@ -127,7 +132,7 @@ class Trainer:
         alpha=0.0,
         l1=0.0,
         input_noise=0.0,
-        key=0,
+        keys=0,
         chunk_seconds=0.25,
         loss_scale=1.0,
     ):
@@ -137,7 +142,7 @@ class Trainer:
         self.alpha = float(alpha)
         self.l1 = float(l1)
         self.input_noise = float(input_noise)
-        self.key = np.uint64(key)
+        self.keys = keys
         self.chunk_seconds = float(chunk_seconds)
         self.loss_scale = float(loss_scale)
         self.step = 0
@@ -149,6 +154,23 @@ class Trainer:
         state = self.__dict__.copy()
         state["device_data"] = DeviceData()
         return state
+
+    @property
+    def keys(self):
+        """The key of each source the trainer draws from (a dict)."""
+        return dict(self._keys)
+
+    @keys.setter
+    def keys(self, keys):
+        if not isinstance(keys, dict):
+            keys = dict.fromkeys(TRAINER_SOURCES, keys)
+        missing = set(TRAINER_SOURCES) - set(keys)
+        if missing:
+            raise ValueError(f"keys needs a key for {sorted(missing)}.")
+        self._keys = {source: np.uint64(keys[source]) for source in TRAINER_SOURCES}
+        self._stream_keys = StreamKeys(
+            self._keys["dropout"], self._keys["noise"], self._keys["crop"]
+        )
 
     def reset_optimizer(self, optimizer):
         """Start a fresh optimiser (zero state, ``t = 0``); the random counters go on."""
@@ -189,7 +211,7 @@ class Trainer:
         if not self.shuffle:
             return np.empty(0, dtype=np.int64) if rows is None else rows
         order = np.arange(n_rows, dtype=np.int64)
-        _rng.permutation(order, self.key, _SHUFFLE, np.uint64(self.epoch))
+        _rng.permutation(order, self._keys["shuffle"], _SHUFFLE, np.uint64(self.epoch))
         return order if rows is None else rows[order]
 
     @contextlib.contextmanager
@@ -270,7 +292,7 @@ class Trainer:
                 tic = time.perf_counter() - compile_seconds()
                 data, penalty = net.train_batches(
                     X, Y, sw, order, batch_size, done, count, theta, grad, state1, state2,
-                    net.plan, work, config, self.key, self.t, self.step, self.epoch,
+                    net.plan, work, config, self._stream_keys, self.t, self.step, self.epoch,
                     self.input_noise, mask, data, penalty,
                 )  # fmt: skip
                 elapsed = time.perf_counter() - compile_seconds() - tic  # compiling excluded

@@ -173,7 +173,7 @@ class BaseMLP(BaseNetworkEstimator):
             dropout=params.dropout,
             dtype=X.dtype,
             crop=crop,
-        ).initialize(params.init, self._key)
+        ).initialize(params.init, self._keys["init"])
 
     # ---------------------------------------------------------------- predict
     def _check_X(self, X):

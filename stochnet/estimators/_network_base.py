@@ -4,6 +4,7 @@ that supply a network and the way their input reaches it."""
 import sys
 import time
 import warnings
+from collections.abc import Mapping
 
 import numpy as np
 import scipy.optimize
@@ -14,7 +15,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from .._validation import check_amount, check_option, is_int, same_setting
 from ..kernels.codes import STREAMS
-from ..random import derive_key, splitmix64
+from ..random import SOURCES, derive_key, source_keys, splitmix64
 from ._checkpoint import Checkpoint
 from ._pruning import pruning_mask
 
@@ -154,13 +155,18 @@ class BaseNetworkEstimator(BaseEstimator):
     def _reseed(self, params):
         """A warm start seeds the streams of its training (batch order, dropout, noise,
         crops, validation split) from ``random_state``; the initial weights stay. An int
-        seed gives the key the model already has, so a continuation with the same seed
-        goes on with the same streams; ``None`` keeps the key (the counters move on)."""
-        if self.random_state is None:
+        seed gives the keys the model already has, so a continuation with the same seed
+        goes on with the same streams; ``None`` (or a source a mapping leaves to a
+        missing ``"default"``) keeps its key: the counters move on."""
+        seeds = params.random_state
+        if seeds is None:
             return
-        self._key = derive_key(self.random_state)
+        keys = source_keys(seeds)
+        if isinstance(seeds, Mapping) and "default" not in seeds:
+            keys = {s: keys[s] if s in seeds else self._keys[s] for s in keys}
+        self._keys = keys
         if self._trainer is not None:
-            self._trainer.key = self._key
+            self._trainer.keys = keys
 
     def _prune_on_continuation(self, params):
         """``prune`` (pruning the weights a fit starts from) takes effect on a warm start
@@ -225,7 +231,9 @@ class BaseNetworkEstimator(BaseEstimator):
         return 1.0
 
     def _n_outputs_for(self, n_targets):
-        return 2 * n_targets if self._engine_loss() == "gaussian_nll" else n_targets
+        from ..engine.plan import n_outputs_for
+
+        return n_outputs_for(self._engine_loss(), n_targets)
 
     def _fit(self, X, y, sample_weight, incremental, interrupt="warn"):
         self._interrupt = check_option("interrupt", interrupt, {"warn", "raise"})
@@ -260,7 +268,7 @@ class BaseNetworkEstimator(BaseEstimator):
     # ------------------------------------------------------------ pruning
     def _apply_pruning(self, amount, method, scope):
         net = self._network
-        keep = pruning_mask(net, amount, method, scope, self._key)
+        keep = pruning_mask(net, amount, method, scope, self._keys["prune"])
         net.set_mask(keep)
         self.masks_ = [
             m.reshape(w.shape)
@@ -307,7 +315,7 @@ class BaseNetworkEstimator(BaseEstimator):
         self.n_iter_ = 0
         self.t_ = 0
         self.n_outputs_ = Y.shape[1]
-        self._key = derive_key(self.random_state)
+        self._keys = source_keys(params.random_state)
         self._network = self._build_network(X, Y, params)
         self.masks_ = None
         self.sparsity_ = 0.0
@@ -387,7 +395,7 @@ class BaseNetworkEstimator(BaseEstimator):
         n = Y.shape[0]
         rows = np.arange(n, dtype=np.int64)
         stratify = self._stratify_labels(Y)
-        seed = splitmix64(int(self._key) ^ STREAMS["validation"]) & 0xFFFFFFFF
+        seed = splitmix64(int(self._keys["validation"]) ^ STREAMS["validation"]) & 0xFFFFFFFF
         train, val = train_test_split(
             rows,
             random_state=seed,
@@ -439,7 +447,7 @@ class BaseNetworkEstimator(BaseEstimator):
         if self._trainer is None:
             from ..engine import Trainer
 
-            self._trainer = Trainer(net, self._make_optimizer(params), batch_size, key=self._key)
+            self._trainer = Trainer(net, self._make_optimizer(params), batch_size, keys=self._keys)
         elif not incremental and not resumed:
             self._trainer.reset_optimizer(self._make_optimizer(params))
         elif incremental:  # partial_fit: the optimiser goes on with today's settings
@@ -678,7 +686,10 @@ class BaseNetworkEstimator(BaseEstimator):
         key = derive_key(random_state)
         net = self._network
         return np.stack(
-            [net.predict(X, dropout=True, key=key, step=s << 24) for s in range(mc_samples)]
+            [
+                net.predict(X, dropout=True, key=key, step=s << 24, stream="mc_dropout")
+                for s in range(mc_samples)
+            ]
         )
 
     def loss_and_grad(self, X, y, sample_weight=None):
@@ -704,6 +715,13 @@ class BaseNetworkEstimator(BaseEstimator):
         return f
 
     @property
+    def network_(self):
+        """The fitted engine network (plan, flat parameters, kernels): what stochnet's
+        diagnostics, :mod:`stochnet.io` and the ONNX export read."""
+        check_is_fitted(self, "_network")
+        return self._network
+
+    @property
     def parameters_(self):
         """All parameters as one flat vector (weights, then biases); a live view."""
         check_is_fitted(self, "_network")
@@ -718,6 +736,9 @@ class BaseNetworkEstimator(BaseEstimator):
         return state
 
     def __setstate__(self, state):
+        if "_key" in state:  # one key for every source, before per-source seeds
+            state = dict(state)
+            state["_keys"] = dict.fromkeys(SOURCES, state.pop("_key"))
         super().__setstate__(state)
         if "_network" in state:
             self._publish()

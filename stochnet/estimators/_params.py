@@ -25,6 +25,7 @@ from .._validation import (
 )
 from ..init import check_init
 from ..kernels.codes import ACTIVATIONS, NO_CROP, POOLING, CropPlan
+from ..random import check_random_state
 
 SOLVERS = ("lbfgs", "sgd", "adam")
 
@@ -62,6 +63,7 @@ class TrainingParams:
     device: str
     checkpoint: str | None
     verbose: int
+    random_state: object
 
     @property
     def stochastic(self):
@@ -225,6 +227,7 @@ def _training_fields(est):
         device=resolve_device(est.device),
         checkpoint=check_checkpoint(est.checkpoint, solver),
         verbose=est.verbose,
+        random_state=check_random_state(est.random_state),
     )
 
 

@@ -74,7 +74,7 @@ def from_sklearn(cls, estimator):
     from sklearn.neural_network import MLPClassifier, MLPRegressor
 
     from ..engine import MLPNetwork
-    from ..random import derive_key
+    from ..random import source_keys
     from .mlp import MLPClassifier as OurClassifier
 
     expected = MLPClassifier if issubclass(cls, OurClassifier) else MLPRegressor
@@ -104,7 +104,7 @@ def from_sklearn(cls, estimator):
         [*network.coefs, *network.intercepts], [*coefs, *estimator.intercepts_], strict=True
     ):
         view[...] = w
-    ours._key = derive_key(ours.random_state)
+    ours._keys = source_keys(ours.random_state)
     ours._network = network
     ours._trainer = None
     ours.masks_ = None

@@ -224,7 +224,7 @@ class BaseAttention(BaseNetworkEstimator):
             pooling=params.pooling, scale=params.attention_scale,
             attention_dropout=params.attention_dropout, dropout=params.dropout,
             activation=params.activation, loss=self._engine_loss(), dtype=X.dtype,
-        ).initialize(params.init, self._key)  # fmt: skip
+        ).initialize(params.init, self._keys["init"])  # fmt: skip
 
     def _check_X(self, X):
         if not hasattr(self, "_network"):

@@ -12,7 +12,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..kernels.codes import STREAMS
-from ..random import derive_key, splitmix64
+from ..random import SOURCES, derive_key, splitmix64
 from ..uncertainty import decompose_classification, decompose_multilabel, decompose_regression
 from ._checkpoint import member_path
 from ._params import check_checkpoint, padding_is_nan
@@ -54,15 +54,50 @@ def _standard_deviation(centred, weights):
     return spread * np.sqrt(np.average((centred / unit) ** 2, axis=0, weights=weights))
 
 
+def _check_vary(vary):
+    """``vary`` as a tuple of source names (``None``: every source)."""
+    if vary is None:
+        return SOURCES
+    names = (vary,) if isinstance(vary, str) else vary
+    try:
+        names = tuple(names)
+    except TypeError:
+        names = ()
+    if not names or not all(isinstance(n, str) and n in SOURCES for n in names):
+        raise ValueError(
+            f"The 'vary' parameter must be None or source names among {', '.join(SOURCES)}. "
+            f"Got {vary!r} instead."
+        )
+    return names
+
+
+def member_random_states(random_state, n_estimators, vary, bits):
+    """Each member's ``random_state``: an own seed for every source in ``vary`` and one
+    seed shared by all members for the others (a plain seed when ``vary`` is every
+    source)."""
+    seeds = member_seeds(random_state, n_estimators + 1, bits)
+    if set(vary) == set(SOURCES):
+        return seeds[:n_estimators]
+    shared = seeds[n_estimators]
+    return [{"default": shared, **dict.fromkeys(vary, seed)} for seed in seeds[:n_estimators]]
+
+
 class _BaseEnsemble(BaseEstimator):
     def __init__(
-        self, estimator=None, n_estimators=5, n_jobs=None, random_state=None, checkpoint=None
+        self,
+        estimator=None,
+        n_estimators=5,
+        n_jobs=None,
+        random_state=None,
+        checkpoint=None,
+        vary=None,
     ):
         self.estimator = estimator
         self.n_estimators = n_estimators
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.checkpoint = checkpoint
+        self.vary = vary
 
     def _default_estimator(self):
         raise NotImplementedError
@@ -108,9 +143,16 @@ class _BaseEnsemble(BaseEstimator):
             ensure_all_finite=_finiteness(base),
             allow_nd=True,
         )
+        vary = _check_vary(self.vary)
+        bits = _seed_bits(base)
+        if bits != 63 and set(vary) != set(SOURCES):
+            raise ValueError(
+                f"vary={self.vary!r} needs members that take per-source seeds (stochnet's "
+                f"estimators); {type(base).__name__} takes one seed for everything."
+            )
         members = [
             clone(base).set_params(random_state=seed)
-            for seed in member_seeds(self.random_state, self.n_estimators, _seed_bits(base))
+            for seed in member_random_states(self.random_state, self.n_estimators, vary, bits)
         ]
         member_paths = self._member_checkpoints(base, members)
         if interrupt not in ("warn", "raise"):
@@ -186,6 +228,12 @@ class EnsembleClassifier(ClassifierMixin, _BaseEnsemble):
         joblib parallelism over members.
     random_state : None, int or numpy generator, default=None
         Seeds the members through the ``"ensemble"`` Philox stream.
+    vary : None, str or tuple of str, default=None
+        The sources of randomness in which the members differ (names in
+        :data:`stochnet.random.SOURCES`); the others are seeded alike in every member.
+        ``None`` varies every source. ``vary=("init",)`` gives members that differ only
+        in their initial weights (same batch order, dropout masks, ...): the part of
+        the ensembling gain that the initialisation brings.
     checkpoint : str, os.PathLike or None, default=None
         Resume a killed fit: member ``i`` checkpoints to ``<root>.member<i><ext>``
         (see the members' ``checkpoint``); a finished member's file stays until the
@@ -257,7 +305,7 @@ class EnsembleRegressor(RegressorMixin, _BaseEnsemble):
         ``None`` means ``MLPRegressor(loss="gaussian_nll")``, whose members predict a
         mean and a variance each. Members without a variance head contribute no
         aleatoric part.
-    n_estimators, n_jobs, random_state, checkpoint
+    n_estimators, n_jobs, random_state, checkpoint, vary
         As in :class:`EnsembleClassifier`.
 
     Notes

@@ -7,6 +7,15 @@ from ._outputs import ClassifierOutputs, RegressorOutputs
 from ._sklearn_interop import SklearnInterop
 
 _ADDED_PARAMETERS = """
+    random_state : None, int, numpy.random.Generator, numpy.random.RandomState or dict
+        As in scikit-learn, where one seed drives every source of randomness; also a
+        mapping from source names (:data:`stochnet.random.SOURCES`: ``"init"``,
+        ``"shuffle"``, ``"dropout"``, ``"noise"``, ``"crop"``, ``"prune"``,
+        ``"validation"``) to seeds, which seeds each source alone:
+        ``{"default": 0, "dropout": 3}`` keeps the initial weights, the batch order and
+        the validation split of ``random_state=0`` and draws other dropout masks.
+        Sources the mapping leaves out take its ``"default"``, or behave as under
+        ``None`` without one. ``random_state=s`` and ``{"default": s}`` are the same fit.
     dropout : float or tuple of float, default=0.0
         Inverted-dropout rate of every hidden layer, or one rate per hidden layer.
         Masks come from the ``"dropout"`` Philox stream; prediction is deterministic.

@@ -133,7 +133,7 @@ def test_encoder_training_on_cuda_equals_cpu():
             net,
             SGD(0.1, "constant", 0.9),
             batch_size=4,
-            key=derive_key(1),
+            keys=derive_key(1),
             input_noise=0.05,
             alpha=1e-3,
         )
@@ -159,3 +159,19 @@ def test_attention_estimator_on_cuda_equals_cpu():
             fits.append(clf.fit(X, y))
     np.testing.assert_allclose(fits[1].parameters_, fits[0].parameters_, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(fits[1].predict_proba(X), fits[0].predict_proba(X), rtol=1e-4)
+
+
+def test_attention_per_source_seeds_on_cuda_equal_cpu():
+    X = np.random.default_rng(3).normal(size=(8, 3))
+    y = np.arange(8) % 2
+    fits = []
+    for device in ("cpu", "cuda"):
+        clf = sn.AttentionClassifier(d_model=4, n_heads=2, n_layers=1, d_ff=4, dropout=0.2,
+                                     attention_dropout=0.2, batch_size=4, max_iter=1,
+                                     random_state={"default": 0, "dropout": 5},
+                                     device=device)  # fmt: skip
+        with pytest.warns(Warning):
+            fits.append(clf.fit(X, y))
+    np.testing.assert_allclose(fits[1].parameters_, fits[0].parameters_, rtol=1e-4, atol=1e-6)
+    samples = [f.predict_uncertainty(X, mc_samples=2, random_state=1).mean for f in fits]
+    np.testing.assert_allclose(samples[1], samples[0], rtol=1e-4, atol=1e-6)

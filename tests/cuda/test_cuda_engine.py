@@ -5,6 +5,7 @@ runs (float32 within rtol 1e-4; every random decision identical)."""
 import numpy as np
 import pytest
 from numba import njit
+from sklearn.base import clone
 
 import stochnet as sn
 from stochnet.engine import SGD, Adam, MLPNetwork, Trainer
@@ -141,7 +142,7 @@ def _train(device, optimizer, dtype=np.float32, epochs=2, **options):
     net = MLPNetwork((6, 7, 5, 3), dropout=(0.3, 0.2), dtype=dtype, crop=crop)
     net.initialize("he_normal", derive_key(0)).to(device)
     net.set_mask(mask)
-    trainer = Trainer(net, optimizer, batch_size=8, key=derive_key(1), **options)
+    trainer = Trainer(net, optimizer, batch_size=8, keys=derive_key(1), **options)
     curve = [trainer.run_epoch(X, Y, sw) for _ in range(epochs)]
     return net.theta.copy(), curve, trainer.optimizer.state, net.predict(X[:4])
 
@@ -205,3 +206,37 @@ def test_estimator_on_cuda_equals_cpu():
     np.testing.assert_allclose(gpu.parameters_, cpu.parameters_, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(gpu.loss_curve_, cpu.loss_curve_, rtol=1e-5)
     np.testing.assert_allclose(gpu.predict_proba(X), cpu.predict_proba(X), rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "seeds",
+    [{"default": 0, "dropout": 3}, {"default": 0, "noise": 3}, {"default": 0, "shuffle": 3}],
+    ids=["dropout", "noise", "shuffle"],
+)
+def test_per_source_seeds_on_cuda_equal_cpu(seeds):
+    """Each source seeded alone draws the CPU's decisions on the GPU, and a source the
+    model does not use changes no bit there either."""
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(16, 5)).astype(np.float32)
+    y = np.arange(16) % 3
+    fits = {}
+    for device in ("cpu", "cuda"):
+        for name, random_state in (("seeded", seeds), ("plain", 0)):
+            clf = sn.MLPClassifier(
+                (6,), dropout=0.2, input_noise=0.1, batch_size=8, max_iter=1,
+                random_state=random_state, device=device,
+            )  # fmt: skip
+            with pytest.warns(Warning):
+                fits[device, name] = clf.fit(X, y)
+    cpu, gpu = fits["cpu", "seeded"], fits["cuda", "seeded"]
+    np.testing.assert_allclose(gpu.parameters_, cpu.parameters_, rtol=1e-4, atol=1e-6)
+    assert not np.allclose(gpu.parameters_, fits["cuda", "plain"].parameters_)
+    unused = sn.MLPClassifier((6,), batch_size=8, max_iter=1, device="cuda")
+    twins = []
+    for dropout_seed in (1, 2):
+        with pytest.warns(Warning):
+            twins.append(
+                clone(unused).set_params(random_state={"default": 0, "dropout": dropout_seed})
+                .fit(X, y).parameters_
+            )  # fmt: skip
+    np.testing.assert_array_equal(*twins)

@@ -61,8 +61,8 @@ def _site(layer, site):
 
 
 @njit(**JIT)
-def _drop(a, mask, threshold, scale, key, step, layer, site):
-    dropout_forward(flat(a), flat(mask), threshold, scale, key, _DROPOUT, step, _site(layer, site))
+def _drop(a, mask, threshold, scale, key, stream, step, layer, site):
+    dropout_forward(flat(a), flat(mask), threshold, scale, key, stream, step, _site(layer, site))
 
 
 @njit(**JIT)
@@ -80,8 +80,9 @@ def batch_lengths(work, rows, with_lengths):
 
 
 @njit(**JIT_MATH)
-def forward(theta, plan, work, rows, with_lengths, dropout, key, step):
-    """Outputs' pre-activations ``work.z[:rows]`` for the batch in ``work.x[:rows]``."""
+def forward(theta, plan, work, rows, with_lengths, dropout, key, stream, step):
+    """Outputs' pre-activations ``work.z[:rows]`` for the batch in ``work.x[:rows]``;
+    with ``dropout``, masks from Philox ``(key, stream)`` at ``step``."""
     n = rows * plan.length
     d, f = plan.d_model, plan.d_ff
     lengths = batch_lengths(work, rows, with_lengths)
@@ -115,7 +116,7 @@ def forward(theta, plan, work, rows, with_lengths, dropout, key, step):
             pd = work.pd[layer, :rows]
             pd[:] = p
             _drop(pd, work.pmask[layer, :rows], plan.attn_threshold, plan.attn_scale,
-                  key, step, layer, 0)  # fmt: skip
+                  key, stream, step, layer, 0)  # fmt: skip
         heads = work.heads[:rows]
         attention_output(pd, v, heads)
         o = work.o[layer, :n]
@@ -123,8 +124,8 @@ def forward(theta, plan, work, rows, with_lengths, dropout, key, step):
         branch = work.branch[:n]
         dense_forward(o, matrix(theta, wo[1], d, d), vector(theta, bo[3], d), branch)
         if drop:
-            _drop(branch, work.r1[layer, :n], plan.drop_threshold, plan.drop_scale, key, step,
-                  layer, 1)  # fmt: skip
+            _drop(branch, work.r1[layer, :n], plan.drop_threshold, plan.drop_scale, key, stream,
+                  step, layer, 1)  # fmt: skip
         for i in range(n):
             for j in range(d):
                 h_next[i, j] = h[i, j] + branch[i, j]
@@ -143,11 +144,11 @@ def forward(theta, plan, work, rows, with_lengths, dropout, key, step):
         activate(plan.activation, flat(pre), flat(hidden))
         if drop:
             _drop(hidden, work.fmask[layer, :n], plan.drop_threshold, plan.drop_scale, key,
-                  step, layer, 2)  # fmt: skip
+                  stream, step, layer, 2)  # fmt: skip
         dense_forward(hidden, matrix(theta, wo[3], f, d), vector(theta, bo[7], d), branch)
         if drop:
-            _drop(branch, work.r2[layer, :n], plan.drop_threshold, plan.drop_scale, key, step,
-                  layer, 3)  # fmt: skip
+            _drop(branch, work.r2[layer, :n], plan.drop_threshold, plan.drop_scale, key, stream,
+                  step, layer, 3)  # fmt: skip
         for i in range(n):
             for j in range(d):
                 h_next[i, j] += branch[i, j]
@@ -281,15 +282,19 @@ def _load(X, order, start, rows, plan, work):
 
 
 @njit(**JIT)
-def predict_rows(X, theta, plan, work, out, dropout, key, step):
+def predict_rows(X, theta, plan, work, out, dropout, key, stream, step):
     """Predictions for every sequence of ``X`` into ``out``, in chunks of the workspace
-    size; with ``dropout`` (MC dropout) chunk ``c`` draws its masks at ``step + c``."""
+    size; with ``dropout`` (MC dropout) chunk ``c`` draws its masks from ``(key,
+    stream)`` at ``step + c``."""
     n = out.shape[0]
     empty = np.empty(0, dtype=np.int64)
     for c, start in enumerate(range(0, n, work.rows)):
         rows = min(work.rows, n - start)
         with_lengths = _load(X, empty, start, rows, plan, work)
-        forward(read_only(theta), plan, work, rows, with_lengths, dropout, key, step + np.uint64(c))
+        forward(
+            read_only(theta), plan, work, rows, with_lengths, dropout, key, stream,
+            step + np.uint64(c),
+        )  # fmt: skip
         output_activation(plan.loss, work.z[:rows], out[start : start + rows])
 
 
@@ -304,7 +309,7 @@ def attention_maps(X, theta, plan, work, probs, queries, keys):
     for start in range(0, n, work.rows):
         rows = min(work.rows, n - start)
         with_lengths = _load(X, empty, start, rows, plan, work)
-        forward(read_only(theta), plan, work, rows, with_lengths, no_dropout, zero, zero)
+        forward(read_only(theta), plan, work, rows, with_lengths, no_dropout, zero, zero, zero)
         for layer in range(plan.n_layers):
             probs[start : start + rows, layer] = work.p[layer, :rows]
             if queries.shape[0] > 0:
@@ -325,7 +330,10 @@ def loss_grad_sums(X, Y, sw, theta, grad, chunk_grad, plan, work, dropout, key, 
         with_lengths = _load(X, empty, start, rows, plan, work)
         y, w, chunk_sw = load_targets(Y, sw, empty, start, rows, work)
         sw_sum += chunk_sw
-        forward(read_only(theta), plan, work, rows, with_lengths, dropout, key, step + np.uint64(c))
+        forward(
+            read_only(theta), plan, work, rows, with_lengths, dropout, key, _DROPOUT,
+            step + np.uint64(c),
+        )  # fmt: skip
         loss_sum += output_loss(plan.loss, work.z[:rows], work.a[:rows], y, w, work.d[:rows])
         backward(read_only(theta), chunk_grad, plan, work, rows, with_lengths, dropout)
         grad += chunk_grad

@@ -17,8 +17,8 @@ An epilogue is a tuple of integers ``(op, code, first, second, sums, finisher)``
 
 ``finisher`` is the address of this module's code compiled for the dtype as a C
 callback (:func:`finisher`), called through a pointer: Numba re-optimises the code of
-every callee inside each caller, and the activations compiled into the tile loop and
-every function above it added 16 s to an empty-cache start.
+every callee inside each caller, so activations compiled into the tile loop would be
+compiled again into every function above it.
 """
 
 import functools

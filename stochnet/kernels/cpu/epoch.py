@@ -22,6 +22,7 @@ from .specialise import read_only, runtime
 from .tokens import clear_padding
 
 _NOISE = np.uint64(STREAMS["noise"])
+_DROPOUT = np.uint64(STREAMS["dropout"])
 
 
 @njit(**JIT)
@@ -40,7 +41,7 @@ def update(theta, grad, state1, state2, n_coef, opt, t, mask, loss, sw_sum, rows
 @njit(**JIT)
 def train_batches(
     X, Y, sw, order, batch_size, first, count, theta, grad, state1, state2,
-    plan, work, opt, key, t0, step0, epoch, noise_std, mask, data, penalty,
+    plan, work, opt, keys, t0, step0, epoch, noise_std, mask, data, penalty,
 ):  # fmt: skip
     """Run batches ``first .. first + count - 1`` of an epoch over ``X[order]``.
 
@@ -53,6 +54,8 @@ def train_batches(
         the natural order.
     state1, state2 : optimiser state (SGD: velocity, unused; Adam: m, v).
     opt : ``engine.optim.OptimConfig``.
+    keys : ``shared.records.StreamKeys``: the keys of the dropout, noise and crop
+        sources.
     t0 : optimiser steps taken before this call; batch ``k`` is Adam's step
         ``t0 + k + 1``.
     step0 : random-counter steps taken before this call; batch ``k`` draws its
@@ -83,12 +86,12 @@ def train_batches(
         step = np.uint64(step0 + k + 1)
         x0 = load_batch(
             X, order, start, rows, input_block(work, rows), work.sparse, plan.crop, training,
-            key, np.uint64(epoch),
+            keys.crop, np.uint64(epoch),
         )  # fmt: skip
         y, w, sw_sum = load_targets(Y, sw, order, start, rows, work)
         if noise_std > 0.0:
-            add_input_noise(x0, noise_std, key, _NOISE, step)
-        forward(params, plan, work, x0, rows, training, key, step)
+            add_input_noise(x0, noise_std, keys.noise, _NOISE, step)
+        forward(params, plan, work, x0, rows, training, keys.dropout, _DROPOUT, step)
         z, a, d = output_blocks(plan, work, rows)
         loss = output_loss(plan.loss, z, a, y, w, d)
         backward(params, grad, plan, work, x0, rows, training)
@@ -103,7 +106,7 @@ def train_batches(
 @njit(**JIT)
 def train_encoder_batches(
     X, Y, sw, order, batch_size, first, count, theta, grad, state1, state2,
-    plan, work, opt, key, t0, step0, epoch, noise_std, mask, data, penalty,
+    plan, work, opt, keys, t0, step0, epoch, noise_std, mask, data, penalty,
 ):  # fmt: skip
     """:func:`train_batches` for an encoder (``X`` a ``TokenInput``, ``plan`` an
     ``EncoderPlan``); ``epoch`` is unused (no crops)."""
@@ -119,10 +122,12 @@ def train_encoder_batches(
         with_lengths = encoder.load_tokens(X, order, start, rows, work)
         lengths = encoder.batch_lengths(work, rows, with_lengths)
         if noise_std > 0.0:
-            add_input_noise(work.x[:rows], noise_std, key, _NOISE, step)
+            add_input_noise(work.x[:rows], noise_std, keys.noise, _NOISE, step)
         clear_padding(work.x[:rows], lengths, plan.d_in)
         y, w, sw_sum = load_targets(Y, sw, order, start, rows, work)
-        encoder.forward(params, plan, work, rows, with_lengths, training, key, step)
+        encoder.forward(
+            params, plan, work, rows, with_lengths, training, keys.dropout, _DROPOUT, step
+        )
         loss = output_loss(plan.loss, work.z[:rows], work.a[:rows], y, w, work.d[:rows])
         encoder.backward(params, grad, plan, work, rows, with_lengths, training)
         batch_data, batch_penalty = update(

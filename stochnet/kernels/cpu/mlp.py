@@ -41,12 +41,13 @@ def weights(theta, plan, layer):
 
 
 @njit(**JIT)
-def forward(theta, plan, work, x0, rows, dropout, key, step):
+def forward(theta, plan, work, x0, rows, dropout, key, stream, step):
     """Hidden layers and output pre-activations for the input batch ``x0``.
 
     ``x0`` is the dense block in layer 0 of ``a`` or a CSR batch (``inputs``).
-    With ``dropout`` true, each hidden layer with a rate draws its mask from the
-    ``"dropout"`` stream at ``step`` (counter offset ``h << DROPOUT_LAYER_SHIFT``).
+    With ``dropout`` true, each hidden layer with a rate draws its mask from Philox
+    ``(key, stream)`` at ``step`` (counter offset ``h << DROPOUT_LAYER_SHIFT``): the
+    ``"dropout"`` stream in training, ``"mc_dropout"`` for MC-dropout predictions.
     """
     sizes = plan.sizes
     n_layers = sizes.shape[0] - 1
@@ -78,7 +79,7 @@ def forward(theta, plan, work, x0, rows, dropout, key, step):
                 threshold,
                 plan.drop_scale[layer],
                 key,
-                _DROPOUT,
+                stream,
                 step,
                 np.int64(layer + 1) << DROPOUT_LAYER_SHIFT,
             )
@@ -138,11 +139,11 @@ def output_blocks(plan, work, rows):
 
 
 @njit(**JIT)
-def predict_rows(X, theta, plan, work, out, dropout, key, step):
+def predict_rows(X, theta, plan, work, out, dropout, key, stream, step):
     """Predictions for every row of ``X`` into ``out``, in chunks of the workspace size.
 
-    With ``dropout`` true (MC dropout) the masks come from ``step``; chunk ``c`` uses
-    ``step + c`` so that no two chunks share masks.
+    With ``dropout`` true (MC dropout) the masks come from ``(key, stream)`` at
+    ``step``; chunk ``c`` uses ``step + c`` so that no two chunks share masks.
     """
     n = out.shape[0]
     chunk = work.rows
@@ -163,7 +164,7 @@ def predict_rows(X, theta, plan, work, out, dropout, key, step):
             key,
             key,
         )
-        forward(read_only(theta), plan, work, x0, rows, dropout, key, step + np.uint64(c))
+        forward(read_only(theta), plan, work, x0, rows, dropout, key, stream, step + np.uint64(c))
         z = block(work.z, work.offsets, n_layers, rows, n_out)
         output_activation(plan.loss, z, out[start : start + rows])
 
@@ -198,7 +199,7 @@ def loss_grad_sums(X, Y, sw, theta, grad, chunk_grad, plan, work, dropout, key, 
         )
         y, w, chunk_sw = load_targets(Y, sw, empty, start, rows, work)
         sw_sum += chunk_sw
-        forward(read_only(theta), plan, work, x0, rows, dropout, key, step + np.uint64(c))
+        forward(read_only(theta), plan, work, x0, rows, dropout, key, _DROPOUT, step + np.uint64(c))
         z, a, d = output_blocks(plan, work, rows)
         loss_sum += output_loss(plan.loss, z, a, y, w, d)
         backward(read_only(theta), chunk_grad, plan, work, x0, rows, dropout)

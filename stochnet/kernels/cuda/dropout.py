@@ -16,7 +16,7 @@ def _stage_words(words, key, stream, step, block):
     barrier: the thread block then reads word ``j`` of its ``4 × blockDim`` consecutive
     words with thread ``j % blockDim``, so that consecutive threads touch consecutive
     elements and every load and store is coalesced (drawing and applying per thread
-    accesses memory at a 16-byte stride: 2.1× slower on an H100). Called by every
+    would access memory at a 16-byte stride). Called by every
     thread of the block."""
     drawn = block_bits(key, stream, step, np.uint64(block))
     t = cuda.threadIdx.x

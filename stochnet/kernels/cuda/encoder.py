@@ -48,8 +48,8 @@ def flat(a):
     return a.reshape(int(np.prod(a.shape)))
 
 
-def _drop(a, mask, threshold, scale, key, step, layer, site):
-    dropout_forward(flat(a), flat(mask), threshold, scale, key, _DROPOUT, step,
+def _drop(a, mask, threshold, scale, key, stream, step, layer, site):
+    dropout_forward(flat(a), flat(mask), threshold, scale, key, stream, step,
                     (4 * layer + site + 1) << DROPOUT_LAYER_SHIFT)  # fmt: skip
 
 
@@ -70,8 +70,9 @@ def _residual(h_next, h, branch):
     add_into(flat(h_next), flat(branch))
 
 
-def forward(theta, plan, work, rows, with_lengths, dropout, key, step):
-    """Outputs' pre-activations ``work.z[:rows]`` for the batch in ``work.x[:rows]``."""
+def forward(theta, plan, work, rows, with_lengths, dropout, key, stream, step):
+    """Outputs' pre-activations ``work.z[:rows]`` for the batch in ``work.x[:rows]``;
+    with ``dropout``, masks from Philox ``(key, stream)`` at ``step``."""
     n = rows * plan.length
     d, f = plan.d_model, plan.d_ff
     lengths = batch_lengths(work, rows, with_lengths)
@@ -103,7 +104,7 @@ def forward(theta, plan, work, rows, with_lengths, dropout, key, step):
             pd = work.pd[layer, :rows]
             pd.copy_to_device(p)
             _drop(pd, work.pmask[layer, :rows], plan.attn_threshold, plan.attn_scale,
-                  key, step, layer, 0)  # fmt: skip
+                  key, stream, step, layer, 0)  # fmt: skip
         heads = work.heads[:rows]
         attention_output(pd, v, heads)
         o = work.o[layer, :n]
@@ -111,8 +112,8 @@ def forward(theta, plan, work, rows, with_lengths, dropout, key, step):
         branch = work.branch[:n]
         dense_forward(o, matrix(theta, wo[1], d, d), vector(theta, bo[3], d), branch)
         if drop:
-            _drop(branch, work.r1[layer, :n], plan.drop_threshold, plan.drop_scale, key, step,
-                  layer, 1)  # fmt: skip
+            _drop(branch, work.r1[layer, :n], plan.drop_threshold, plan.drop_scale, key, stream,
+                  step, layer, 1)  # fmt: skip
         _residual(h_next, h, branch)
         u2 = work.u2[layer, :n]
         layernorm_forward(
@@ -128,11 +129,11 @@ def forward(theta, plan, work, rows, with_lengths, dropout, key, step):
         activate(plan.activation, flat(pre), flat(hidden))
         if drop:
             _drop(hidden, work.fmask[layer, :n], plan.drop_threshold, plan.drop_scale, key,
-                  step, layer, 2)  # fmt: skip
+                  stream, step, layer, 2)  # fmt: skip
         dense_forward(hidden, matrix(theta, wo[3], f, d), vector(theta, bo[7], d), branch)
         if drop:
-            _drop(branch, work.r2[layer, :n], plan.drop_threshold, plan.drop_scale, key, step,
-                  layer, 3)  # fmt: skip
+            _drop(branch, work.r2[layer, :n], plan.drop_threshold, plan.drop_scale, key, stream,
+                  step, layer, 3)  # fmt: skip
         add_into(flat(h_next), flat(branch))
     pooled = work.pooled[:rows]
     pool_forward(work.h[plan.n_layers, :n], lengths, plan.pooling, pooled)
@@ -256,9 +257,9 @@ def _tokens_on_gpu(X, transfer):
     return type(X)(*(transfer.device(a, write=False) for a in X))
 
 
-def predict_rows(X, theta, plan, work, out, dropout, key, step):
+def predict_rows(X, theta, plan, work, out, dropout, key, stream, step):
     """Predictions for every sequence of ``X`` into ``out``, in chunks (chunk ``c`` with
-    the MC-dropout masks of ``step + c``)."""
+    the MC-dropout masks of ``(key, stream)`` at ``step + c``)."""
     transfer = Transfer()
     d_X, d_theta, d_out = (
         _tokens_on_gpu(X, transfer),
@@ -271,8 +272,9 @@ def predict_rows(X, theta, plan, work, out, dropout, key, step):
         rows = min(work.rows, n - start)
         with_lengths = _load(d_X, no_order, start, rows, plan, work)
         forward(
-            d_theta, plan, work, rows, with_lengths, dropout, key, np.uint64(step) + np.uint64(c)
-        )
+            d_theta, plan, work, rows, with_lengths, dropout, key, stream,
+            np.uint64(step) + np.uint64(c),
+        )  # fmt: skip
         output_activation(plan.loss, work.z[:rows], d_out[start : start + rows])
     transfer.copy_back()
 
@@ -286,7 +288,8 @@ def attention_maps(X, theta, plan, work, probs, queries, keys):
     for start in range(0, probs.shape[0], work.rows):
         rows = min(work.rows, probs.shape[0] - start)
         with_lengths = _load(d_X, no_order, start, rows, plan, work)
-        forward(d_theta, plan, work, rows, with_lengths, False, np.uint64(0), np.uint64(0))
+        zero = np.uint64(0)
+        forward(d_theta, plan, work, rows, with_lengths, False, zero, zero, zero)
         for layer in range(plan.n_layers):
             probs[start : start + rows, layer] = work.p[layer, :rows].copy_to_host()
             if queries.shape[0] > 0:
@@ -310,8 +313,9 @@ def loss_grad_sums(X, Y, sw, theta, grad, chunk_grad, plan, work, dropout, key, 
         with_lengths = _load(d_X, no_order, start, rows, plan, work)
         y, w = load_targets(d_Y, d_sw, no_order, start, rows, work, stats, slot)
         forward(
-            d_theta, plan, work, rows, with_lengths, dropout, key, np.uint64(step) + np.uint64(c)
-        )
+            d_theta, plan, work, rows, with_lengths, dropout, key, _DROPOUT,
+            np.uint64(step) + np.uint64(c),
+        )  # fmt: skip
         output_loss(plan.loss, work.z[:rows], work.a[:rows], y, w, work.d[:rows], work.losses)
         sums_into(work.losses, rows, SUM, 1, stats, slot + LOSS, work.partial)
         backward(d_theta, d_chunk, plan, work, rows, with_lengths, dropout)

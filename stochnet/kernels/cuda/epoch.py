@@ -22,6 +22,7 @@ from .reduce import SUM, sums_into
 from .tokens import clear_padding
 
 _NOISE = np.uint64(STREAMS["noise"])
+_DROPOUT = np.uint64(STREAMS["dropout"])
 
 
 def update(theta, grad, state1, state2, n_coef, opt, t, mask, stats, slot, partial=None):
@@ -75,7 +76,7 @@ def _finish_batch(loss, z, a, y, w, d, work, stats, slot):
 
 def train_batches(
     X, Y, sw, order, batch_size, first, count, theta, grad, state1, state2,
-    plan, work, opt, key, t0, step0, epoch, noise_std, mask, data, penalty,
+    plan, work, opt, keys, t0, step0, epoch, noise_std, mask, data, penalty,
 ):  # fmt: skip
     """Run batches ``first .. first + count - 1`` of an epoch over ``X[order]``: the
     CPU's ``train_batches`` with GPU arrays (``work`` from ``mlp.device_workspace``)."""
@@ -83,11 +84,11 @@ def train_batches(
 
     def batch(k, start, rows, stats, slot, step):
         x0 = load_batch(X, order, start, rows, input_block(work, rows), None, plan.crop, True,
-                        key, np.uint64(epoch))  # fmt: skip
+                        keys.crop, np.uint64(epoch))  # fmt: skip
         y, w = load_targets(Y, sw, order, start, rows, work, stats, slot)
         if noise_std > 0.0:
-            add_input_noise(x0, noise_std, key, _NOISE, step)
-        forward(theta, plan, work, x0, rows, True, key, step)
+            add_input_noise(x0, noise_std, keys.noise, _NOISE, step)
+        forward(theta, plan, work, x0, rows, True, keys.dropout, _DROPOUT, step)
         z, a, d = output_blocks(plan, work, rows)
         _finish_batch(plan.loss, z, a, y, w, d, work, stats, slot)
         backward(theta, grad, plan, work, x0, rows, True)
@@ -99,7 +100,7 @@ def train_batches(
 
 def train_encoder_batches(
     X, Y, sw, order, batch_size, first, count, theta, grad, state1, state2,
-    plan, work, opt, key, t0, step0, epoch, noise_std, mask, data, penalty,
+    plan, work, opt, keys, t0, step0, epoch, noise_std, mask, data, penalty,
 ):  # fmt: skip
     """:func:`train_batches` for an encoder (``X`` a ``TokenInput`` of GPU arrays,
     ``work`` from ``encoder.device_workspace``); ``epoch`` is unused (no crops)."""
@@ -109,10 +110,10 @@ def train_encoder_batches(
         with_lengths = encoder.load_tokens(X, order, start, rows, work)
         lengths = encoder.batch_lengths(work, rows, with_lengths)
         if noise_std > 0.0:
-            add_input_noise(work.x[:rows], noise_std, key, _NOISE, step)
+            add_input_noise(work.x[:rows], noise_std, keys.noise, _NOISE, step)
         clear_padding(work.x[:rows], lengths, plan.d_in)
         y, w = load_targets(Y, sw, order, start, rows, work, stats, slot)
-        encoder.forward(theta, plan, work, rows, with_lengths, True, key, step)
+        encoder.forward(theta, plan, work, rows, with_lengths, True, keys.dropout, _DROPOUT, step)
         _finish_batch(
             plan.loss, work.z[:rows], work.a[:rows], y, w, work.d[:rows], work, stats, slot
         )

@@ -47,9 +47,9 @@ def _flat(buf, offsets, layer, rows, width):
     return buf[start : start + rows * width]
 
 
-def forward(theta, plan, work, x0, rows, dropout, key, step):
+def forward(theta, plan, work, x0, rows, dropout, key, stream, step):
     """Hidden layers and output pre-activations for the input batch ``x0`` (the block in
-    layer 0 of ``a``); dropout masks from the ``"dropout"`` stream at ``step``."""
+    layer 0 of ``a``); dropout masks from Philox ``(key, stream)`` at ``step``."""
     sizes = plan.sizes
     n_layers = sizes.shape[0] - 1
     for layer in range(n_layers):
@@ -68,7 +68,7 @@ def forward(theta, plan, work, x0, rows, dropout, key, step):
             threshold = plan.drop_threshold[layer]
             if dropout and threshold > 0:
                 dropout_forward(af, _flat(work.mask, work.offsets, layer + 1, rows, n_out),
-                                threshold, plan.drop_scale[layer], key, _DROPOUT, step,
+                                threshold, plan.drop_scale[layer], key, stream, step,
                                 (layer + 1) << DROPOUT_LAYER_SHIFT)  # fmt: skip
 
 
@@ -106,9 +106,10 @@ def output_blocks(plan, work, rows):
     return tuple(block(b, work.offsets, n_layers, rows, n_out) for b in (work.z, work.a, work.d))
 
 
-def predict_rows(X, theta, plan, work, out, dropout, key, step):
+def predict_rows(X, theta, plan, work, out, dropout, key, stream, step):
     """Predictions for every row of ``X`` into ``out``, in chunks of the workspace size;
-    chunk ``c`` draws its MC-dropout masks at ``step + c`` (as on the CPU)."""
+    chunk ``c`` draws its MC-dropout masks from ``(key, stream)`` at ``step + c`` (as on
+    the CPU)."""
     transfer = Transfer()
     d_X, d_theta = transfer.device(X, write=False), transfer.device(theta, write=False)
     d_out = transfer.device(out)
@@ -119,7 +120,7 @@ def predict_rows(X, theta, plan, work, out, dropout, key, step):
         x0 = load_batch(
             d_X, no_order, start, rows, input_block(work, rows), None, plan.crop, False, key, key
         )
-        forward(d_theta, plan, work, x0, rows, dropout, key, np.uint64(step) + np.uint64(c))
+        forward(d_theta, plan, work, x0, rows, dropout, key, stream, np.uint64(step) + np.uint64(c))
         z, _, _ = output_blocks(plan, work, rows)
         output_activation(plan.loss, z, d_out[start : start + rows])
     transfer.copy_back()
@@ -143,7 +144,9 @@ def loss_grad_sums(X, Y, sw, theta, grad, chunk_grad, plan, work, dropout, key, 
             d_X, no_order, start, rows, input_block(work, rows), None, plan.crop, False, key, key
         )
         y, w = load_targets(d_Y, d_sw, no_order, start, rows, work, stats, slot)
-        forward(d_theta, plan, work, x0, rows, dropout, key, np.uint64(step) + np.uint64(c))
+        forward(
+            d_theta, plan, work, x0, rows, dropout, key, _DROPOUT, np.uint64(step) + np.uint64(c)
+        )
         z, a, d = output_blocks(plan, work, rows)
         output_loss(plan.loss, z, a, y, w, d, work.losses)
         sums_into(work.losses, rows, SUM, 1, stats, slot + LOSS, work.partial)
