@@ -27,6 +27,6 @@ __getattr__, __dir__, __all__ = attach(
         "pad_sequences": "estimators.attention",
     },
     submodules=("augment", "datasets", "diagnostics", "init", "io", "precompile", "prune",
-                "random", "uncertainty"),
+                "random", "study", "uncertainty"),
     defined=("__version__",),
 )  # fmt: skip
