@@ -205,6 +205,8 @@ class KernelThreads:
         """Between two kernel calls: take the last one's measure and maybe switch
         between one thread and all of them. Returns True when the thread count went
         up (the caller may keep the next call short: the machine may still be busy)."""
+        if self.wanted == 1:  # nothing to choose: no measure (two file reads a call)
+            return False
         self.governor.finish(self.count)
         count = self.governor.threads(self.wanted)
         more = count > self.count
@@ -221,13 +223,18 @@ def kernel_threads():
     machine is oversubscribed; yields a :class:`KernelThreads`."""
     previous = numba.get_num_threads()
     pool = KernelThreads(get_num_threads())
-    numba.set_num_threads(pool.count)
-    pool.governor.start()
+    if pool.count != previous:
+        numba.set_num_threads(pool.count)
+    measure = pool.wanted > 1
+    if measure:
+        pool.governor.start()
     try:
         yield pool
     finally:
-        pool.governor.finish(pool.count)
-        numba.set_num_threads(previous)
+        if measure:
+            pool.governor.finish(pool.count)
+        if numba.get_num_threads() != previous:
+            numba.set_num_threads(previous)
 
 
 class NumbaController(LibController):

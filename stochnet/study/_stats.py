@@ -9,6 +9,12 @@ import numpy as np
 import scipy.stats
 
 
+def _variance(values):
+    """Unbiased variance, exactly 0 for equal values (shifted by the first: the mean of
+    equal values is not always that value in floating point)."""
+    return float((values - values[0]).var(ddof=1))
+
+
 def sd_interval(scores, confidence=0.95):
     """Sample SD and variance of ``scores`` with their chi-square intervals.
 
@@ -24,7 +30,7 @@ def sd_interval(scores, confidence=0.95):
     """
     scores = np.asarray(scores, dtype=np.float64)
     k = scores.shape[0]
-    var = float(scores.var(ddof=1))
+    var = _variance(scores)
     alpha = 1.0 - confidence
     low, high = ((k - 1) * var / scipy.stats.chi2.ppf(q, k - 1) for q in (1 - alpha / 2, alpha / 2))
     return {
@@ -117,7 +123,7 @@ def jordan_split(correct):
     n = c.shape[1]
     accuracy = c.mean(axis=1)
     error = 1.0 - c.mean(axis=0)
-    var_accuracy = float(accuracy.var(ddof=1))
+    var_accuracy = _variance(accuracy)
     var_test = float(np.sum(error * (1.0 - error)) / n**2)
     return {
         "var_accuracy": var_accuracy,

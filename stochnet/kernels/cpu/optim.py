@@ -135,20 +135,15 @@ def _update_block(kind, theta, grad, s1, s2, scale, alpha_s, l1_s, coef):
             theta[i] = flushed(w - lr_t * mi / (np.sqrt(vi) + e), tiny)
 
 
-@njit(parallel=True, **JIT_MATH)
-def _step(kind, theta, grad, s1, s2, n_coef, inv_sw, alpha, l1, coef):
-    """One fused parallel pass: each block of ``BLOCK`` parameters takes its weights'
-    norms (:func:`_block_norms`, the blocks of :func:`weight_norms`, so the same bits)
-    and then its update while it is in cache. Returns the norms before the update."""
-    scale = cast_like(theta, inv_sw)
-    alpha_s = cast_like(theta, alpha * inv_sw)
-    l1_s = cast_like(theta, l1 * inv_sw)
-    zero = scale - scale
+@njit(**JIT_MATH)
+def _step_blocks(kind, theta, grad, s1, s2, n_coef, scale, alpha_s, l1_s, coef, partial, lanes,
+                 first, last):  # fmt: skip
+    """Blocks ``first .. last - 1`` of :func:`_step`: each takes its weights' norms
+    (:func:`_block_norms`, the blocks of :func:`weight_norms`, so the same bits) into
+    ``partial`` and then its update while it is in cache."""
     n = theta.shape[0]
-    n_blocks = (n + BLOCK - 1) // BLOCK
-    partial = np.zeros((n_blocks, 2))
-    lanes = np.empty((n_blocks, 2, LANES))
-    for b in prange(n_blocks):
+    zero = scale - scale
+    for b in range(first, last):
         lo = b * BLOCK
         hi = min(n, lo + BLOCK)
         split = min(max(n_coef, lo), hi)
@@ -158,6 +153,37 @@ def _step(kind, theta, grad, s1, s2, n_coef, inv_sw, alpha, l1, coef):
                       scale, alpha_s, l1_s, coef)  # fmt: skip
         _update_block(kind, theta[split:hi], grad[split:hi], s1[split:hi], s2[split:hi],
                       scale, zero, zero, coef)  # fmt: skip
+
+
+@njit(parallel=True, **JIT_MATH)
+def _step_parallel(kind, theta, grad, s1, s2, n_coef, scale, alpha_s, l1_s, coef, partial, lanes):
+    for b in prange(partial.shape[0]):
+        _step_blocks(kind, theta, grad, s1, s2, n_coef, scale, alpha_s, l1_s, coef, partial,
+                     lanes, b, b + 1)  # fmt: skip
+
+
+#: Blocks from which :func:`_step` runs on all threads. Below, a parallel launch costs
+#: more than the update, and launches from several Python threads at once (many small
+#: fits side by side) wait for each other; one thread gives the same bits.
+PARALLEL_BLOCKS = 4
+
+
+@njit(**JIT_MATH)
+def _step(kind, theta, grad, s1, s2, n_coef, inv_sw, alpha, l1, coef):
+    """One fused pass over blocks of ``BLOCK`` parameters (in parallel for large
+    vectors, see :func:`_step_blocks`). Returns the norms before the update."""
+    scale = cast_like(theta, inv_sw)
+    alpha_s = cast_like(theta, alpha * inv_sw)
+    l1_s = cast_like(theta, l1 * inv_sw)
+    n_blocks = (theta.shape[0] + BLOCK - 1) // BLOCK
+    partial = np.zeros((n_blocks, 2))
+    lanes = np.empty((n_blocks, 2, LANES))
+    if n_blocks >= PARALLEL_BLOCKS:
+        _step_parallel(kind, theta, grad, s1, s2, n_coef, scale, alpha_s, l1_s, coef, partial,
+                       lanes)  # fmt: skip
+    else:
+        _step_blocks(kind, theta, grad, s1, s2, n_coef, scale, alpha_s, l1_s, coef, partial,
+                     lanes, np.int64(0), n_blocks)  # fmt: skip
     return _sum_blocks(partial)
 
 
