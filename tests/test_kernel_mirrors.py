@@ -35,7 +35,9 @@ ONLY_CPU = {
         "input_weight_gradient": "the CPU fuses the first bias gradient into the next "
         "layer's delta (its GPU counterpart is input_backward)",
     },
-    "optim.py": {name: "the CPU's vector blocking" for name in ("BLOCK", "LANES")},
+    "optim.py": {
+        name: "the CPU's vector blocking" for name in ("BLOCK", "LANES", "PARALLEL_BLOCKS")
+    },
 }
 ONLY_CUDA = {
     "batch.py": {

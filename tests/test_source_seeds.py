@@ -294,3 +294,20 @@ def test_vary_needs_members_with_per_source_seeds(data):
     ensemble = sn.EnsembleClassifier(MLPClassifier((4,)), n_estimators=2, vary=("init",))
     with pytest.raises(ValueError, match="per-source seeds"):
         quietly(ensemble.fit, *data)
+
+
+# ------------------------------------------------- files of the version before
+DATA = __import__("pathlib").Path(__file__).parent / "data"
+
+
+@pytest.mark.parametrize("name", ["mlp", "attention"])
+def test_files_written_before_per_source_seeds_load_and_train_on(name):
+    """Written by the code of 5f03178 (one key for every source): they predict as they
+    did and a partial_fit continues to the bits that code computed."""
+    expected = np.load(DATA / "before_per_source_seeds_expected.npz")
+    model = snio.load(DATA / f"{name}_before_per_source_seeds.npz")
+    X, y = expected["X"], expected["y"]
+    np.testing.assert_array_equal(model.predict_proba(X), expected[f"{name}_proba"])
+    assert len(set(model._keys.values())) == 1
+    quietly(model.partial_fit, X, y)
+    np.testing.assert_array_equal(model.parameters_, expected[f"{name}_after_partial_fit"])

@@ -314,3 +314,11 @@ def test_summary_and_plot(study):
     matplotlib.use("Agg")
     axes = study.plot()
     assert len(axes) == 2
+
+
+def test_verbose_shows_progress_with_an_eta(digits, capsys):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sn.study.seed_variance(mlp(), *digits, sources=("init",), n_seeds=2, n_refits=0, verbose=1)
+    err = capsys.readouterr().err
+    assert "2/2 fits" in err and "fits/s" in err and "ETA" in err

@@ -240,3 +240,21 @@ def test_per_source_seeds_on_cuda_equal_cpu(seeds):
                 .fit(X, y).parameters_
             )  # fmt: skip
     np.testing.assert_array_equal(*twins)
+
+
+@pytest.mark.parametrize("source", ["crop", "prune", "validation"])
+def test_crop_prune_and_validation_seeds_on_cuda_equal_cpu(source):
+    rng = np.random.default_rng(7)
+    images = rng.normal(size=(24, 4, 4)).astype(np.float32)
+    y = np.arange(24) % 2
+    fits = []
+    for device in ("cpu", "cuda"):
+        clf = sn.MLPClassifier(
+            (6,), augment=sn.RandomCrop(3, padding=1), prune=0.3, early_stopping=True,
+            validation_fraction=0.25, batch_size=8, max_iter=1, device=device,
+            random_state={"default": 0, source: 4},
+        )  # fmt: skip
+        with pytest.warns(Warning):
+            fits.append(clf.fit(images, y))
+    np.testing.assert_allclose(fits[1].parameters_, fits[0].parameters_, rtol=1e-4, atol=1e-6)
+    np.testing.assert_array_equal(fits[1].masks_[0], fits[0].masks_[0])
