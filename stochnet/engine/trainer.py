@@ -3,6 +3,7 @@
 import contextlib
 import functools
 import time
+from typing import NamedTuple
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
@@ -73,13 +74,33 @@ class DeviceData:
         self._copies.clear()
 
 
+class TrainingSettings(NamedTuple):
+    """What a trainer needs to know of a fit's parameters (:meth:`Trainer.configure`)."""
+
+    batch_size: int
+    shuffle: bool = True
+    alpha: float = 0.0
+    l1: float = 0.0
+    input_noise: float = 0.0
+    loss_scale: float = 1.0
+
+
+class Diverged(NamedTuple):
+    """How :meth:`Trainer.fit` ends when an epoch's loss or weights are not finite: the
+    network is back at the end of the epoch before; ``loss`` is the diverged epoch's."""
+
+    loss: float
+
+
 class Trainer:
     """Mini-batch training of an :class:`~stochnet.engine.MLPNetwork` or
     :class:`~stochnet.engine.AttentionNetwork` (through its ``train_batches``).
 
     Each call into compiled code covers a chunk of batches sized to last about
     ``chunk_seconds``, so progress output and Ctrl-C stay responsive while per-batch
-    Python overhead is gone.
+    Python overhead is gone. :meth:`fit` runs epochs until the caller's stopping rule
+    says so, rolls back a diverged epoch, and brings Ctrl-C back to the last complete
+    epoch; :meth:`run_epoch` runs one.
 
     Two counters persist across epochs and calls: ``step`` numbers the batches for the
     random streams (dropout, noise) and never goes back, so a warm start continues the
@@ -154,6 +175,79 @@ class Trainer:
         state = self.__dict__.copy()
         state["device_data"] = DeviceData()
         return state
+
+    def configure(self, settings):
+        """Take a fit's :class:`TrainingSettings` (a warm start may change them)."""
+        self.batch_size = int(settings.batch_size)
+        self.shuffle = bool(settings.shuffle)
+        self.alpha = float(settings.alpha)
+        self.l1 = float(settings.l1)
+        self.input_noise = float(settings.input_noise)
+        self.loss_scale = float(settings.loss_scale)
+
+    def fit(self, X, Y, sample_weight=None, rows=None, stopping=None, on_epoch=None,
+            progress=None):  # fmt: skip
+        """Train epoch after epoch until ``stopping`` says so, the loss diverges or
+        Ctrl-C.
+
+        Parameters
+        ----------
+        X, Y, sample_weight, rows
+            As for :meth:`run_epoch`.
+        stopping : callable(loss) -> bool
+            Called after each complete epoch with its loss (the caller's bookkeeping and
+            stopping rule); True ends training after this epoch.
+        on_epoch : callable(stop) or None
+            Called once the epoch is the point Ctrl-C comes back to (after
+            :meth:`checkpoint`), with ``stopping``'s answer: the caller records its own
+            state there, reports, or writes a checkpoint file.
+        progress : object with ``start()``, ``update(done, total)``, ``finish()``, or None
+
+        Returns
+        -------
+        None, or :class:`Diverged`
+            The network is at the end of the last finite epoch.
+
+        Raises
+        ------
+        KeyboardInterrupt
+            After the network and optimiser went back to the end of the last complete
+            epoch.
+        ValueError
+            When the very first epoch leaves non-finite weights: nothing finite to keep.
+        """
+        last = self.checkpoint()
+        try:
+            while True:
+                if progress is not None:
+                    progress.start()
+                loss = self.run_epoch(
+                    X, Y, sample_weight, rows,
+                    on_progress=None if progress is None else progress.update,
+                )  # fmt: skip
+                if progress is not None:
+                    progress.finish()
+                finite_weights = bool(np.all(np.isfinite(self.network.theta)))
+                if not (np.isfinite(loss) and finite_weights):
+                    self.restore(last)
+                    if not finite_weights and self.epoch == 0:
+                        raise ValueError(
+                            "Solver produced non-finite parameter weights. The input data "
+                            "may contain large values and need to be preprocessed."
+                        )
+                    return Diverged(loss)
+                stop = stopping(loss)
+                # The epoch is complete: Ctrl-C from here on comes back to this point.
+                last = self.checkpoint()
+                if on_epoch is not None:
+                    on_epoch(stop)
+                if stop:
+                    return None
+        except KeyboardInterrupt:
+            self.restore(last)
+            raise
+        finally:
+            self.device_data.clear()
 
     @property
     def keys(self):

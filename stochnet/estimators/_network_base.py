@@ -444,118 +444,61 @@ class BaseNetworkEstimator(BaseEstimator):
                 )
             batch_size = int(np.clip(batch_size, 1, n_train))
 
-        if self._trainer is None:
-            from ..engine import Trainer
+        from ..engine.trainer import Trainer, TrainingSettings  # the kernels, on first fit
 
+        if self._trainer is None:
             self._trainer = Trainer(net, self._make_optimizer(params), batch_size, keys=self._keys)
         elif not incremental and not resumed:
             self._trainer.reset_optimizer(self._make_optimizer(params))
         elif incremental:  # partial_fit: the optimiser goes on with today's settings
             self._trainer.adopt(self._make_optimizer(params))
         trainer = self._trainer
-        trainer.batch_size = batch_size
-        trainer.shuffle = params.shuffle
-        trainer.alpha = params.alpha
-        trainer.l1 = params.l1
-        trainer.input_noise = params.input_noise
-        trainer.loss_scale = self._loss_scale()
-        optimizer = trainer.optimizer
-
-        from .._compiling import compile_seconds
-
+        trainer.configure(
+            TrainingSettings(
+                batch_size, params.shuffle, params.alpha, params.l1, params.input_noise,
+                self._loss_scale(),
+            )
+        )  # fmt: skip
         if not resumed:
             self.n_iter_ = 0  # as scikit-learn: counts the epochs of this call
-        last_epoch = trainer.checkpoint()
-        record = self._training_record()
+        if self.n_iter_ >= params.max_iter:
+            return True
+        epoch = _EpochBookkeeping(self, params, n_train, incremental, checkpoint, X_val, Y_val,
+                                  sw_val)  # fmt: skip
         progress = _ProgressBar(sys.stdout) if params.verbose and params.verbose >= 2 else None
         try:
-            while self.n_iter_ < params.max_iter:
-                tic, compiled = time.perf_counter(), compile_seconds()
-                if progress is not None:
-                    progress.start()
-                loss = trainer.run_epoch(
-                    X,
-                    Y,
-                    sample_weight,
-                    rows=rows,
-                    on_progress=None if progress is None else progress.update,
-                )
-                if progress is not None:
-                    progress.finish()
-                finite_weights = bool(np.all(np.isfinite(net.theta)))
-                if not (np.isfinite(loss) and finite_weights):
-                    trainer.restore(last_epoch)
-                    if not finite_weights and trainer.epoch == 0:  # nothing finite to keep
-                        raise ValueError(
-                            "Solver produced non-finite parameter weights. The input data "
-                            "may contain large values and need to be preprocessed."
-                        )
-                    # The epoch ran and is counted, as scikit-learn counts it; the model
-                    # keeps the parameters of the epoch before.
-                    self.n_iter_ += 1
-                    self.t_ += n_train
-                    self.loss_ = float(loss) if np.isfinite(loss) else np.inf
-                    self.loss_curve_.append(self.loss_)
-                    warnings.warn(
-                        f"Training diverged at epoch {self.n_iter_}: the loss became "
-                        f"{loss}. The parameters of the last finite epoch were restored. "
-                        "Likely cause: learning_rate_init too large or unscaled inputs.",
-                        ConvergenceWarning,
-                        stacklevel=4,
-                    )
-                    break
-                self.n_iter_ += 1
-                self.loss_ = loss
-                self.t_ += n_train
-                self.loss_curve_.append(loss)
-                self._update_no_improvement_count(params, X_val, Y_val, sw_val)
-                optimizer.iteration_ends(self.t_)
-                stop, message = False, None
-                if self._no_improvement_count > params.n_iter_no_change:
-                    what = "Validation score" if params.early_stopping else "Training loss"
-                    stop = optimizer.trigger_stopping()
-                    message = (
-                        f"{what} did not improve more than tol={params.tol:f} for "
-                        f"{params.n_iter_no_change} consecutive epochs."
-                        + (" Stopping." if stop else " Decreasing learning rate.")
-                    )
-                    if not stop:
-                        self._no_improvement_count = 0
-                # The epoch is complete: Ctrl-C from here on comes back to this point.
-                last_epoch = trainer.checkpoint()
-                record = self._training_record()
-                if params.verbose:
-                    line = f"Iteration {self.n_iter_}, loss = {loss:.8f}"
-                    if params.early_stopping:
-                        line += f", validation score = {self.validation_scores_[-1]:.6f}"
-                    compiled = compile_seconds() - compiled
-                    line += f", time = {time.perf_counter() - tic - compiled:.2f}s"
-                    print(line + (f" (+ {compiled:.1f}s compiling)" if compiled else ""))
-                    if message:
-                        print(message)
-                if stop or incremental:
-                    break
-                if self.n_iter_ == params.max_iter:
-                    warnings.warn(
-                        f"Stochastic Optimizer: Maximum iterations ({params.max_iter}) "
-                        "reached and the optimization hasn't converged yet.",
-                        ConvergenceWarning,
-                        stacklevel=4,
-                    )
-                    break
-                if checkpoint is not None and checkpoint.due():
-                    checkpoint.write(self)
+            outcome = trainer.fit(
+                X, Y, sample_weight, rows, stopping=epoch.stopping, on_epoch=epoch.completed,
+                progress=progress,
+            )  # fmt: skip
         except KeyboardInterrupt:
-            trainer.restore(last_epoch)
-            self._restore_training_record(record)
+            self._restore_training_record(epoch.record)
             if checkpoint is not None:
                 checkpoint.write(self)
             self._interrupted(f"after {self.n_iter_} complete epoch(s)")
             return False
         finally:
-            trainer.device_data.clear()
             if params.early_stopping:
-                net.theta[...] = self._best_theta
+                self._network.theta[...] = self._best_theta
+        if outcome is not None:  # diverged: the epoch ran and is counted, as scikit-learn's
+            self.n_iter_ += 1
+            self.t_ += n_train
+            self.loss_ = float(outcome.loss) if np.isfinite(outcome.loss) else np.inf
+            self.loss_curve_.append(self.loss_)
+            warnings.warn(
+                f"Training diverged at epoch {self.n_iter_}: the loss became "
+                f"{outcome.loss}. The parameters of the last finite epoch were restored. "
+                "Likely cause: learning_rate_init too large or unscaled inputs.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+        elif epoch.reached_max_iter:
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({params.max_iter}) "
+                "reached and the optimization hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
         return True
 
     #: What an epoch changes in the estimator beside the trainer's state.
@@ -748,6 +691,73 @@ class BaseNetworkEstimator(BaseEstimator):
         tags.input_tags.sparse = True
         tags.non_deterministic = False
         return tags
+
+
+class _EpochBookkeeping:
+    """What an estimator does at each epoch end of :meth:`Trainer.fit`: scikit-learn's
+    stopping rule (``tol``, ``n_iter_no_change``, ``early_stopping``; the adaptive
+    learning rate), the training history, the record Ctrl-C comes back to, the verbose
+    lines and the checkpoint file."""
+
+    def __init__(self, estimator, params, n_train, incremental, checkpoint, X_val, Y_val,
+                 sw_val):  # fmt: skip
+        from .._compiling import compile_seconds
+
+        self.estimator, self.params, self.n_train = estimator, params, n_train
+        self.incremental, self.checkpoint = incremental, checkpoint
+        self.validation = (X_val, Y_val, sw_val)
+        self.record = estimator._training_record()
+        self.reached_max_iter = False
+        self.message = None
+        self._clock = compile_seconds
+        self._start()
+
+    def _start(self):
+        self.tic, self.compiled = time.perf_counter(), self._clock()
+
+    def stopping(self, loss):
+        """Record the epoch; whether training stops after it."""
+        est, params = self.estimator, self.params
+        est.n_iter_ += 1
+        est.loss_ = loss
+        est.t_ += self.n_train
+        est.loss_curve_.append(loss)
+        est._update_no_improvement_count(params, *self.validation)
+        optimizer = est._trainer.optimizer
+        optimizer.iteration_ends(est.t_)
+        stop, self.message = False, None
+        if est._no_improvement_count > params.n_iter_no_change:
+            what = "Validation score" if params.early_stopping else "Training loss"
+            stop = optimizer.trigger_stopping()
+            self.message = (
+                f"{what} did not improve more than tol={params.tol:f} for "
+                f"{params.n_iter_no_change} consecutive epochs."
+                + (" Stopping." if stop else " Decreasing learning rate.")
+            )
+            if not stop:
+                est._no_improvement_count = 0
+        self.reached_max_iter = (
+            not stop and not self.incremental and (est.n_iter_ >= params.max_iter)
+        )
+        return stop or self.incremental or self.reached_max_iter
+
+    def completed(self, stop):
+        """The epoch is the point Ctrl-C comes back to: keep the record, report, and
+        write the checkpoint when it is due."""
+        est, params = self.estimator, self.params
+        self.record = est._training_record()
+        if params.verbose:
+            line = f"Iteration {est.n_iter_}, loss = {est.loss_:.8f}"
+            if params.early_stopping:
+                line += f", validation score = {est.validation_scores_[-1]:.6f}"
+            compiled = self._clock() - self.compiled
+            line += f", time = {time.perf_counter() - self.tic - compiled:.2f}s"
+            print(line + (f" (+ {compiled:.1f}s compiling)" if compiled else ""))
+            if self.message:
+                print(self.message)
+        if not stop and self.checkpoint is not None and self.checkpoint.due():
+            self.checkpoint.write(est)
+        self._start()
 
 
 class _ProgressBar:
