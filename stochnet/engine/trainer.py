@@ -185,8 +185,7 @@ class Trainer:
         self.input_noise = float(settings.input_noise)
         self.loss_scale = float(settings.loss_scale)
 
-    def fit(self, X, Y, sample_weight=None, rows=None, stopping=None, on_epoch=None,
-            progress=None):  # fmt: skip
+    def fit(self, X, Y, sample_weight=None, rows=None, stopping=None, on_epoch=None, progress=None):
         """Train epoch after epoch until ``stopping`` says so, the loss diverges or
         Ctrl-C.
 

@@ -425,52 +425,31 @@ class BaseNetworkEstimator(BaseEstimator):
         """Epochs of SGD or Adam, continuing a fit ``resumed`` from ``checkpoint``, which
         is written at epoch ends (if not None); returns False when interrupted (Ctrl-C),
         True otherwise."""
-        net = self._network
-        batch_size = params.batch_size
         if params.early_stopping:
             rows, X_val, Y_val, sw_val = self._validation_split(X, Y, sample_weight, params)
-            n_train = rows.shape[0]
         else:
             rows, X_val, Y_val, sw_val = None, None, None, None
-            n_train = Y.shape[0]
-        if batch_size == "auto":
-            batch_size = min(200, n_train)
-        else:
-            if batch_size > n_train:
-                warnings.warn(
-                    "Got `batch_size` less than 1 or larger than sample size. It is going "
-                    "to be clipped",
-                    stacklevel=4,
-                )
-            batch_size = int(np.clip(batch_size, 1, n_train))
-
-        from ..engine.trainer import Trainer, TrainingSettings  # the kernels, on first fit
-
-        if self._trainer is None:
-            self._trainer = Trainer(net, self._make_optimizer(params), batch_size, keys=self._keys)
-        elif not incremental and not resumed:
-            self._trainer.reset_optimizer(self._make_optimizer(params))
-        elif incremental:  # partial_fit: the optimiser goes on with today's settings
-            self._trainer.adopt(self._make_optimizer(params))
-        trainer = self._trainer
-        trainer.configure(
-            TrainingSettings(
-                batch_size, params.shuffle, params.alpha, params.l1, params.input_noise,
-                self._loss_scale(),
-            )
-        )  # fmt: skip
+        n_train = Y.shape[0] if rows is None else rows.shape[0]
+        trainer = self._ready_trainer(params, self._batch_size(params, n_train), incremental,
+                                      resumed)  # fmt: skip
         if not resumed:
             self.n_iter_ = 0  # as scikit-learn: counts the epochs of this call
         if self.n_iter_ >= params.max_iter:
             return True
-        epoch = _EpochBookkeeping(self, params, n_train, incremental, checkpoint, X_val, Y_val,
-                                  sw_val)  # fmt: skip
+        epoch = _EpochBookkeeping(
+            self, params, n_train, incremental, checkpoint, X_val, Y_val, sw_val
+        )
         progress = _ProgressBar(sys.stdout) if params.verbose and params.verbose >= 2 else None
         try:
             outcome = trainer.fit(
-                X, Y, sample_weight, rows, stopping=epoch.stopping, on_epoch=epoch.completed,
+                X,
+                Y,
+                sample_weight,
+                rows,
+                stopping=epoch.stopping,
+                on_epoch=epoch.completed,
                 progress=progress,
-            )  # fmt: skip
+            )
         except KeyboardInterrupt:
             self._restore_training_record(epoch.record)
             if checkpoint is not None:
@@ -480,11 +459,8 @@ class BaseNetworkEstimator(BaseEstimator):
         finally:
             if params.early_stopping:
                 self._network.theta[...] = self._best_theta
-        if outcome is not None:  # diverged: the epoch ran and is counted, as scikit-learn's
-            self.n_iter_ += 1
-            self.t_ += n_train
-            self.loss_ = float(outcome.loss) if np.isfinite(outcome.loss) else np.inf
-            self.loss_curve_.append(self.loss_)
+        if outcome is not None:
+            epoch.diverged(outcome.loss)
             warnings.warn(
                 f"Training diverged at epoch {self.n_iter_}: the loss became "
                 f"{outcome.loss}. The parameters of the last finite epoch were restored. "
@@ -500,6 +476,40 @@ class BaseNetworkEstimator(BaseEstimator):
                 stacklevel=4,
             )
         return True
+
+    @staticmethod
+    def _batch_size(params, n_train):
+        """scikit-learn's batch size: ``min(200, n)`` for ``"auto"``, else clipped to
+        ``[1, n]`` with its warning."""
+        if params.batch_size == "auto":
+            return min(200, n_train)
+        if params.batch_size > n_train:
+            warnings.warn(
+                "Got `batch_size` less than 1 or larger than sample size. It is going "
+                "to be clipped",
+                stacklevel=5,
+            )
+        return int(np.clip(params.batch_size, 1, n_train))
+
+    def _ready_trainer(self, params, batch_size, incremental, resumed):
+        """The trainer of this fit: new on a first fit, a fresh optimiser on a warm start
+        (as scikit-learn's), today's optimiser settings on a ``partial_fit``, as it was
+        for a fit resumed from a checkpoint; configured with this fit's settings."""
+        from ..engine.trainer import Trainer, TrainingSettings  # the kernels, on first fit
+
+        if self._trainer is None:
+            optimizer = self._make_optimizer(params)
+            self._trainer = Trainer(self._network, optimizer, batch_size, keys=self._keys)
+        elif not incremental and not resumed:
+            self._trainer.reset_optimizer(self._make_optimizer(params))
+        elif incremental:
+            self._trainer.adopt(self._make_optimizer(params))
+        settings = TrainingSettings(
+            batch_size, params.shuffle, params.alpha, params.l1, params.input_noise,
+            self._loss_scale(),
+        )  # fmt: skip
+        self._trainer.configure(settings)
+        return self._trainer
 
     #: What an epoch changes in the estimator beside the trainer's state.
     _RECORDED = ("n_iter_", "t_", "loss_", "loss_curve_", "validation_scores_",
@@ -699,8 +709,7 @@ class _EpochBookkeeping:
     learning rate), the training history, the record Ctrl-C comes back to, the verbose
     lines and the checkpoint file."""
 
-    def __init__(self, estimator, params, n_train, incremental, checkpoint, X_val, Y_val,
-                 sw_val):  # fmt: skip
+    def __init__(self, estimator, params, n_train, incremental, checkpoint, X_val, Y_val, sw_val):
         from .._compiling import compile_seconds
 
         self.estimator, self.params, self.n_train = estimator, params, n_train
@@ -740,6 +749,15 @@ class _EpochBookkeeping:
             not stop and not self.incremental and (est.n_iter_ >= params.max_iter)
         )
         return stop or self.incremental or self.reached_max_iter
+
+    def diverged(self, loss):
+        """Count the diverged epoch, as scikit-learn does (the model keeps the epoch
+        before)."""
+        est = self.estimator
+        est.n_iter_ += 1
+        est.t_ += self.n_train
+        est.loss_ = float(loss) if np.isfinite(loss) else np.inf
+        est.loss_curve_.append(est.loss_)
 
     def completed(self, stop):
         """The epoch is the point Ctrl-C comes back to: keep the record, report, and

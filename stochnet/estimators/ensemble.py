@@ -143,17 +143,7 @@ class _BaseEnsemble(BaseEstimator):
             ensure_all_finite=_finiteness(base),
             allow_nd=True,
         )
-        vary = _check_vary(self.vary)
-        bits = _seed_bits(base)
-        if bits != 63 and set(vary) != set(SOURCES):
-            raise ValueError(
-                f"vary={self.vary!r} needs members that take per-source seeds (stochnet's "
-                f"estimators); {type(base).__name__} takes one seed for everything."
-            )
-        members = [
-            clone(base).set_params(random_state=seed)
-            for seed in member_random_states(self.random_state, self.n_estimators, vary, bits)
-        ]
+        members = self._members(base)
         member_paths = self._member_checkpoints(base, members)
         if interrupt not in ("warn", "raise"):
             raise ValueError(f"interrupt must be 'warn' or 'raise', got {interrupt!r}.")
@@ -182,6 +172,20 @@ class _BaseEnsemble(BaseEstimator):
                 os.unlink(path)
         return self
 
+    def _members(self, base):
+        """Unfitted clones of ``base`` seeded as ``random_state`` and ``vary`` say."""
+        vary = _check_vary(self.vary)
+        bits = _seed_bits(base)
+        if bits != 63 and set(vary) != set(SOURCES):
+            raise ValueError(
+                f"vary={self.vary!r} needs members that take per-source seeds (stochnet's "
+                f"estimators); {type(base).__name__} takes one seed for everything."
+            )
+        return [
+            clone(base).set_params(random_state=seed)
+            for seed in member_random_states(self.random_state, self.n_estimators, vary, bits)
+        ]
+
     def _member_checkpoints(self, base, members):
         """With ``checkpoint`` set, give each member its own checkpoint file, kept when
         the member finishes (a resumed ensemble skips it) until the whole ensemble has."""
@@ -202,9 +206,14 @@ class _BaseEnsemble(BaseEstimator):
     def _check_X(self, X):
         check_is_fitted(self, "estimators_")
         validate_data(
-            self, X, reset=False, accept_sparse=["csr", "csc"], dtype=None, allow_nd=True,
+            self,
+            X,
+            reset=False,
+            accept_sparse=["csr", "csc"],
+            dtype=None,
+            allow_nd=True,
             ensure_all_finite=_finiteness(self.estimators_[0]),
-        )  # fmt: skip
+        )
 
     def _stack(self, method, X):
         self._check_X(X)

@@ -152,40 +152,74 @@ def _components(table, correct, predictions, design, sources, n_seeds, refits, c
         names = {"var_a": a, "var_b": b, "var_ab": f"{a}×{b}"}
         for key, label in names.items():
             var, (low, high) = anova[key], intervals[key]
-            rows.append({
-                "source": label, "n": len(scores), "mean": float(scores.mean()),
-                "sd": np.sqrt(var), "sd_low": np.sqrt(low), "sd_high": np.sqrt(high),
-                "var": var, "var_low": low, "var_high": high,
-                "method": "ANOVA, bootstrap over levels"
-                + (" (truncated at 0)" if anova.get(f"truncated_{key[-1]}") else ""),
-                **_classifier_columns(None, None),
-            })  # fmt: skip
-        total = {"source": "total", **_stats.sd_interval(scores, confidence),
-                 "method": "chi-square", **_classifier_columns(correct, predictions)}  # fmt: skip
+            rows.append(
+                {
+                    "source": label,
+                    "n": len(scores),
+                    "mean": float(scores.mean()),
+                    "sd": np.sqrt(var),
+                    "sd_low": np.sqrt(low),
+                    "sd_high": np.sqrt(high),
+                    "var": var,
+                    "var_low": low,
+                    "var_high": high,
+                    "method": "ANOVA, bootstrap over levels"
+                    + (" (truncated at 0)" if anova.get(f"truncated_{key[-1]}") else ""),
+                    **_classifier_columns(None, None),
+                }
+            )
+        total = {
+            "source": "total",
+            **_stats.sd_interval(scores, confidence),
+            "method": "chi-square",
+            **_classifier_columns(correct, predictions),
+        }
         rows.append(total)
     else:
         for label in dict.fromkeys(table["source"]):
             mask = (table["source"] == label).to_numpy()
-            rows.append({
-                "source": label, **_stats.sd_interval(scores[mask], confidence),
-                "method": "chi-square",
-                **_classifier_columns(
-                    None if correct is None else correct[mask], predictions[mask]
-                ),
-            })  # fmt: skip
+            rows.append(
+                {
+                    "source": label,
+                    **_stats.sd_interval(scores[mask], confidence),
+                    "method": "chi-square",
+                    **_classifier_columns(
+                        None if correct is None else correct[mask], predictions[mask]
+                    ),
+                }
+            )
     differences = refits["difference"].to_numpy() if len(refits) else np.zeros(2)
     residual = _stats.sd_interval(differences, confidence) if len(differences) > 1 else None
     if residual is not None:
-        rows.append({"source": "refit", **residual, "method": "equal seeds",
-                     **_classifier_columns(None, None)})  # fmt: skip
+        rows.append(
+            {
+                "source": "refit",
+                **residual,
+                "method": "equal seeds",
+                **_classifier_columns(None, None),
+            }
+        )
     return pandas.DataFrame(rows)
 
 
 def seed_variance(
-    estimator, X_train, y_train, X_test, y_test, sources=None, n_seeds=10,
-    design="one_at_a_time", scoring=None, n_jobs=None, memory=None, verbose=0,
-    random_state=0, include_all=True, n_refits=2, confidence=0.95,
-):  # fmt: skip
+    estimator,
+    X_train,
+    y_train,
+    X_test,
+    y_test,
+    sources=None,
+    n_seeds=10,
+    design="one_at_a_time",
+    scoring=None,
+    n_jobs=None,
+    memory=None,
+    verbose=0,
+    random_state=0,
+    include_all=True,
+    n_refits=2,
+    confidence=0.95,
+):
     """How much of ``estimator``'s test score is seed luck, and from which source.
 
     Parameters
@@ -268,24 +302,40 @@ def seed_variance(
             predictions == truth if predictions.ndim == 2 else np.all(predictions == truth, axis=2)
         )
     pandas = _pandas()
-    refits = pandas.DataFrame({
-        "row": again,
-        "score": [results[i][0] for i in again],
-        "refit": [r[0] for r in repeated],
-    })  # fmt: skip
+    refits = pandas.DataFrame(
+        {
+            "row": again,
+            "score": [results[i][0] for i in again],
+            "refit": [r[0] for r in repeated],
+        }
+    )
     refits["difference"] = refits["refit"] - refits["score"]
     components = _components(
         table, correct, predictions, design, sources, n_seeds, refits, confidence
     )
-    return SeedStudy(table, components, correct, predictions, refits, design,
-                     estimator, data, scorer, runs)  # fmt: skip
+    return SeedStudy(
+        table, components, correct, predictions, refits, design, estimator, data, scorer, runs
+    )
 
 
 def compare(
-    estimator_a, estimator_b, X_train, y_train, X_test, y_test, n_seeds=29, sources=None,
-    scoring=None, n_jobs=None, memory=None, verbose=0, random_state=0, gamma=0.75,
-    confidence=0.95, n_bootstrap=10000,
-):  # fmt: skip
+    estimator_a,
+    estimator_b,
+    X_train,
+    y_train,
+    X_test,
+    y_test,
+    n_seeds=29,
+    sources=None,
+    scoring=None,
+    n_jobs=None,
+    memory=None,
+    verbose=0,
+    random_state=0,
+    gamma=0.75,
+    confidence=0.95,
+    n_bootstrap=10000,
+):
     """Is A better than B, or could the seeds explain the difference? (Bouthillier et
     al., MLSys 2021.)
 
@@ -334,10 +384,15 @@ def compare(
     b = execute(estimator_b, runs, data, scorer_b, n_jobs, memory, verbose)
     scores_a, scores_b = np.array([r[0] for r in a]), np.array([r[0] for r in b])
     result = _stats.paired_comparison(scores_a, scores_b, confidence, gamma, n_bootstrap)
-    table = pandas.DataFrame({"seed": [base + 1 + j for j in range(n_seeds)],
-                              "score_a": scores_a, "score_b": scores_b})  # fmt: skip
+    table = pandas.DataFrame(
+        {"seed": [base + 1 + j for j in range(n_seeds)], "score_a": scores_a, "score_b": scores_b}
+    )
     return Comparison(
-        table, result["p_better"], (result["p_low"], result["p_high"]),
-        result["mean_difference"], (result["difference_low"], result["difference_high"]),
-        result["verdict"], gamma,
-    )  # fmt: skip
+        table,
+        result["p_better"],
+        (result["p_low"], result["p_high"]),
+        result["mean_difference"],
+        (result["difference_low"], result["difference_high"]),
+        result["verdict"],
+        gamma,
+    )

@@ -71,8 +71,14 @@ def perturb_one_weight(network, seed):
     zero) by one ulp of the network's dtype, upwards; returns its index in ``theta``."""
     weights = network.theta[: network.plan.n_coef]
     candidates = np.flatnonzero(weights)
-    index = int(candidates[min(int(uniform(1, seed, stream="user", step=2)[0] * len(candidates)),
-                               len(candidates) - 1)])  # fmt: skip
+    index = int(
+        candidates[
+            min(
+                int(uniform(1, seed, stream="user", step=2)[0] * len(candidates)),
+                len(candidates) - 1,
+            )
+        ]
+    )
     network.own_parameters()
     network.theta[index] = np.nextafter(network.theta[index], np.inf)
     return index

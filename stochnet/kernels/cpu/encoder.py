@@ -115,8 +115,17 @@ def forward(theta, plan, work, rows, with_lengths, dropout, key, stream, step):
         if drop_attn:
             pd = work.pd[layer, :rows]
             pd[:] = p
-            _drop(pd, work.pmask[layer, :rows], plan.attn_threshold, plan.attn_scale,
-                  key, stream, step, layer, 0)  # fmt: skip
+            _drop(
+                pd,
+                work.pmask[layer, :rows],
+                plan.attn_threshold,
+                plan.attn_scale,
+                key,
+                stream,
+                step,
+                layer,
+                0,
+            )
         heads = work.heads[:rows]
         attention_output(pd, v, heads)
         o = work.o[layer, :n]
@@ -124,8 +133,17 @@ def forward(theta, plan, work, rows, with_lengths, dropout, key, stream, step):
         branch = work.branch[:n]
         dense_forward(o, matrix(theta, wo[1], d, d), vector(theta, bo[3], d), branch)
         if drop:
-            _drop(branch, work.r1[layer, :n], plan.drop_threshold, plan.drop_scale, key, stream,
-                  step, layer, 1)  # fmt: skip
+            _drop(
+                branch,
+                work.r1[layer, :n],
+                plan.drop_threshold,
+                plan.drop_scale,
+                key,
+                stream,
+                step,
+                layer,
+                1,
+            )
         for i in range(n):
             for j in range(d):
                 h_next[i, j] = h[i, j] + branch[i, j]
@@ -143,12 +161,30 @@ def forward(theta, plan, work, rows, with_lengths, dropout, key, stream, step):
         dense_forward(u2, matrix(theta, wo[2], d, f), vector(theta, bo[6], f), pre)
         activate(plan.activation, flat(pre), flat(hidden))
         if drop:
-            _drop(hidden, work.fmask[layer, :n], plan.drop_threshold, plan.drop_scale, key,
-                  stream, step, layer, 2)  # fmt: skip
+            _drop(
+                hidden,
+                work.fmask[layer, :n],
+                plan.drop_threshold,
+                plan.drop_scale,
+                key,
+                stream,
+                step,
+                layer,
+                2,
+            )
         dense_forward(hidden, matrix(theta, wo[3], f, d), vector(theta, bo[7], d), branch)
         if drop:
-            _drop(branch, work.r2[layer, :n], plan.drop_threshold, plan.drop_scale, key, stream,
-                  step, layer, 3)  # fmt: skip
+            _drop(
+                branch,
+                work.r2[layer, :n],
+                plan.drop_threshold,
+                plan.drop_scale,
+                key,
+                stream,
+                step,
+                layer,
+                3,
+            )
         for i in range(n):
             for j in range(d):
                 h_next[i, j] += branch[i, j]
@@ -292,9 +328,16 @@ def predict_rows(X, theta, plan, work, out, dropout, key, stream, step):
         rows = min(work.rows, n - start)
         with_lengths = _load(X, empty, start, rows, plan, work)
         forward(
-            read_only(theta), plan, work, rows, with_lengths, dropout, key, stream,
+            read_only(theta),
+            plan,
+            work,
+            rows,
+            with_lengths,
+            dropout,
+            key,
+            stream,
             step + np.uint64(c),
-        )  # fmt: skip
+        )
         output_activation(plan.loss, work.z[:rows], out[start : start + rows])
 
 
@@ -331,9 +374,16 @@ def loss_grad_sums(X, Y, sw, theta, grad, chunk_grad, plan, work, dropout, key, 
         y, w, chunk_sw = load_targets(Y, sw, empty, start, rows, work)
         sw_sum += chunk_sw
         forward(
-            read_only(theta), plan, work, rows, with_lengths, dropout, key, _DROPOUT,
+            read_only(theta),
+            plan,
+            work,
+            rows,
+            with_lengths,
+            dropout,
+            key,
+            _DROPOUT,
             step + np.uint64(c),
-        )  # fmt: skip
+        )
         loss_sum += output_loss(plan.loss, work.z[:rows], work.a[:rows], y, w, work.d[:rows])
         backward(read_only(theta), chunk_grad, plan, work, rows, with_lengths, dropout)
         grad += chunk_grad

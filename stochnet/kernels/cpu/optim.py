@@ -136,8 +136,9 @@ def _update_block(kind, theta, grad, s1, s2, scale, alpha_s, l1_s, coef):
 
 
 @njit(**JIT_MATH)
-def _step_blocks(kind, theta, grad, s1, s2, n_coef, scale, alpha_s, l1_s, coef, partial, lanes,
-                 first, last):  # fmt: skip
+def _step_blocks(
+    kind, theta, grad, s1, s2, n_coef, scale, alpha_s, l1_s, coef, partial, lanes, first, last
+):
     """Blocks ``first .. last - 1`` of :func:`_step`: each takes its weights' norms
     (:func:`_block_norms`, the blocks of :func:`weight_norms`, so the same bits) into
     ``partial`` and then its update while it is in cache."""
@@ -158,8 +159,9 @@ def _step_blocks(kind, theta, grad, s1, s2, n_coef, scale, alpha_s, l1_s, coef, 
 @njit(parallel=True, **JIT_MATH)
 def _step_parallel(kind, theta, grad, s1, s2, n_coef, scale, alpha_s, l1_s, coef, partial, lanes):
     for b in prange(partial.shape[0]):
-        _step_blocks(kind, theta, grad, s1, s2, n_coef, scale, alpha_s, l1_s, coef, partial,
-                     lanes, b, b + 1)  # fmt: skip
+        _step_blocks(
+            kind, theta, grad, s1, s2, n_coef, scale, alpha_s, l1_s, coef, partial, lanes, b, b + 1
+        )
 
 
 #: Blocks from which :func:`_step` runs on all threads. Below, a parallel launch costs
@@ -179,11 +181,26 @@ def _step(kind, theta, grad, s1, s2, n_coef, inv_sw, alpha, l1, coef):
     partial = np.zeros((n_blocks, 2))
     lanes = np.empty((n_blocks, 2, LANES))
     if n_blocks >= PARALLEL_BLOCKS:
-        _step_parallel(kind, theta, grad, s1, s2, n_coef, scale, alpha_s, l1_s, coef, partial,
-                       lanes)  # fmt: skip
+        _step_parallel(
+            kind, theta, grad, s1, s2, n_coef, scale, alpha_s, l1_s, coef, partial, lanes
+        )
     else:
-        _step_blocks(kind, theta, grad, s1, s2, n_coef, scale, alpha_s, l1_s, coef, partial,
-                     lanes, np.int64(0), n_blocks)  # fmt: skip
+        _step_blocks(
+            kind,
+            theta,
+            grad,
+            s1,
+            s2,
+            n_coef,
+            scale,
+            alpha_s,
+            l1_s,
+            coef,
+            partial,
+            lanes,
+            np.int64(0),
+            n_blocks,
+        )
     return _sum_blocks(partial)
 
 

@@ -103,8 +103,17 @@ def forward(theta, plan, work, rows, with_lengths, dropout, key, stream, step):
         if drop_attn:
             pd = work.pd[layer, :rows]
             pd.copy_to_device(p)
-            _drop(pd, work.pmask[layer, :rows], plan.attn_threshold, plan.attn_scale,
-                  key, stream, step, layer, 0)  # fmt: skip
+            _drop(
+                pd,
+                work.pmask[layer, :rows],
+                plan.attn_threshold,
+                plan.attn_scale,
+                key,
+                stream,
+                step,
+                layer,
+                0,
+            )
         heads = work.heads[:rows]
         attention_output(pd, v, heads)
         o = work.o[layer, :n]
@@ -112,8 +121,17 @@ def forward(theta, plan, work, rows, with_lengths, dropout, key, stream, step):
         branch = work.branch[:n]
         dense_forward(o, matrix(theta, wo[1], d, d), vector(theta, bo[3], d), branch)
         if drop:
-            _drop(branch, work.r1[layer, :n], plan.drop_threshold, plan.drop_scale, key, stream,
-                  step, layer, 1)  # fmt: skip
+            _drop(
+                branch,
+                work.r1[layer, :n],
+                plan.drop_threshold,
+                plan.drop_scale,
+                key,
+                stream,
+                step,
+                layer,
+                1,
+            )
         _residual(h_next, h, branch)
         u2 = work.u2[layer, :n]
         layernorm_forward(
@@ -128,12 +146,30 @@ def forward(theta, plan, work, rows, with_lengths, dropout, key, stream, step):
         dense_forward(u2, matrix(theta, wo[2], d, f), vector(theta, bo[6], f), pre)
         activate(plan.activation, flat(pre), flat(hidden))
         if drop:
-            _drop(hidden, work.fmask[layer, :n], plan.drop_threshold, plan.drop_scale, key,
-                  stream, step, layer, 2)  # fmt: skip
+            _drop(
+                hidden,
+                work.fmask[layer, :n],
+                plan.drop_threshold,
+                plan.drop_scale,
+                key,
+                stream,
+                step,
+                layer,
+                2,
+            )
         dense_forward(hidden, matrix(theta, wo[3], f, d), vector(theta, bo[7], d), branch)
         if drop:
-            _drop(branch, work.r2[layer, :n], plan.drop_threshold, plan.drop_scale, key, stream,
-                  step, layer, 3)  # fmt: skip
+            _drop(
+                branch,
+                work.r2[layer, :n],
+                plan.drop_threshold,
+                plan.drop_scale,
+                key,
+                stream,
+                step,
+                layer,
+                3,
+            )
         add_into(flat(h_next), flat(branch))
     pooled = work.pooled[:rows]
     pool_forward(work.h[plan.n_layers, :n], lengths, plan.pooling, pooled)
@@ -272,9 +308,16 @@ def predict_rows(X, theta, plan, work, out, dropout, key, stream, step):
         rows = min(work.rows, n - start)
         with_lengths = _load(d_X, no_order, start, rows, plan, work)
         forward(
-            d_theta, plan, work, rows, with_lengths, dropout, key, stream,
+            d_theta,
+            plan,
+            work,
+            rows,
+            with_lengths,
+            dropout,
+            key,
+            stream,
             np.uint64(step) + np.uint64(c),
-        )  # fmt: skip
+        )
         output_activation(plan.loss, work.z[:rows], d_out[start : start + rows])
     transfer.copy_back()
 
@@ -313,9 +356,16 @@ def loss_grad_sums(X, Y, sw, theta, grad, chunk_grad, plan, work, dropout, key, 
         with_lengths = _load(d_X, no_order, start, rows, plan, work)
         y, w = load_targets(d_Y, d_sw, no_order, start, rows, work, stats, slot)
         forward(
-            d_theta, plan, work, rows, with_lengths, dropout, key, _DROPOUT,
+            d_theta,
+            plan,
+            work,
+            rows,
+            with_lengths,
+            dropout,
+            key,
+            _DROPOUT,
             np.uint64(step) + np.uint64(c),
-        )  # fmt: skip
+        )
         output_loss(plan.loss, work.z[:rows], work.a[:rows], y, w, work.d[:rows], work.losses)
         sums_into(work.losses, rows, SUM, 1, stats, slot + LOSS, work.partial)
         backward(d_theta, d_chunk, plan, work, rows, with_lengths, dropout)
