@@ -143,7 +143,7 @@ class _BaseEnsemble(BaseEstimator):
             ensure_all_finite=_finiteness(base),
             allow_nd=True,
         )
-        members = self._members(base)
+        members = self._seeded_clones(base)
         member_paths = self._member_checkpoints(base, members)
         if interrupt not in ("warn", "raise"):
             raise ValueError(f"interrupt must be 'warn' or 'raise', got {interrupt!r}.")
@@ -172,7 +172,7 @@ class _BaseEnsemble(BaseEstimator):
                 os.unlink(path)
         return self
 
-    def _members(self, base):
+    def _seeded_clones(self, base):
         """Unfitted clones of ``base`` seeded as ``random_state`` and ``vary`` say."""
         vary = _check_vary(self.vary)
         bits = _seed_bits(base)
