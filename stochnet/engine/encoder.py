@@ -3,15 +3,10 @@
 import numpy as np
 
 from ..init import initialize_layer
-from ..kernels.codes import ACTIVATIONS, LOSSES, POOLING
+from ..kernels.codes import ACTIVATIONS, LAYER_VECTORS, LAYER_WEIGHTS, LOSSES, POOLING
 from ..kernels.shared.records import TokenInput
 from .arrays import read_only
-from .encoder_plan import (
-    LAYER_VECTORS,
-    LAYER_WEIGHTS,
-    allocate_encoder_workspace,
-    build_encoder_plan,
-)
+from .encoder_plan import allocate_encoder_workspace, build_encoder_plan
 from .network import Network
 from .trainer import single_pool
 

@@ -15,12 +15,6 @@ from ..kernels.codes import ACTIVATIONS, LOSSES
 from ..random import keep_threshold
 from .arrays import read_only
 
-#: Weight matrices of one layer and their shapes in units of (d_model, d_ff).
-LAYER_WEIGHTS = ("qkv", "out", "ff1", "ff2")
-#: Vectors of one layer.
-LAYER_VECTORS = ("ln1.gamma", "ln1.beta", "qkv.bias", "out.bias", "ln2.gamma", "ln2.beta",
-                 "ff1.bias", "ff2.bias")  # fmt: skip
-
 
 class EncoderPlan(NamedTuple):
     """Sizes, options and parameter offsets of an encoder (see the module docstring)."""

@@ -82,6 +82,18 @@ STREAMS = {
     "ensemble": 9,
 }
 
+#: An encoder layer's weight matrices, the columns of ``EncoderPlan.layer_w``.
+LAYER_WEIGHTS = ("qkv", "out", "ff1", "ff2")
+QKV, OUT, FF1, FF2 = range(len(LAYER_WEIGHTS))
+#: An encoder layer's vectors, the columns of ``EncoderPlan.layer_b``.
+LAYER_VECTORS = (
+    "ln1.gamma", "ln1.beta", "qkv.bias", "out.bias", "ln2.gamma", "ln2.beta", "ff1.bias",
+    "ff2.bias",
+)  # fmt: skip
+LN1_GAMMA, LN1_BETA, QKV_BIAS, OUT_BIAS, LN2_GAMMA, LN2_BETA, FF1_BIAS, FF2_BIAS = range(
+    len(LAYER_VECTORS)
+)
+
 #: Dropout of hidden layer ``h`` draws counter indices from ``h << DROPOUT_LAYER_SHIFT``.
 DROPOUT_LAYER_SHIFT = 40
 

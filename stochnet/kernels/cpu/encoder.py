@@ -18,7 +18,22 @@ import numpy as np
 from numba import njit
 
 from ..._config import JIT, JIT_MATH
-from ..codes import DROPOUT_LAYER_SHIFT, STREAMS
+from ..codes import (
+    DROPOUT_LAYER_SHIFT,
+    FF1,
+    FF1_BIAS,
+    FF2,
+    FF2_BIAS,
+    LN1_BETA,
+    LN1_GAMMA,
+    LN2_BETA,
+    LN2_GAMMA,
+    OUT,
+    OUT_BIAS,
+    QKV,
+    QKV_BIAS,
+    STREAMS,
+)
 from .activations import activate, activation_backward
 from .attention import (
     attention_backward,
@@ -97,14 +112,14 @@ def forward(theta, plan, work, rows, with_lengths, dropout, key, stream, step):
         u1 = work.u1[layer, :n]
         layernorm_forward(
             h,
-            vector(theta, bo[0], d),
-            vector(theta, bo[1], d),
+            vector(theta, bo[LN1_GAMMA], d),
+            vector(theta, bo[LN1_BETA], d),
             work.xhat1[layer, :n],
             work.rstd1[layer, :n],
             u1,
         )
         qkv = work.qkv[:n]
-        dense_forward(u1, matrix(theta, wo[0], d, 3 * d), vector(theta, bo[2], 3 * d), qkv)
+        dense_forward(u1, matrix(theta, wo[QKV], d, 3 * d), vector(theta, bo[QKV_BIAS], 3 * d), qkv)
         q, k, v = work.q[layer, :rows], work.k[layer, :rows], work.v[layer, :rows]
         heads_from_rows(qkv, 0, q)
         heads_from_rows(qkv, d, k)
@@ -131,7 +146,7 @@ def forward(theta, plan, work, rows, with_lengths, dropout, key, stream, step):
         o = work.o[layer, :n]
         rows_from_heads(heads, o, 0)
         branch = work.branch[:n]
-        dense_forward(o, matrix(theta, wo[1], d, d), vector(theta, bo[3], d), branch)
+        dense_forward(o, matrix(theta, wo[OUT], d, d), vector(theta, bo[OUT_BIAS], d), branch)
         if drop:
             _drop(
                 branch,
@@ -150,15 +165,15 @@ def forward(theta, plan, work, rows, with_lengths, dropout, key, stream, step):
         u2 = work.u2[layer, :n]
         layernorm_forward(
             h_next,
-            vector(theta, bo[4], d),
-            vector(theta, bo[5], d),
+            vector(theta, bo[LN2_GAMMA], d),
+            vector(theta, bo[LN2_BETA], d),
             work.xhat2[layer, :n],
             work.rstd2[layer, :n],
             u2,
         )
         pre = work.fpre[layer, :n]
         hidden = work.f[layer, :n]
-        dense_forward(u2, matrix(theta, wo[2], d, f), vector(theta, bo[6], f), pre)
+        dense_forward(u2, matrix(theta, wo[FF1], d, f), vector(theta, bo[FF1_BIAS], f), pre)
         activate(plan.activation, flat(pre), flat(hidden))
         if drop:
             _drop(
@@ -172,7 +187,7 @@ def forward(theta, plan, work, rows, with_lengths, dropout, key, stream, step):
                 layer,
                 2,
             )
-        dense_forward(hidden, matrix(theta, wo[3], f, d), vector(theta, bo[7], d), branch)
+        dense_forward(hidden, matrix(theta, wo[FF2], f, d), vector(theta, bo[FF2_BIAS], d), branch)
         if drop:
             _drop(
                 branch,
@@ -256,20 +271,27 @@ def backward(theta, grad, plan, work, rows, with_lengths, dropout):
         if drop:
             dropout_backward(flat(dx), flat(work.r2[layer, :n]))
         dhidden = work.df[:n]
-        _dense_backward(theta, grad, work.f[layer, :n], wo[3], bo[7], f, d, dx, dhidden)
+        _dense_backward(theta, grad, work.f[layer, :n], wo[FF2], bo[FF2_BIAS], f, d, dx, dhidden)
         if drop:
             dropout_backward(flat(dhidden), flat(work.fmask[layer, :n]))
         activation_backward(plan.activation, flat(work.fpre[layer, :n]), flat(dhidden))
-        _dense_backward(theta, grad, work.u2[layer, :n], wo[2], bo[6], d, f, dhidden, dx)
+        _dense_backward(theta, grad, work.u2[layer, :n], wo[FF1], bo[FF1_BIAS], d, f, dhidden, dx)
         _layernorm_backward(
-            theta, grad, bo[4], bo[5], d, work.xhat2[layer, :n], work.rstd2[layer, :n], dx
+            theta,
+            grad,
+            bo[LN2_GAMMA],
+            bo[LN2_BETA],
+            d,
+            work.xhat2[layer, :n],
+            work.rstd2[layer, :n],
+            dx,
         )
         dh += dx
         # attention branch
         dx[:] = dh
         if drop:
             dropout_backward(flat(dx), flat(work.r1[layer, :n]))
-        _dense_backward(theta, grad, work.o[layer, :n], wo[1], bo[3], d, d, dx, dy)
+        _dense_backward(theta, grad, work.o[layer, :n], wo[OUT], bo[OUT_BIAS], d, d, dx, dy)
         dheads = work.dheads[:rows]
         heads_from_rows(dy, 0, dheads)
         p = work.p[layer, :rows]
@@ -283,9 +305,16 @@ def backward(theta, grad, plan, work, rows, with_lengths, dropout):
         rows_from_heads(dq, dqkv, 0)
         rows_from_heads(dk, dqkv, d)
         rows_from_heads(dv, dqkv, 2 * d)
-        _dense_backward(theta, grad, work.u1[layer, :n], wo[0], bo[2], d, 3 * d, dqkv, dx)
+        _dense_backward(theta, grad, work.u1[layer, :n], wo[QKV], bo[QKV_BIAS], d, 3 * d, dqkv, dx)
         _layernorm_backward(
-            theta, grad, bo[0], bo[1], d, work.xhat1[layer, :n], work.rstd1[layer, :n], dx
+            theta,
+            grad,
+            bo[LN1_GAMMA],
+            bo[LN1_BETA],
+            d,
+            work.xhat1[layer, :n],
+            work.rstd1[layer, :n],
+            dx,
         )
         dh += dx
     gw, gpos = embedding(grad, plan)
