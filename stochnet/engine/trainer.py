@@ -12,7 +12,7 @@ from .._compiling import compile_seconds
 from .._threads import kernel_threads
 from ..kernels.codes import STREAMS
 from ..kernels.cpu import rng as _rng
-from ..kernels.shared.records import StreamKeys
+from ..kernels.shared.records import Chunk, EpochData, StreamKeys, TrainingState
 from .arrays import read_only
 
 _SHUFFLE = np.uint64(STREAMS["shuffle"])
@@ -308,10 +308,10 @@ class Trainer:
         return order if rows is None else rows[order]
 
     @contextlib.contextmanager
-    def _kernel_arrays(self, X, Y, sw, order, batch_size):
-        """The epoch's arrays where the network's kernels run, a gradient buffer, and a
-        function to call between two compiled calls (on the CPU it may switch the thread
-        count, see ``stochnet._threads``).
+    def _kernel_arrays(self, X, Y, sw, order):
+        """The epoch's :class:`EpochData` and :class:`TrainingState` where the network's
+        kernels run, and a function to call between two compiled calls (on the CPU it may
+        switch the thread count, see ``stochnet._threads``).
 
         On the GPU the data stays resident across epochs (:attr:`device_data`); the
         parameters and optimiser state go over per epoch and come back at its end, so
@@ -321,17 +321,20 @@ class Trainer:
         state1, state2 = self.optimizer.state
         if net.backend == "cpu":
             with single_pool() as pool:
-                yield (X, read_only(Y), read_only(sw), order, net.theta, np.empty_like(net.theta),
-                       state1, state2, read_only(net.mask), pool.checkpoint)  # fmt: skip
+                data = EpochData(X, read_only(Y), read_only(sw), order)
+                state = TrainingState(
+                    net.theta, np.empty_like(net.theta), state1, state2, read_only(net.mask)
+                )
+                yield data, state, pool.checkpoint
             return
         from ..kernels.cuda.arrays import device_array, to_device
 
         params = [to_device(a) for a in (net.theta, state1, state2)]
-        data = [self.device_data.get(a) for a in (X, Y, sw)]
+        data = EpochData(*(self.device_data.get(a) for a in (X, Y, sw)), to_device(order))
+        grad = device_array(net.theta.shape, net.theta.dtype)
         try:
-            yield (*data, to_device(order), params[0],
-                   device_array(net.theta.shape, net.theta.dtype), params[1], params[2],
-                   to_device(net.mask), lambda: False)  # fmt: skip
+            state = TrainingState(params[0], grad, *params[1:], to_device(net.mask))
+            yield data, state, lambda: False
         finally:
             for host, on_gpu in zip((net.theta, state1, state2), params, strict=True):
                 on_gpu.copy_to_host(host)
@@ -365,28 +368,17 @@ class Trainer:
         sw = np.empty(0, net.dtype) if sample_weight is None else sample_weight
         work = net.workspace(batch_size, nnz)
         config = self.optimizer.config(self.alpha, self.l1)
-        data = penalty = 0.0
+        loss_sum = penalty = 0.0
         done = 0
-        chunk = self._batches_per_call
-        with self._kernel_arrays(X, Y, sw, order, batch_size) as (
-            X,
-            Y,
-            sw,
-            order,
-            theta,
-            grad,
-            state1,
-            state2,
-            mask,
-            between_calls,
-        ):
+        per_call = self._batches_per_call
+        with self._kernel_arrays(X, Y, sw, order) as (data, state, between_calls):
             while done < n_batches:
-                count = min(chunk, n_batches - done)
+                count = min(per_call, n_batches - done)
+                chunk = Chunk(batch_size, done, count, self.t, self.step, self.epoch)
                 tic = time.perf_counter() - compile_seconds()
-                data, penalty = net.train_batches(
-                    X, Y, sw, order, batch_size, done, count, theta, grad, state1, state2,
-                    net.plan, work, config, self._stream_keys, self.t, self.step, self.epoch,
-                    self.input_noise, mask, data, penalty,
+                loss_sum, penalty = net.train_batches(
+                    data, state, chunk, net.plan, work, config, self._stream_keys,
+                    self.input_noise, loss_sum, penalty,
                 )  # fmt: skip
                 elapsed = time.perf_counter() - compile_seconds() - tic  # compiling excluded
                 done += count
@@ -395,9 +387,9 @@ class Trainer:
                 if on_progress is not None:
                     on_progress(done, n_batches)
                 per_batch = elapsed / count
-                chunk = max(1, min(4 * chunk, int(self.chunk_seconds / max(per_batch, 1e-9))))
+                per_call = max(1, min(4 * per_call, int(self.chunk_seconds / max(per_batch, 1e-9))))
                 if between_calls():  # more threads again: probe with a short call
-                    chunk = 1
-        self._batches_per_call = chunk
+                    per_call = 1
+        self._batches_per_call = per_call
         self.epoch += 1
-        return (self.loss_scale * data + penalty) / n
+        return (self.loss_scale * loss_sum + penalty) / n

@@ -25,35 +25,38 @@ _NOISE = np.uint64(STREAMS["noise"])
 _DROPOUT = np.uint64(STREAMS["dropout"])
 
 
-def update(theta, grad, state1, state2, n_coef, opt, t, mask, stats, slot, partial=None):
-    """Optimiser step from a batch's gradient sums (``1/Σw`` read from
+def update(state, n_coef, opt, t, stats, slot, partial=None):
+    """Optimiser step from a batch's gradient sums in ``state.grad`` (``1/Σw`` read from
     ``stats[slot + INV_WEIGHT]``), the weight norms before it written to
     ``stats[slot + SQUARES]`` and ``stats[slot + ABSOLUTE]``, pruning mask re-applied."""
     inv_sw = stats[slot + INV_WEIGHT : slot + INV_WEIGHT + 1]
+    theta, state1, state2 = state.theta, state.state1, state.state2
     optimizer_step(
-        theta, grad, state1, state2, n_coef, opt, inv_sw, t, stats, slot + SQUARES, partial
+        theta, state.grad, state1, state2, n_coef, opt, inv_sw, t, stats, slot + SQUARES, partial
     )
-    if mask.shape[0] > 0:
-        apply_mask(theta, state1, state2, mask)
+    if state.mask.shape[0] > 0:
+        apply_mask(theta, state1, state2, state.mask)
 
 
-def _batch_totals(stats, rows, opt, data, penalty):
-    """The CPU loop's running ``(data, penalty)`` from the per-batch statistics on the
-    host, added batch by batch to the totals so far."""
+def _batch_totals(stats, rows, opt, loss_sum, penalty):
+    """The CPU loop's running ``(loss_sum, penalty)`` from the per-batch statistics on
+    the host, added batch by batch to the totals so far."""
     stats = stats.reshape(-1, N_STATS)[: rows.shape[0]]
     scale = stats[:, INV_WEIGHT] * rows
-    batch_data = stats[:, LOSS] * scale
+    batch_loss = stats[:, LOSS] * scale
     batch_penalty = (0.5 * opt.alpha * stats[:, SQUARES] + opt.l1 * stats[:, ABSOLUTE]) * scale
-    for d, p in zip(batch_data.tolist(), batch_penalty.tolist(), strict=True):
-        data += d
+    for d, p in zip(batch_loss.tolist(), batch_penalty.tolist(), strict=True):
+        loss_sum += d
         penalty += p
-    return data, penalty
+    return loss_sum, penalty
 
 
-def _run(batch, n, batch_size, first, count, step0, opt, data, penalty):
-    """Run ``batch(k, start, rows, stats, slot, step)`` for batches ``first + k`` of an
-    epoch of ``n`` samples, ``k < count``, and add the statistics to the running totals
-    ``data, penalty`` as the CPU loop does."""
+def _run(batch, data, chunk, opt, loss_sum, penalty):
+    """Run ``batch(k, start, rows, stats, slot, step)`` for the batches of ``chunk`` and
+    add the statistics to the running totals ``loss_sum, penalty`` as the CPU loop
+    does."""
+    n = data.order.shape[0] if data.order.shape[0] > 0 else data.Y.shape[0]
+    batch_size, first, count, step0 = chunk.batch_size, chunk.first, chunk.count, chunk.step0
     stats = device_array(count * N_STATS, dtype=np.float64)
     batch_rows = []
     for k in range(count):
@@ -64,9 +67,9 @@ def _run(batch, n, batch_size, first, count, step0, opt, data, penalty):
         batch(k, start, rows, stats, k * N_STATS, np.uint64(step0 + k + 1))
         batch_rows.append(rows)
     if not batch_rows:
-        return data, penalty
+        return loss_sum, penalty
     rows = np.array(batch_rows, dtype=np.float64)
-    return _batch_totals(stats.copy_to_host(), rows, opt, data, penalty)
+    return _batch_totals(stats.copy_to_host(), rows, opt, loss_sum, penalty)
 
 
 def _finish_batch(loss, z, a, y, w, d, work, stats, slot):
@@ -74,17 +77,16 @@ def _finish_batch(loss, z, a, y, w, d, work, stats, slot):
     sums_into(work.losses, z.shape[0], SUM, 1, stats, slot + LOSS, work.partial)
 
 
-def train_batches(
-    X, Y, sw, order, batch_size, first, count, theta, grad, state1, state2,
-    plan, work, opt, keys, t0, step0, epoch, noise_std, mask, data, penalty,
-):  # fmt: skip
-    """Run batches ``first .. first + count - 1`` of an epoch over ``X[order]``: the
-    CPU's ``train_batches`` with GPU arrays (``work`` from ``mlp.device_workspace``)."""
-    n = order.shape[0] if order.shape[0] > 0 else Y.shape[0]
+def train_batches(data, state, chunk, plan, work, opt, keys, noise_std, loss_sum, penalty):
+    """Run batches ``chunk.first .. chunk.first + chunk.count - 1`` of an epoch over
+    ``data.X[data.order]``: the CPU's ``train_batches`` with GPU arrays (``work`` from
+    ``mlp.device_workspace``)."""
+    X, Y, sw, order = data
+    theta, grad = state.theta, state.grad
 
     def batch(k, start, rows, stats, slot, step):
         x0 = load_batch(X, order, start, rows, input_block(work, rows), None, plan.crop, True,
-                        keys.crop, np.uint64(epoch))  # fmt: skip
+                        keys.crop, np.uint64(chunk.epoch))  # fmt: skip
         y, w = load_targets(Y, sw, order, start, rows, work, stats, slot)
         if noise_std > 0.0:
             add_input_noise(x0, noise_std, keys.noise, _NOISE, step)
@@ -92,19 +94,17 @@ def train_batches(
         z, a, d = output_blocks(plan, work, rows)
         _finish_batch(plan.loss, z, a, y, w, d, work, stats, slot)
         backward(theta, grad, plan, work, x0, rows, True)
-        update(theta, grad, state1, state2, plan.n_coef, opt, t0 + k + 1, mask, stats, slot,
-               work.partial)  # fmt: skip
+        update(state, plan.n_coef, opt, chunk.t0 + k + 1, stats, slot, work.partial)
 
-    return _run(batch, n, batch_size, first, count, step0, opt, data, penalty)
+    return _run(batch, data, chunk, opt, loss_sum, penalty)
 
 
-def train_encoder_batches(
-    X, Y, sw, order, batch_size, first, count, theta, grad, state1, state2,
-    plan, work, opt, keys, t0, step0, epoch, noise_std, mask, data, penalty,
-):  # fmt: skip
-    """:func:`train_batches` for an encoder (``X`` a ``TokenInput`` of GPU arrays,
-    ``work`` from ``encoder.device_workspace``); ``epoch`` is unused (no crops)."""
-    n = order.shape[0] if order.shape[0] > 0 else Y.shape[0]
+def train_encoder_batches(data, state, chunk, plan, work, opt, keys, noise_std, loss_sum,
+                          penalty):  # fmt: skip
+    """:func:`train_batches` for an encoder (``data.X`` a ``TokenInput`` of GPU arrays,
+    ``work`` from ``encoder.device_workspace``); ``chunk.epoch`` is unused (no crops)."""
+    X, Y, sw, order = data
+    theta, grad = state.theta, state.grad
 
     def batch(k, start, rows, stats, slot, step):
         with_lengths = encoder.load_tokens(X, order, start, rows, work)
@@ -118,7 +118,6 @@ def train_encoder_batches(
             plan.loss, work.z[:rows], work.a[:rows], y, w, work.d[:rows], work, stats, slot
         )
         encoder.backward(theta, grad, plan, work, rows, with_lengths, True)
-        update(theta, grad, state1, state2, plan.n_coef, opt, t0 + k + 1, mask, stats, slot,
-               work.partial)  # fmt: skip
+        update(state, plan.n_coef, opt, chunk.t0 + k + 1, stats, slot, work.partial)
 
-    return _run(batch, n, batch_size, first, count, step0, opt, data, penalty)
+    return _run(batch, data, chunk, opt, loss_sum, penalty)

@@ -23,6 +23,36 @@ class StreamKeys(NamedTuple):
     crop: np.uint64
 
 
+class EpochData(NamedTuple):
+    """An epoch's data as the epoch kernels take it (see ``kernels.cpu.epoch``)."""
+
+    X: object  # n × features array, a CSRMatrix, or a TokenInput
+    Y: np.ndarray  # n × targets
+    sw: np.ndarray  # sample weights, or empty
+    order: np.ndarray  # int64: this epoch's permutation of range(n), or empty
+
+
+class TrainingState(NamedTuple):
+    """What a chunk of batches updates in place, and the pruning mask it keeps."""
+
+    theta: np.ndarray
+    grad: np.ndarray  # gradient buffer
+    state1: np.ndarray  # SGD's velocity, Adam's first moment
+    state2: np.ndarray  # Adam's second moment (empty for SGD)
+    mask: np.ndarray  # over θ[:len(mask)], or empty
+
+
+class Chunk(NamedTuple):
+    """Which batches of an epoch a call runs, and where the counters stand."""
+
+    batch_size: int
+    first: int
+    count: int
+    t0: int  # optimiser steps before the call
+    step0: int  # random-counter steps before the call
+    epoch: int  # the step of the random crops
+
+
 class TokenInput(NamedTuple):
     """Sequences as the encoder kernels take them: ``values`` is ``n × (T·d_in)``
     (C-contiguous, the parameter dtype), ``lengths`` int64 ``(n,)`` or empty (all
