@@ -76,7 +76,8 @@ def _site(layer, site):
 
 
 @njit(**JIT)
-def _drop(a, mask, threshold, scale, key, stream, step, layer, site):
+def _drop(a, mask, rate, key, stream, step, layer, site):
+    threshold, scale = rate
     dropout_forward(flat(a), flat(mask), threshold, scale, key, stream, step, _site(layer, site))
 
 
@@ -103,6 +104,8 @@ def forward(theta, plan, work, rows, with_lengths, dropout, key, stream, step):
     lengths = batch_lengths(work, rows, with_lengths)
     drop_attn = dropout and plan.attn_threshold > 0
     drop = dropout and plan.drop_threshold > 0
+    rate = (plan.drop_threshold, plan.drop_scale)  # (keep threshold, 1 / (1 - p))
+    attention_rate = (plan.attn_threshold, plan.attn_scale)
     w_emb, pos = embedding(theta, plan)
     embed_forward(work.x[:rows], w_emb, pos, work.h[0, :n])
     for layer in range(plan.n_layers):
@@ -130,17 +133,7 @@ def forward(theta, plan, work, rows, with_lengths, dropout, key, stream, step):
         if drop_attn:
             pd = work.pd[layer, :rows]
             pd[:] = p
-            _drop(
-                pd,
-                work.pmask[layer, :rows],
-                plan.attn_threshold,
-                plan.attn_scale,
-                key,
-                stream,
-                step,
-                layer,
-                0,
-            )
+            _drop(pd, work.pmask[layer, :rows], attention_rate, key, stream, step, layer, 0)
         heads = work.heads[:rows]
         attention_output(pd, v, heads)
         o = work.o[layer, :n]
@@ -148,17 +141,7 @@ def forward(theta, plan, work, rows, with_lengths, dropout, key, stream, step):
         branch = work.branch[:n]
         dense_forward(o, matrix(theta, wo[OUT], d, d), vector(theta, bo[OUT_BIAS], d), branch)
         if drop:
-            _drop(
-                branch,
-                work.r1[layer, :n],
-                plan.drop_threshold,
-                plan.drop_scale,
-                key,
-                stream,
-                step,
-                layer,
-                1,
-            )
+            _drop(branch, work.r1[layer, :n], rate, key, stream, step, layer, 1)
         for i in range(n):
             for j in range(d):
                 h_next[i, j] = h[i, j] + branch[i, j]
@@ -176,30 +159,10 @@ def forward(theta, plan, work, rows, with_lengths, dropout, key, stream, step):
         dense_forward(u2, matrix(theta, wo[FF1], d, f), vector(theta, bo[FF1_BIAS], f), pre)
         activate(plan.activation, flat(pre), flat(hidden))
         if drop:
-            _drop(
-                hidden,
-                work.fmask[layer, :n],
-                plan.drop_threshold,
-                plan.drop_scale,
-                key,
-                stream,
-                step,
-                layer,
-                2,
-            )
+            _drop(hidden, work.fmask[layer, :n], rate, key, stream, step, layer, 2)
         dense_forward(hidden, matrix(theta, wo[FF2], f, d), vector(theta, bo[FF2_BIAS], d), branch)
         if drop:
-            _drop(
-                branch,
-                work.r2[layer, :n],
-                plan.drop_threshold,
-                plan.drop_scale,
-                key,
-                stream,
-                step,
-                layer,
-                3,
-            )
+            _drop(branch, work.r2[layer, :n], rate, key, stream, step, layer, 3)
         for i in range(n):
             for j in range(d):
                 h_next[i, j] += branch[i, j]
@@ -276,16 +239,8 @@ def backward(theta, grad, plan, work, rows, with_lengths, dropout):
             dropout_backward(flat(dhidden), flat(work.fmask[layer, :n]))
         activation_backward(plan.activation, flat(work.fpre[layer, :n]), flat(dhidden))
         _dense_backward(theta, grad, work.u2[layer, :n], wo[FF1], bo[FF1_BIAS], d, f, dhidden, dx)
-        _layernorm_backward(
-            theta,
-            grad,
-            bo[LN2_GAMMA],
-            bo[LN2_BETA],
-            d,
-            work.xhat2[layer, :n],
-            work.rstd2[layer, :n],
-            dx,
-        )
+        xhat, rstd = work.xhat2[layer, :n], work.rstd2[layer, :n]
+        _layernorm_backward(theta, grad, bo[LN2_GAMMA], bo[LN2_BETA], d, xhat, rstd, dx)
         dh += dx
         # attention branch
         dx[:] = dh
@@ -306,16 +261,8 @@ def backward(theta, grad, plan, work, rows, with_lengths, dropout):
         rows_from_heads(dk, dqkv, d)
         rows_from_heads(dv, dqkv, 2 * d)
         _dense_backward(theta, grad, work.u1[layer, :n], wo[QKV], bo[QKV_BIAS], d, 3 * d, dqkv, dx)
-        _layernorm_backward(
-            theta,
-            grad,
-            bo[LN1_GAMMA],
-            bo[LN1_BETA],
-            d,
-            work.xhat1[layer, :n],
-            work.rstd1[layer, :n],
-            dx,
-        )
+        xhat, rstd = work.xhat1[layer, :n], work.rstd1[layer, :n]
+        _layernorm_backward(theta, grad, bo[LN1_GAMMA], bo[LN1_BETA], d, xhat, rstd, dx)
         dh += dx
     gw, gpos = embedding(grad, plan)
     embed_backward(work.x[:rows], dh, gw, gpos)
@@ -356,17 +303,8 @@ def predict_rows(X, theta, plan, work, out, dropout, key, stream, step):
     for c, start in enumerate(range(0, n, work.rows)):
         rows = min(work.rows, n - start)
         with_lengths = _load(X, empty, start, rows, plan, work)
-        forward(
-            read_only(theta),
-            plan,
-            work,
-            rows,
-            with_lengths,
-            dropout,
-            key,
-            stream,
-            step + np.uint64(c),
-        )
+        at = step + np.uint64(c)
+        forward(read_only(theta), plan, work, rows, with_lengths, dropout, key, stream, at)
         output_activation(plan.loss, work.z[:rows], out[start : start + rows])
 
 
@@ -402,17 +340,8 @@ def loss_grad_sums(X, Y, sw, theta, grad, chunk_grad, plan, work, dropout, key, 
         with_lengths = _load(X, empty, start, rows, plan, work)
         y, w, chunk_sw = load_targets(Y, sw, empty, start, rows, work)
         sw_sum += chunk_sw
-        forward(
-            read_only(theta),
-            plan,
-            work,
-            rows,
-            with_lengths,
-            dropout,
-            key,
-            _DROPOUT,
-            step + np.uint64(c),
-        )
+        at = step + np.uint64(c)
+        forward(read_only(theta), plan, work, rows, with_lengths, dropout, key, _DROPOUT, at)
         loss_sum += output_loss(plan.loss, work.z[:rows], work.a[:rows], y, w, work.d[:rows])
         backward(read_only(theta), chunk_grad, plan, work, rows, with_lengths, dropout)
         grad += chunk_grad

@@ -63,7 +63,8 @@ def flat(a):
     return a.reshape(int(np.prod(a.shape)))
 
 
-def _drop(a, mask, threshold, scale, key, stream, step, layer, site):
+def _drop(a, mask, rate, key, stream, step, layer, site):
+    threshold, scale = rate
     dropout_forward(flat(a), flat(mask), threshold, scale, key, stream, step,
                     (4 * layer + site + 1) << DROPOUT_LAYER_SHIFT)  # fmt: skip
 
@@ -93,6 +94,8 @@ def forward(theta, plan, work, rows, with_lengths, dropout, key, stream, step):
     lengths = batch_lengths(work, rows, with_lengths)
     drop_attn = dropout and plan.attn_threshold > 0
     drop = dropout and plan.drop_threshold > 0
+    rate = (plan.drop_threshold, plan.drop_scale)  # (keep threshold, 1 / (1 - p))
+    attention_rate = (plan.attn_threshold, plan.attn_scale)
     w_emb, pos = embedding(theta, plan)
     embed_forward(work.x[:rows], w_emb, pos, work.h[0, :n])
     for layer in range(plan.n_layers):
@@ -118,17 +121,7 @@ def forward(theta, plan, work, rows, with_lengths, dropout, key, stream, step):
         if drop_attn:
             pd = work.pd[layer, :rows]
             pd.copy_to_device(p)
-            _drop(
-                pd,
-                work.pmask[layer, :rows],
-                plan.attn_threshold,
-                plan.attn_scale,
-                key,
-                stream,
-                step,
-                layer,
-                0,
-            )
+            _drop(pd, work.pmask[layer, :rows], attention_rate, key, stream, step, layer, 0)
         heads = work.heads[:rows]
         attention_output(pd, v, heads)
         o = work.o[layer, :n]
@@ -136,17 +129,7 @@ def forward(theta, plan, work, rows, with_lengths, dropout, key, stream, step):
         branch = work.branch[:n]
         dense_forward(o, matrix(theta, wo[OUT], d, d), vector(theta, bo[OUT_BIAS], d), branch)
         if drop:
-            _drop(
-                branch,
-                work.r1[layer, :n],
-                plan.drop_threshold,
-                plan.drop_scale,
-                key,
-                stream,
-                step,
-                layer,
-                1,
-            )
+            _drop(branch, work.r1[layer, :n], rate, key, stream, step, layer, 1)
         _residual(h_next, h, branch)
         u2 = work.u2[layer, :n]
         layernorm_forward(
@@ -161,30 +144,10 @@ def forward(theta, plan, work, rows, with_lengths, dropout, key, stream, step):
         dense_forward(u2, matrix(theta, wo[FF1], d, f), vector(theta, bo[FF1_BIAS], f), pre)
         activate(plan.activation, flat(pre), flat(hidden))
         if drop:
-            _drop(
-                hidden,
-                work.fmask[layer, :n],
-                plan.drop_threshold,
-                plan.drop_scale,
-                key,
-                stream,
-                step,
-                layer,
-                2,
-            )
+            _drop(hidden, work.fmask[layer, :n], rate, key, stream, step, layer, 2)
         dense_forward(hidden, matrix(theta, wo[FF2], f, d), vector(theta, bo[FF2_BIAS], d), branch)
         if drop:
-            _drop(
-                branch,
-                work.r2[layer, :n],
-                plan.drop_threshold,
-                plan.drop_scale,
-                key,
-                stream,
-                step,
-                layer,
-                3,
-            )
+            _drop(branch, work.r2[layer, :n], rate, key, stream, step, layer, 3)
         add_into(flat(h_next), flat(branch))
     pooled = work.pooled[:rows]
     pool_forward(work.h[plan.n_layers, :n], lengths, plan.pooling, pooled)
@@ -253,16 +216,8 @@ def backward(theta, grad, plan, work, rows, with_lengths, dropout):
             dropout_backward(flat(dhidden), flat(work.fmask[layer, :n]))
         activation_backward(plan.activation, flat(work.fpre[layer, :n]), flat(dhidden))
         _dense_backward(theta, grad, work.u2[layer, :n], wo[FF1], bo[FF1_BIAS], d, f, dhidden, dx)
-        _layernorm_backward(
-            theta,
-            grad,
-            bo[LN2_GAMMA],
-            bo[LN2_BETA],
-            d,
-            work.xhat2[layer, :n],
-            work.rstd2[layer, :n],
-            dx,
-        )
+        xhat, rstd = work.xhat2[layer, :n], work.rstd2[layer, :n]
+        _layernorm_backward(theta, grad, bo[LN2_GAMMA], bo[LN2_BETA], d, xhat, rstd, dx)
         add_into(flat(dh), flat(dx))
         # attention branch
         dx.copy_to_device(dh)
@@ -283,16 +238,8 @@ def backward(theta, grad, plan, work, rows, with_lengths, dropout):
         rows_from_heads(dk, dqkv, d)
         rows_from_heads(dv, dqkv, 2 * d)
         _dense_backward(theta, grad, work.u1[layer, :n], wo[QKV], bo[QKV_BIAS], d, 3 * d, dqkv, dx)
-        _layernorm_backward(
-            theta,
-            grad,
-            bo[LN1_GAMMA],
-            bo[LN1_BETA],
-            d,
-            work.xhat1[layer, :n],
-            work.rstd1[layer, :n],
-            dx,
-        )
+        xhat, rstd = work.xhat1[layer, :n], work.rstd1[layer, :n]
+        _layernorm_backward(theta, grad, bo[LN1_GAMMA], bo[LN1_BETA], d, xhat, rstd, dx)
         add_into(flat(dh), flat(dx))
     gw, gpos = embedding(grad, plan)
     embed_backward(work.x[:rows], dh, gw, gpos)
@@ -336,17 +283,8 @@ def predict_rows(X, theta, plan, work, out, dropout, key, stream, step):
     for c, start in enumerate(range(0, n, work.rows)):
         rows = min(work.rows, n - start)
         with_lengths = _load(d_X, no_order, start, rows, plan, work)
-        forward(
-            d_theta,
-            plan,
-            work,
-            rows,
-            with_lengths,
-            dropout,
-            key,
-            stream,
-            np.uint64(step) + np.uint64(c),
-        )
+        at = np.uint64(step) + np.uint64(c)
+        forward(d_theta, plan, work, rows, with_lengths, dropout, key, stream, at)
         output_activation(plan.loss, work.z[:rows], d_out[start : start + rows])
     transfer.copy_back()
 
@@ -384,17 +322,8 @@ def loss_grad_sums(X, Y, sw, theta, grad, chunk_grad, plan, work, dropout, key, 
         slot = c * N_STATS
         with_lengths = _load(d_X, no_order, start, rows, plan, work)
         y, w = load_targets(d_Y, d_sw, no_order, start, rows, work, stats, slot)
-        forward(
-            d_theta,
-            plan,
-            work,
-            rows,
-            with_lengths,
-            dropout,
-            key,
-            _DROPOUT,
-            np.uint64(step) + np.uint64(c),
-        )
+        at = np.uint64(step) + np.uint64(c)
+        forward(d_theta, plan, work, rows, with_lengths, dropout, key, _DROPOUT, at)
         output_loss(plan.loss, work.z[:rows], work.a[:rows], y, w, work.d[:rows], work.losses)
         sums_into(work.losses, rows, SUM, 1, stats, slot + LOSS, work.partial)
         backward(d_theta, d_chunk, plan, work, rows, with_lengths, dropout)
