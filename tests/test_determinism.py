@@ -49,6 +49,37 @@ def test_one_and_two_threads_are_bit_identical():
     np.testing.assert_array_equal(one, two)
 
 
+def test_every_parallel_loop_gives_its_serial_bits():
+    """Kernels run their loops serially on one kernel thread and in parallel on more
+    (matrix tiles, row copies, dropout masks, pruning masks, the optimiser, layer norms,
+    attention heads), and the BLAS stays at one thread either way: both give the same
+    model."""
+    X, y = load_digits(return_X_y=True)
+    X = np.repeat(X / 16, 2, axis=0)  # 1024-row batches: every loop above its threshold
+    y = np.repeat(y, 2)
+
+    def fits():
+        params = dict(max_iter=2, random_state=3, batch_size=1024)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            mlp = sn.MLPClassifier(
+                (256, 128), dropout=0.2, prune=0.3, prune_method="random", **params
+            )
+            attention = sn.AttentionClassifier(
+                d_model=32, n_heads=4, n_layers=1, d_ff=64, sequence_shape=(8, 8), **params
+            )
+            full_batch = sn.MLPClassifier((256,), solver="lbfgs", max_iter=3, random_state=3)
+            models = (mlp, attention, full_batch)
+            return [model.fit(X, y).parameters_.copy() for model in models]
+
+    with numba_threads(1):
+        one = fits()
+    with numba_threads(2):
+        two = fits()
+    for serial, parallel in zip(one, two, strict=True):
+        np.testing.assert_array_equal(serial, parallel)
+
+
 def compiled_then_cached(folder):
     """:data:`SEEDED_FIT` twice on the empty cache ``folder / "cache"``: first on kernels
     it compiles (parameters saved as ``compiled.npy``), then, in a second process, on

@@ -13,6 +13,7 @@ ONLY_CPU_FILES = {
     "epilogues.py": "passes fused into a BLAS tile while it is in cache",
     "pointers.py": "raw addresses for the BLAS calls",
     "specialise.py": "casts that keep one compiled specialisation of each CPU kernel",
+    "threads.py": "when a CPU loop starts a parallel region",
 }
 ONLY_CUDA_FILES = {
     "arrays.py": "device arrays and transfers",
@@ -38,6 +39,7 @@ ONLY_CPU = {
     "optim.py": {
         name: "the CPU's vector blocking" for name in ("BLOCK", "LANES", "PARALLEL_BLOCKS")
     },
+    "prune.py": {"PARALLEL_FROM": "the CPU's threshold for a parallel mask pass"},
 }
 ONLY_CUDA = {
     "batch.py": {

@@ -177,6 +177,27 @@ def test_an_attention_regressor_study():
     assert (study.refits["difference"] == 0).all()
 
 
+@pytest.mark.parametrize("task", ["classes", "multilabel", "regression"])
+def test_the_default_score_is_the_estimators_own(task, digits):
+    """Without ``scoring`` a run scores its predictions as ``estimator.score`` does."""
+    X, y, X_test, y_test = digits
+    if task == "classes":
+        model, target, target_test = mlp(), y, y_test
+    elif task == "multilabel":
+        model, target, target_test = mlp(), np.c_[y % 2, y > 4], np.c_[y_test % 2, y_test > 4]
+    else:
+        model = sn.MLPRegressor(hidden_layer_sizes=(16,), max_iter=8)
+        target, target_test = y / 9.0, y_test / 9.0
+    run = _runs.make_run("init", {"init": 4}, 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        score, _, _ = _runs.fit_run(
+            model, run, X, target, X_test, target_test, _runs.OwnScore(task != "regression")
+        )
+        fitted = clone(model).set_params(random_state=run.random_state).fit(X, target)
+    assert score == fitted.score(X_test, target_test)
+
+
 # ---------------------------------------------------------------- the probes
 def test_the_perturbation_changes_one_weight_by_one_ulp(digits):
     X, y = digits[:2]

@@ -25,7 +25,21 @@ def _blas_pools():
     """The process's BLAS thread pools, found once: a scan reads ``/proc/self/maps``
     (about 4 ms, more than a whole epoch on small data). NumPy's BLAS, the one the
     kernels call, is loaded before stochnet is."""
-    return ThreadpoolController()
+    return [pool for pool in ThreadpoolController().lib_controllers if pool.user_api == "blas"]
+
+
+@contextlib.contextmanager
+def _one_blas_thread():
+    """The BLAS at one thread meanwhile: threadpoolctl's ``limit`` without its
+    bookkeeping, which costs about as much as an epoch of a small fit."""
+    changed = [(pool, pool.num_threads) for pool in _blas_pools() if pool.num_threads != 1]
+    for pool, _ in changed:
+        pool.set_num_threads(1)
+    try:
+        yield
+    finally:
+        for pool, threads in changed:
+            pool.set_num_threads(threads)
 
 
 @contextlib.contextmanager
@@ -36,15 +50,12 @@ def single_pool():
     The kernels split large matrix products into tiles, one BLAS call per tile on Numba's
     threads (``kernels.cpu.blas``), and run the element-wise passes and the optimiser
     on the same threads. A threaded BLAS entered from several threads at once
-    oversubscribes the cores (its threads spin while idle) and can crash. With a single
-    Numba thread the BLAS keeps its threads.
+    oversubscribes the cores (its threads spin while idle) and can crash, and with one
+    Numba thread it would split a large product its own way: the bits of a fit would
+    depend on the thread count.
     """
-    with kernel_threads() as pool:
-        if pool.wanted == 1:
-            yield pool
-            return
-        with _blas_pools().limit(limits=1, user_api="blas"):
-            yield pool
+    with kernel_threads() as pool, _one_blas_thread():
+        yield pool
 
 
 class DeviceData:

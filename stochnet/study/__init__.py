@@ -26,7 +26,15 @@ from sklearn.metrics import check_scoring, get_scorer
 from ..random import SOURCES
 from . import _stats
 from ._result import Comparison, SeedStudy
-from ._runs import DATA_SOURCES, STUDY_SOURCES, Run, drawn_sources, execute, make_run
+from ._runs import (
+    DATA_SOURCES,
+    STUDY_SOURCES,
+    OwnScore,
+    Run,
+    drawn_sources,
+    execute,
+    make_run,
+)
 
 __all__ = ["Comparison", "Run", "SeedStudy", "compare", "drawn_sources", "seed_variance"]
 
@@ -90,7 +98,7 @@ def _scorer(estimator, scoring):
     """A scorer that fits the task: scikit-learn's, refusing a regression metric for a
     classifier and the converse."""
     if scoring is None:
-        return check_scoring(estimator)
+        return OwnScore(is_classifier(estimator))
     scorer = get_scorer(scoring) if isinstance(scoring, str) else check_scoring(estimator, scoring)
     module = getattr(getattr(scorer, "_score_func", None), "__module__", "")
     classifier = is_classifier(estimator)

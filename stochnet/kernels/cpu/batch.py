@@ -5,6 +5,7 @@ from numba import njit, prange
 
 from ..._config import JIT
 from .pointers import copy_bytes
+from .threads import in_parallel
 
 #: Copies of at least this many bytes run over Numba's threads (rows read at random
 #: wait on memory; a one-row prediction must not wake a thread pool).
@@ -27,7 +28,8 @@ def load_rows(X, order, start, rows, dest):
     n_cols = X.shape[1]
     row_bytes = n_cols * X.itemsize
     contiguous_rows = X.strides[1] == X.itemsize and dest.strides[1] == dest.itemsize
-    if rows * row_bytes >= PARALLEL_COPY_BYTES and contiguous_rows and X.dtype == dest.dtype:
+    same_rows = contiguous_rows and X.dtype == dest.dtype
+    if same_rows and in_parallel(rows * row_bytes, PARALLEL_COPY_BYTES):
         source, to = np.int64(X.ctypes.data), np.int64(dest.ctypes.data)
         _copy_rows(source, X.strides[0], order, start, rows, to, dest.strides[0], row_bytes)
         return

@@ -12,11 +12,11 @@ from several threads at once oversubscribes the cores and can crash.
 
 The tiles depend on the shapes and on the machine's core count
 (``numba.config.NUMBA_NUM_THREADS``), never on ``numba.set_num_threads``, so results do
-not change with the thread count. The parallel part takes the operands as addresses and
-leading dimensions, so it compiles once, whatever the dtypes and memory layouts of the
-callers' views (each compiled parallel loop adds seconds to a cold start); the part
-before it takes them typed with any layout (``specialise.operand``), so it compiles
-once per dtype.
+not change with the thread count (on one kernel thread they run one after another). The
+parallel part takes the operands as addresses and leading dimensions, so it compiles
+once, whatever the dtypes and memory layouts of the callers' views (each compiled
+parallel loop adds seconds to a cold start); the part before it takes them typed with
+any layout (``specialise.operand``), so it compiles once per dtype.
 """
 
 import numba
@@ -27,6 +27,7 @@ from ..._config import JIT
 from .epilogues import ACTIVATE, DELTA, NONE, no_epilogue
 from .pointers import call_void, copy_bytes, pointer
 from .specialise import any_layout, operand
+from .threads import in_parallel
 
 #: Products with fewer multiply-adds per tile than this are not split further: a
 #: parallel region costs a few microseconds.
@@ -179,10 +180,11 @@ def _product(a, b, bias, c, epilogue):
         return
     call = _describe(a, b, c)
     tiles = tile_count(m, n, k)
-    if tiles == 1:
-        _gemm_tile(call, scalars, bias_address, epilogue, np.int64(1), np.int64(0))
-    else:
+    if in_parallel(tiles, 2):
         _gemm_tiles(call, scalars, bias_address, epilogue, tiles)
+    else:  # the same tiles one after another: the same bits
+        for t in range(tiles):
+            _gemm_tile(call, scalars, bias_address, epilogue, tiles, np.int64(t))
 
 
 @njit(**JIT)

@@ -5,6 +5,7 @@ from numba import njit, prange
 
 from ..._config import JIT
 from ..shared.philox_source import philox_blocks
+from .threads import in_parallel
 
 #: Arrays from this size on are masked by all threads (below, a parallel launch costs
 #: more than it saves). Counter-based draws make both paths give the same mask.
@@ -62,7 +63,7 @@ def dropout_forward(a, mask, threshold, scale, key, stream, step, offset):
     """
     n_blocks = (a.shape[0] + 3) // 4
     first = offset // 4
-    if a.shape[0] >= PARALLEL_FROM:
+    if in_parallel(a.shape[0], PARALLEL_FROM):
         _dropout_parallel(a, mask, threshold, scale, key, stream, step, first, n_blocks)
     else:
         _dropout_blocks(a, mask, threshold, scale, key, stream, step, first, np.int64(0), n_blocks)

@@ -9,15 +9,25 @@ from numba import njit, prange
 
 from ..._config import JIT_MATH
 from ..shared.math_source import layernorm_grad_row, layernorm_row
+from .threads import in_parallel
 
 
 @njit(parallel=True, **JIT_MATH)
+def _layernorm_parallel(x, gamma, beta, xhat, rstd, y):
+    for i in prange(x.shape[0]):
+        layernorm_row(x, gamma, beta, xhat, rstd, y, i)
+
+
+@njit(**JIT_MATH)
 def layernorm_forward(x, gamma, beta, xhat, rstd, y):
     """Normalise each row of ``x`` into ``y``; ``xhat`` (rows × width) and ``rstd``
     (rows) receive what :func:`layernorm_backward` needs. ``y`` may alias ``x``.
-    Rows run in parallel."""
-    for i in prange(x.shape[0]):
-        layernorm_row(x, gamma, beta, xhat, rstd, y, i)
+    Rows run in parallel (with more than one kernel thread)."""
+    if in_parallel(x.shape[0], 2):
+        _layernorm_parallel(x, gamma, beta, xhat, rstd, y)
+    else:
+        for i in range(x.shape[0]):
+            layernorm_row(x, gamma, beta, xhat, rstd, y, i)
 
 
 @njit(**JIT_MATH)

@@ -26,6 +26,7 @@ from numba import njit, prange
 from ..._config import JIT, JIT_MATH
 from ..codes import SGD
 from ..shared.math_source import cast_like, flush_threshold, flushed
+from .threads import in_parallel
 
 
 @njit(**JIT_MATH)
@@ -164,9 +165,8 @@ def _step_parallel(kind, theta, grad, s1, s2, n_coef, scale, alpha_s, l1_s, coef
         )
 
 
-#: Blocks from which :func:`_step` runs on all threads. Below, a parallel launch costs
-#: more than the update, and launches from several Python threads at once (many small
-#: fits side by side) wait for each other; one thread gives the same bits.
+#: Blocks from which :func:`_step` runs on all threads (see ``threads.in_parallel``):
+#: below, a parallel launch costs more than the update.
 PARALLEL_BLOCKS = 4
 
 
@@ -180,7 +180,7 @@ def _step(kind, theta, grad, s1, s2, n_coef, inv_sw, alpha, l1, coef):
     n_blocks = (theta.shape[0] + BLOCK - 1) // BLOCK
     partial = np.zeros((n_blocks, 2))
     lanes = np.empty((n_blocks, 2, LANES))
-    if n_blocks >= PARALLEL_BLOCKS:
+    if in_parallel(n_blocks, PARALLEL_BLOCKS):
         _step_parallel(
             kind, theta, grad, s1, s2, n_coef, scale, alpha_s, l1_s, coef, partial, lanes
         )
