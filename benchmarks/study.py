@@ -6,9 +6,14 @@ as a study on two threads (``n_jobs=2``, the default backend), as a study on two
 worker processes (joblib's loky, first with fresh workers, then with the same workers
 alive), and scikit-learn's ``MLPClassifier`` with the same seeds, one after another and
 on two processes. It prints fits/s and the ratios, with the machine's sgemm rate.
+
+The same machinery serves the other many-fit tools, measured after the study: a
+16-member ``EnsembleClassifier`` (``n_jobs=1`` and ``2``) and a ``GridSearchCV`` over
+4 × 4 folds (``n_jobs=2`` on joblib's default processes and on threads).
 """
 
 import argparse
+import contextlib
 import sys
 import time
 import warnings
@@ -100,6 +105,33 @@ def main():
         print(f"  {name:<48} {value:6.1f} fits/s{extra}")
     single = rates["stochnet, one after another"] / rates["scikit-learn, one after another"]
     print(f"  single-fit ratio (stochnet / scikit-learn, one after another): {single:.2f}x")
+    many_fit_tools(X, y, epochs)
+
+
+def many_fit_tools(X, y, epochs):
+    """Fits/s of an ensemble and of a grid search, one after another and side by side."""
+    from sklearn.model_selection import GridSearchCV
+
+    member = sn.MLPClassifier((64,), max_iter=epochs)
+    grid = {"alpha": [1e-5, 1e-4, 1e-3, 1e-2]}
+
+    def ensemble(n_jobs):
+        sn.EnsembleClassifier(member, n_estimators=16, n_jobs=n_jobs, random_state=0).fit(X, y)
+
+    def search(n_jobs, backend=None):
+        with joblib.parallel_backend(backend) if backend else contextlib.nullcontext():
+            GridSearchCV(member, grid, cv=4, n_jobs=n_jobs, refit=False).fit(X, y)
+
+    ensemble(1)  # the ensemble's own kernels (predict_proba) loaded
+    rows = {
+        "ensemble of 16, n_jobs=1": rate(lambda: ensemble(1), 16),
+        "ensemble of 16, n_jobs=2 (threads)": rate(lambda: ensemble(2), 16),
+        "GridSearchCV 4 x 4 folds, n_jobs=1": rate(lambda: search(1), 16),
+        "GridSearchCV, n_jobs=2 (processes, fresh)": rate(lambda: search(2), 16),
+        "GridSearchCV, n_jobs=2 (threads)": rate(lambda: search(2, "threading"), 16),
+    }
+    for name, value in rows.items():
+        print(f"  {name:<48} {value:6.1f} fits/s")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ import threading
 import time
 
 import numba
-from threadpoolctl import LibController, register
+from joblib import Parallel
+from threadpoolctl import LibController, ThreadpoolController, register, threadpool_limits
 
 
 def _own_cgroups(path):
@@ -100,9 +101,30 @@ def available_cpus():
     return max(1, cpus)
 
 
+_fits_lock = threading.Lock()
+_fits_running = 0
+
+
+@contextlib.contextmanager
+def fitting():
+    """Count a fit running in this process while the block runs: fits side by side
+    (Python threads: a seed study, an ensemble, a threaded grid search) share the CPUs
+    (see :func:`get_num_threads`)."""
+    global _fits_running
+    with _fits_lock:
+        _fits_running += 1
+    try:
+        yield
+    finally:
+        with _fits_lock:
+            _fits_running -= 1
+
+
 def get_num_threads():
-    """Threads the CPU kernels use in the calling thread."""
-    return max(1, min(numba.get_num_threads(), available_cpus()))
+    """Threads the CPU kernels use in the calling thread: its Numba thread count, at
+    most the CPUs this process may use shared among the fits running in it."""
+    share = available_cpus() // max(1, _fits_running)
+    return max(1, min(numba.get_num_threads(), share))
 
 
 def set_num_threads(n):
@@ -253,6 +275,59 @@ class NumbaController(LibController):
 
     def get_version(self):
         return numba.__version__
+
+
+@functools.cache
+def _blas_pools():
+    """The process's BLAS thread pools, found once: a scan reads ``/proc/self/maps``
+    (about 4 ms, more than a whole epoch on small data). NumPy's BLAS, the one the
+    kernels call, is loaded before stochnet is."""
+    controllers = ThreadpoolController().lib_controllers
+    return [pool for pool in controllers if pool.user_api == "blas"]
+
+
+@contextlib.contextmanager
+def parallel_fits(n_jobs):
+    """joblib's ``Parallel`` (as a generator) for many fits: a seed study's runs, an
+    ensemble's members.
+
+    Threads unless the active joblib backend says otherwise: fits side by side share
+    the CPUs (:func:`fitting`) and start, import and load nothing. The BLAS stays at one
+    thread for the whole block: the fits' own switches, the last one out restoring it,
+    would race each other.
+    """
+    with threadpool_limits(1, user_api="blas"):
+        yield Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator")
+
+
+_blas_lock = threading.Lock()
+_blas_holders = 0
+_blas_saved = []
+
+
+@contextlib.contextmanager
+def one_blas_thread():
+    """The BLAS at one thread while any thread of the process is in such a block (the
+    BLAS's thread count is process-wide: the last one out restores it). threadpoolctl's
+    ``limit`` would cost about an epoch of a small fit, and two threads' limits would
+    undo each other."""
+    global _blas_holders, _blas_saved
+    with _blas_lock:
+        if _blas_holders == 0:
+            _blas_saved = [(pool, pool.num_threads) for pool in _blas_pools()]
+            for pool, threads in _blas_saved:
+                if threads != 1:
+                    pool.set_num_threads(1)
+        _blas_holders += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_holders -= 1
+            if _blas_holders == 0:
+                for pool, threads in _blas_saved:
+                    if threads != 1:
+                        pool.set_num_threads(threads)
 
 
 _registered = False

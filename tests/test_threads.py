@@ -181,3 +181,41 @@ def test_cgroup_v1_quota_follows_the_cpu_hierarchy(tmp_path):
         (tmp_path / "cpu" / folder / "cpu.cfs_period_us").write_text("100000\n")
     assert _threads._cgroup_v1_quota(tmp_path / "cgroup", tmp_path / "cpu") == 2.5
     assert _threads._cgroup_v1_quota(tmp_path / "missing", tmp_path / "cpu") == math.inf
+
+
+def test_fits_side_by_side_share_the_cpus(monkeypatch):
+    monkeypatch.setattr(_threads, "available_cpus", lambda: 4)
+    with _threads.fitting():
+        alone = _threads.get_num_threads()
+        with _threads.fitting():
+            shared = _threads.get_num_threads()
+    assert alone == min(numba.get_num_threads(), 4)
+    assert shared == min(numba.get_num_threads(), 2)
+    assert _threads._fits_running == 0
+
+
+def test_many_fits_run_on_threads_with_one_blas_thread():
+    """``parallel_fits``: joblib threads by default, the BLAS at one thread inside and
+    as it was afterwards; each fit, meanwhile, counted and given its share."""
+    import stochnet.kernels.cpu  # noqa: F401  (the BLAS is loaded)
+
+    def blas_threads():
+        return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+    before = blas_threads()
+    with _threads.parallel_fits(2) as parallel:
+        assert parallel._backend.__class__.__name__ == "ThreadingBackend"
+        assert blas_threads() <= {1}
+    assert blas_threads() == before
+
+
+def test_the_blas_limit_is_released_by_the_last_holder():
+    import stochnet.kernels.cpu  # noqa: F401  (the BLAS is loaded)
+
+    pools = _threads._blas_pools()
+    before = [pool.num_threads for pool in pools]
+    with _threads.one_blas_thread():
+        with _threads.one_blas_thread():
+            pass
+        assert all(pool.num_threads == 1 for pool in pools)
+    assert [pool.num_threads for pool in pools] == before

@@ -1,15 +1,13 @@
 """The epoch driver: compiled chunks of mini-batches, Python only between chunks."""
 
 import contextlib
-import functools
 import time
 from typing import NamedTuple
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
 from .._compiling import compile_seconds
-from .._threads import kernel_threads
+from .._threads import fitting, kernel_threads, one_blas_thread
 from ..kernels.codes import STREAMS
 from ..kernels.cpu import rng as _rng
 from ..kernels.shared.records import Chunk, EpochData, StreamKeys, TrainingState
@@ -18,28 +16,6 @@ from .arrays import read_only
 _SHUFFLE = np.uint64(STREAMS["shuffle"])
 #: The sources a trainer draws from: the batch order on the host, the rest in the kernels.
 TRAINER_SOURCES = ("shuffle", "dropout", "noise", "crop")
-
-
-@functools.cache
-def _blas_pools():
-    """The process's BLAS thread pools, found once: a scan reads ``/proc/self/maps``
-    (about 4 ms, more than a whole epoch on small data). NumPy's BLAS, the one the
-    kernels call, is loaded before stochnet is."""
-    return [pool for pool in ThreadpoolController().lib_controllers if pool.user_api == "blas"]
-
-
-@contextlib.contextmanager
-def _one_blas_thread():
-    """The BLAS at one thread meanwhile: threadpoolctl's ``limit`` without its
-    bookkeeping, which costs about as much as an epoch of a small fit."""
-    changed = [(pool, pool.num_threads) for pool in _blas_pools() if pool.num_threads != 1]
-    for pool, _ in changed:
-        pool.set_num_threads(1)
-    try:
-        yield
-    finally:
-        for pool, threads in changed:
-            pool.set_num_threads(threads)
 
 
 @contextlib.contextmanager
@@ -54,7 +30,7 @@ def single_pool():
     Numba thread it would split a large product its own way: the bits of a fit would
     depend on the thread count.
     """
-    with kernel_threads() as pool, _one_blas_thread():
+    with kernel_threads() as pool, one_blas_thread():
         yield pool
 
 
@@ -226,38 +202,41 @@ class Trainer:
         ValueError
             When the very first epoch leaves non-finite weights: nothing finite to keep.
         """
-        last = self.checkpoint()
-        try:
-            while True:
-                if progress is not None:
-                    progress.start()
-                loss = self.run_epoch(
-                    X, Y, sample_weight, rows,
-                    on_progress=None if progress is None else progress.update,
-                )  # fmt: skip
-                if progress is not None:
-                    progress.finish()
-                finite_weights = bool(np.all(np.isfinite(self.network.theta)))
-                if not (np.isfinite(loss) and finite_weights):
-                    self.restore(last)
-                    if not finite_weights and self.epoch == 0:
-                        raise ValueError(
-                            "Solver produced non-finite parameter weights. The input data "
-                            "may contain large values and need to be preprocessed."
-                        )
-                    return Diverged(loss)
-                stop = stopping(loss)
-                # The epoch is complete: Ctrl-C from here on comes back to this point.
-                last = self.checkpoint()
-                if on_epoch is not None:
-                    on_epoch(stop)
-                if stop:
-                    return None
-        except KeyboardInterrupt:
-            self.restore(last)
-            raise
-        finally:
-            self.device_data.clear()
+        # Side by side with other fits, this one shares the CPUs; the BLAS stays at one
+        # thread from the first epoch to the last, not switched at each epoch's end.
+        with fitting(), one_blas_thread():
+            last = self.checkpoint()
+            try:
+                while True:
+                    if progress is not None:
+                        progress.start()
+                    loss = self.run_epoch(
+                        X, Y, sample_weight, rows,
+                        on_progress=None if progress is None else progress.update,
+                    )  # fmt: skip
+                    if progress is not None:
+                        progress.finish()
+                    finite_weights = bool(np.all(np.isfinite(self.network.theta)))
+                    if not (np.isfinite(loss) and finite_weights):
+                        self.restore(last)
+                        if not finite_weights and self.epoch == 0:
+                            raise ValueError(
+                                "Solver produced non-finite parameter weights. The input data "
+                                "may contain large values and need to be preprocessed."
+                            )
+                        return Diverged(loss)
+                    stop = stopping(loss)
+                    # The epoch is complete: Ctrl-C from here on comes back to this point.
+                    last = self.checkpoint()
+                    if on_epoch is not None:
+                        on_epoch(stop)
+                    if stop:
+                        return None
+            except KeyboardInterrupt:
+                self.restore(last)
+                raise
+            finally:
+                self.device_data.clear()
 
     @property
     def keys(self):

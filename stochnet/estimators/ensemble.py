@@ -6,11 +6,12 @@ import os
 import warnings
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import delayed
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._threads import parallel_fits
 from ..kernels.codes import STREAMS
 from ..random import SOURCES, derive_key, splitmix64
 from ..uncertainty import decompose_classification, decompose_multilabel, decompose_regression
@@ -105,7 +106,8 @@ class _BaseEnsemble(BaseEstimator):
     def fit(self, X, y, sample_weight=None, interrupt="warn"):
         """Fit ``n_estimators`` clones of ``estimator`` with independent seeds.
 
-        Members run through joblib, so ``n_jobs`` uses local processes and
+        Members run through joblib: ``n_jobs`` fits them side by side on threads that
+        share the CPUs (``joblib.parallel_backend("loky")`` for processes), and
         ``with joblib.parallel_backend("dask"): ens.fit(X, y)`` runs them on a Dask
         cluster; the members are the same either way.
 
@@ -149,10 +151,11 @@ class _BaseEnsemble(BaseEstimator):
             raise ValueError(f"interrupt must be 'warn' or 'raise', got {interrupt!r}.")
         finished = []
         try:
-            for fitted in Parallel(n_jobs=self.n_jobs, return_as="generator")(
-                delayed(_fit_member)(member, X, y, sample_weight) for member in members
-            ):
-                finished.append(fitted)
+            with parallel_fits(self.n_jobs) as parallel:
+                for fitted in parallel(
+                    delayed(_fit_member)(member, X, y, sample_weight) for member in members
+                ):
+                    finished.append(fitted)
         except KeyboardInterrupt:
             if not finished:
                 raise
@@ -234,7 +237,8 @@ class EnsembleClassifier(ClassifierMixin, _BaseEnsemble):
         ``None`` means ``MLPClassifier()``. Members are clones that differ only by seed.
     n_estimators : int, default=5
     n_jobs : int, default=None
-        joblib parallelism over members.
+        Members fitted side by side (threads sharing the CPUs, unless a joblib
+        backend says otherwise).
     random_state : None, int or numpy generator, default=None
         Seeds the members through the ``"ensemble"`` Philox stream.
     vary : None, str or tuple of str, default=None

@@ -1,24 +1,20 @@
 """The fits of a study: each run is fully determined by its seeds, so any run can be
 fitted again (in any process, on any machine) to the same score."""
 
-import contextlib
 import dataclasses
-import functools
 import os
 import sys
 import time
 import warnings
 
 import numpy as np
-from joblib import Parallel, delayed
-from joblib._parallel_backends import ThreadingBackend
+from joblib import delayed
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_memory
-from threadpoolctl import threadpool_limits
 
-from .._threads import set_num_threads
+from .._threads import parallel_fits
 from ..random import SOURCES, uniform
 
 #: Sources that act on the data or the weights beside the training streams.
@@ -151,29 +147,15 @@ def execute(estimator, runs, data, scorer, n_jobs=None, memory=None, verbose=0):
     fit = fit_run if memory is None else check_memory(memory).cache(fit_run)
     progress = _Progress(len(runs), verbose)
     results = []
-    parallel = Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator")
-    threads = isinstance(parallel._backend, ThreadingBackend) and parallel.n_jobs != 1
-    if threads:
-        # Fits side by side, one kernel thread each; a threaded BLAS entered from
-        # several threads at once makes them wait for each other.
-        fit = functools.partial(_on_one_kernel_thread, fit)
-    with contextlib.ExitStack() as stack:
-        if threads:
-            stack.enter_context(threadpool_limits(1, user_api="blas"))
-            # Warning filters are process-wide: the fits' own catch_warnings (for
-            # worker processes) would undo each other's across threads.
-            stack.enter_context(warnings.catch_warnings())
-            warnings.simplefilter("ignore", ConvergenceWarning)
+    with warnings.catch_warnings(), parallel_fits(n_jobs) as parallel:
+        # Warning filters are process-wide: the fits' own catch_warnings (for worker
+        # processes) would undo each other's across threads.
+        warnings.simplefilter("ignore", ConvergenceWarning)
         for result in parallel(delayed(fit)(estimator, run, *data, scorer) for run in runs):
             results.append(result)
             progress.update(len(results))
     progress.close()
     return results
-
-
-def _on_one_kernel_thread(fit, *args):
-    set_num_threads(1)  # for the calling (worker) thread only
-    return fit(*args)
 
 
 class _Progress:
