@@ -177,7 +177,7 @@ def quota(fits):
     default = script(STOCHNET_FIT, join + "import stochnet as sn", fits)
     blind = script(
         STOCHNET_FIT,
-        join + "import stochnet as sn, stochnet._threads as t\nt.cpu_quota = lambda: 1e9",
+        join + "import stochnet as sn, stochnet._runtime.threads as t\nt.cpu_quota = lambda: 1e9",
         fits,
     )
     one_thread = script(STOCHNET_FIT, "import stochnet as sn\nsn.set_num_threads(1)", fits)

@@ -5,7 +5,7 @@ Submodules and public names load on first use (PEP 562), so that
 not the attention estimators, ensembles, diagnostics or I/O.
 """
 
-from ._lazy import attach
+from ._runtime.lazy import attach
 
 __version__ = "0.1.0.dev0"
 
@@ -14,16 +14,16 @@ __getattr__, __dir__, __all__ = attach(
     {
         "AttentionClassifier": "estimators.attention",
         "AttentionRegressor": "estimators.attention",
-        "CompileWarning": "_compiling",
+        "CompileWarning": "_runtime.compiling",
         "EnsembleClassifier": "estimators.ensemble",
         "EnsembleRegressor": "estimators.ensemble",
         "GaussianNoise": "augment",
         "MLPClassifier": "estimators.mlp",
         "MLPRegressor": "estimators.mlp",
         "RandomCrop": "augment",
-        "cuda_available": "_device",
-        "get_num_threads": "_threads",
-        "set_num_threads": "_threads",
+        "cuda_available": "_runtime.device",
+        "get_num_threads": "_runtime.threads",
+        "set_num_threads": "_runtime.threads",
         "pad_sequences": "estimators.attention",
     },
     submodules=("augment", "datasets", "diagnostics", "init", "io", "precompile", "prune",

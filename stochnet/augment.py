@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._device import kernel_module, resolve_device
+from ._runtime.device import kernel_module, resolve_device
 from ._validation import check_step, is_int
 from .kernels.codes import NO_CROP, PADDING_MODES, STREAMS, CropPlan
 from .random import derive_key

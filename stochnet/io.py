@@ -41,7 +41,7 @@ import zipfile
 
 import numpy as np
 
-from ._files import replace_atomically
+from ._runtime.files import replace_atomically
 
 FORMAT = "stochnet-model"
 FORMAT_VERSION = 1

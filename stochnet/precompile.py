@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 
-from ._compiling import CompileWarning, compile_seconds
+from ._runtime.compiling import CompileWarning, compile_seconds
 
 __all__ = ["FAMILIES", "MORE_FAMILIES", "CompileWarning", "compile_seconds", "precompile"]
 

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from ._device import resolve_device
+from ._runtime.device import resolve_device
 from ._validation import check_amount, check_shape
 from .random import permutation
 

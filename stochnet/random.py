@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ._device import kernel_module, resolve_device
+from ._runtime.device import kernel_module, resolve_device
 from ._validation import check_float_dtype, check_shape, check_step
 from .kernels.codes import STREAMS as _STREAMS
 

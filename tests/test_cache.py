@@ -7,7 +7,7 @@ import textwrap
 import numba
 import pytest
 
-from stochnet.kernels import _cache
+from stochnet._runtime import cache as _cache
 from stochnet.kernels.cpu import epoch
 
 from .background import Command

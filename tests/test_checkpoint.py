@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import stochnet as sn
-from stochnet import _files
 from stochnet import io as snio
+from stochnet._runtime import files as _files
 from stochnet.engine import trainer as trainer_module
 from stochnet.estimators import _checkpoint
 

@@ -9,14 +9,15 @@ import textwrap
 import numpy as np
 import pytest
 
-from stochnet import MLPRegressor, _compiling
+from stochnet import MLPRegressor
+from stochnet._runtime import compiling as _compiling
 
 from .background import Command, after_the_test_process
 
 # Kernels of sn.random: a few seconds to compile, so that these processes stay cheap.
 DRAWS = """
 import stochnet as sn
-from stochnet._compiling import compile_count
+from stochnet._runtime.compiling import compile_count
 u = sn.random.uniform((3,), seed=0)
 n = sn.random.normal((3,), seed=0)
 print(compile_count(), *u, *n)
@@ -175,7 +176,7 @@ def test_precompile_command_line_parses():
 KERNELS_RUN = """
 import gc, pickle, sys
 from numba.core.dispatcher import Dispatcher
-from stochnet._compiling import _is_stochnet
+from stochnet._runtime.compiling import _is_stochnet
 kernels = {(f"{d.py_func.__module__}.{d.py_func.__qualname__}", str(args))
            for d in gc.get_objects() if issubclass(type(d), Dispatcher) and _is_stochnet(d)
            for args in d.overloads}
@@ -189,7 +190,7 @@ import warnings
 import numpy as np
 import scipy.sparse
 import stochnet as sn
-from stochnet._compiling import compile_count
+from stochnet._runtime.compiling import compile_count
 rng = np.random.default_rng(1)
 X, y = rng.normal(size=(300, 20)), rng.integers(0, 4, 300)
 warnings.simplefilter("ignore")
@@ -288,7 +289,7 @@ def test_the_notice_says_why_it_compiles(tmp_path):
     import numba
     from numba import types
 
-    from stochnet.kernels._cache import kernel_tree_hash
+    from stochnet._runtime.cache import kernel_tree_hash
 
     kernel = _fake_kernel(tmp_path)
     args = (types.float32[:, ::1], types.int64)

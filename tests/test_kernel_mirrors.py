@@ -31,7 +31,6 @@ ONLY_CPU = {
     },
     "dropout.py": {"PARALLEL_FROM": "the CPU's threshold for parallel masks"},
     "inputs.py": {
-        "CSRBuffers": "sparse input trains on the CPU only",
         "input_forward_activate": "the CPU fuses the first activation into the product",
         "input_weight_gradient": "the CPU fuses the first bias gradient into the next "
         "layer's delta (its GPU counterpart is input_backward)",

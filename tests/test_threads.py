@@ -11,7 +11,7 @@ import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import stochnet as sn
-from stochnet import _threads
+from stochnet._runtime import threads as _threads
 
 
 @pytest.fixture

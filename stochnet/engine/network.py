@@ -8,7 +8,7 @@ import numpy as np
 import scipy.sparse
 
 from .._config import PREDICT_CHUNK_ROWS
-from .._device import cuda_available, kernel_module, resolve_device
+from .._runtime.device import cuda_available, kernel_module, resolve_device
 from ..init import initialize_layer
 from ..kernels.codes import ACTIVATIONS, LOSSES, NO_CROP, STREAMS
 from ..kernels.cpu.blas import MIN_TILE_MACS

@@ -10,7 +10,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..kernels.codes import ACTIVATIONS, LOSSES, NO_CROP, CropPlan
-from ..kernels.cpu.inputs import CSRBuffers
+from ..kernels.shared.records import CSRBuffers
 from ..random import keep_threshold
 from .arrays import read_only
 

@@ -6,8 +6,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._compiling import compile_seconds
-from .._threads import fitting, kernel_threads, one_blas_thread
+from .._runtime.compiling import compile_seconds
+from .._runtime.threads import fitting, kernel_threads, one_blas_thread
 from ..kernels.codes import STREAMS
 from ..kernels.cpu import rng as _rng
 from ..kernels.shared.records import Chunk, EpochData, StreamKeys, TrainingState
@@ -301,7 +301,7 @@ class Trainer:
     def _kernel_arrays(self, X, Y, sw, order):
         """The epoch's :class:`EpochData` and :class:`TrainingState` where the network's
         kernels run, and a function to call between two compiled calls (on the CPU it may
-        switch the thread count, see ``stochnet._threads``).
+        switch the thread count, see ``stochnet._runtime.threads``).
 
         On the GPU the data stays resident across epochs (:attr:`device_data`); the
         parameters and optimiser state go over per epoch and come back at its end, so

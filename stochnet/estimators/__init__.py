@@ -1,6 +1,6 @@
 """scikit-learn estimators (loaded on first use, see ``stochnet``)."""
 
-from .._lazy import attach
+from .._runtime.lazy import attach
 
 __getattr__, __dir__, __all__ = attach(
     __name__,

@@ -17,7 +17,7 @@ import time
 import numpy as np
 import scipy.sparse
 
-from .._files import remove_orphans
+from .._runtime.files import remove_orphans
 
 #: The first checkpoint is written at the first epoch end after this many seconds of
 #: training, the next ones at least this long apart...

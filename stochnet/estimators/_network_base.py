@@ -710,7 +710,7 @@ class _EpochBookkeeping:
     lines and the checkpoint file."""
 
     def __init__(self, estimator, params, n_train, incremental, checkpoint, X_val, Y_val, sw_val):
-        from .._compiling import compile_seconds
+        from .._runtime.compiling import compile_seconds
 
         self.estimator, self.params, self.n_train = estimator, params, n_train
         self.incremental, self.checkpoint = incremental, checkpoint

@@ -12,8 +12,8 @@ import os
 
 import numpy as np
 
-from .._device import resolve_device
-from .._files import writable_folder_problem
+from .._runtime.device import resolve_device
+from .._runtime.files import writable_folder_problem
 from .._validation import (
     check_amount,
     check_bool,

@@ -11,7 +11,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._threads import parallel_fits
+from .._runtime.threads import parallel_fits
 from ..kernels.codes import STREAMS
 from ..random import SOURCES, derive_key, splitmix64
 from ..uncertainty import decompose_classification, decompose_multilabel, decompose_regression

@@ -14,7 +14,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_memory
 
-from .._threads import parallel_fits
+from .._runtime.threads import parallel_fits
 from ..random import SOURCES, uniform
 
 #: Sources that act on the data or the weights beside the training streams.

@@ -2,14 +2,13 @@
 
 import numba
 
-from ... import _compiling, _threads
-from .. import _cache
+from ..._runtime import cache, compiling, threads
 
 # Before any kernel module is imported: cache entries of kernels must be stamped
 # with the whole kernel tree (see ``_cache``), and compiles announced, timed and
 # shared between processes (see ``_compiling``).
-_cache.register()
-_compiling.install()
+cache.register()
+compiling.install()
 
 # Start Numba's thread pool before any kernel is read from the cache. A cached kernel
 # that calls a parallel one refers to the threading layer's symbols
@@ -19,4 +18,4 @@ _compiling.install()
 # from the cache, and loaded in the next process; numba/numba#8578.)
 numba.get_num_threads()
 # threadpoolctl's limits (and joblib's for its workers) reach that pool.
-_threads.register_controller()
+threads.register_controller()

@@ -7,14 +7,13 @@ gathered into CSR buffers and multiplied without densifying. ``load_batch``,
 ``shared.records.CSRMatrix``), so one epoch loop serves both.
 """
 
-from typing import NamedTuple
-
 import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
 from ..._config import JIT, JIT_MATH
 from ..codes import STREAMS
+from ..shared.records import CSRBuffers
 from .activations import activate
 from .batch import load_rows
 from .blas import affine_activate, matmul
@@ -23,14 +22,6 @@ from .dense import dense_forward
 from .noise import add_gaussian_noise
 
 _CROP = np.uint64(STREAMS["crop"])
-
-
-class CSRBuffers(NamedTuple):
-    """Room for the CSR rows of one batch (``max_row_nnz × rows`` entries)."""
-
-    data: np.ndarray
-    indices: np.ndarray
-    indptr: np.ndarray
 
 
 @njit(**JIT)

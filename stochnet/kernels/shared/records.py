@@ -60,3 +60,11 @@ class TokenInput(NamedTuple):
 
     values: np.ndarray
     lengths: np.ndarray
+
+
+class CSRBuffers(NamedTuple):
+    """Room for the CSR rows of one batch (``max_row_nnz × rows`` entries)."""
+
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray

@@ -29,7 +29,7 @@ import warnings
 import numba
 from numba.core import event
 
-from .kernels._cache import kernel_tree_hash
+from .cache import kernel_tree_hash
 
 #: A process keeps the compile lock (and counts one burst) until it has compiled
 #: nothing for this long.
