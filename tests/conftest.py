@@ -1,4 +1,5 @@
 import contextlib
+import hashlib
 import os
 import time
 
@@ -67,6 +68,28 @@ def numba_threads(n):
 @pytest.fixture
 def threads():
     return numba_threads
+
+
+def seed_of_test(request):
+    """A seed of the test's own (from its id): what it draws does not depend on which
+    tests ran before it, or in which order."""
+    return int.from_bytes(hashlib.sha256(request.node.nodeid.encode()).digest()[:8], "little")
+
+
+@pytest.fixture
+def rng(request):
+    """A generator seeded by the test's id (see :func:`seed_of_test`)."""
+    return np.random.default_rng(seed_of_test(request))
+
+
+@pytest.fixture(autouse=True)
+def module_generators_seeded_per_test(request, monkeypatch):
+    """A test module's generator for its helpers (``RNG``) starts afresh at each test,
+    seeded by the test's id: the module's tests draw the same inputs in any order."""
+    module = getattr(request, "module", None)
+    for name in ("RNG", "rng"):
+        if isinstance(getattr(module, name, None), np.random.Generator):
+            monkeypatch.setattr(module, name, np.random.default_rng(seed_of_test(request)))
 
 
 #: Environment for processes that fork from one that has imported stochnet: GNU OpenMP
