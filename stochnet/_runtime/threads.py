@@ -17,6 +17,7 @@ import os
 import random
 import threading
 import time
+import weakref
 
 import numba
 from joblib import Parallel
@@ -174,10 +175,17 @@ class _Governor:
         self.single_until = 0.0
         self.backoff = BACKOFF_SECONDS[0]
         self.mark = None
+        # Measure the next region only if the last one was long enough to tell: a
+        # small fit's epochs are shorter, and two reads of the file cost 7 % of them.
+        self.measure = True
+        self._fd = None
+        self.pid = os.getpid()
 
     def _wait_ns(self):
-        with open(self.path) as f:
-            return int(f.read().split()[1])
+        if self._fd is None:  # held open: reopening it for each read costs as much again
+            self._fd = os.open(self.path, os.O_RDONLY)
+            weakref.finalize(self, os.close, self._fd)
+        return int(os.pread(self._fd, 256, 0).split()[1])
 
     def threads(self, wanted):
         if wanted > 1 and time.monotonic() < self.single_until:
@@ -186,15 +194,16 @@ class _Governor:
 
     def start(self):
         if self.path is not None:
-            self.mark = (time.perf_counter_ns(), self._wait_ns())
+            self.mark = (time.perf_counter_ns(), self._wait_ns() if self.measure else None)
 
     def finish(self, threads):
         if self.mark is None:
             return
         wall = time.perf_counter_ns() - self.mark[0]
-        waited = self._wait_ns() - self.mark[1]
+        waited = None if self.mark[1] is None else self._wait_ns() - self.mark[1]
         self.mark = None
-        if wall < MIN_REGION_NS:
+        self.measure = wall >= MIN_REGION_NS
+        if waited is None or not self.measure:
             return
         if waited > WAIT_LIMIT * wall:
             if threads > 1:
@@ -210,7 +219,7 @@ _local = threading.local()
 
 def _governor():
     governor = getattr(_local, "governor", None)
-    if governor is None:
+    if governor is None or governor.pid != os.getpid():  # new thread, or a forked child
         governor = _local.governor = _Governor()
     return governor
 
