@@ -227,7 +227,7 @@ def _attention_outputs(g, estimator, x):
 
 def _valid_tokens(g, estimator, x):
     """``N × T`` bool: the tokens before the trailing padding (None without padding)."""
-    pad = estimator._fitted_padding()  # what predict masks, whatever set_params said since
+    pad = estimator.padding_value_  # what predict masks, whatever set_params said since
     if pad is None:
         return None
     is_pad = g.op("IsNaN", x) if math.isnan(pad) else g.op("Equal", x, g.const(pad))
@@ -282,9 +282,15 @@ def _pool(g, h, valid, pooling):
 def _network_outputs(g, estimator):
     """An MLP's or attention estimator's output pre-activations from the input ``X``."""
     if _is_attention(estimator):
-        x = "X" if estimator._sequences else g.op("Unsqueeze", "X", g.axes(2))
+        x = "X" if _takes_sequences(estimator) else g.op("Unsqueeze", "X", g.axes(2))
         return _attention_outputs(g, estimator, x)
     return _mlp_outputs(g, estimator, "X")
+
+
+def _takes_sequences(estimator):
+    """Whether an attention estimator was fitted on ``N × T × d`` sequences (not on
+    rows of ``T`` scalar tokens, each position with its own embedding)."""
+    return not estimator.network_.config["per_token"]
 
 
 def _is_attention(estimator):
@@ -412,12 +418,12 @@ def to_onnx(estimator, dtype=np.float32):
     for member in members:
         if not isinstance(member, exportable):
             raise TypeError(f"to_onnx cannot export an ensemble of {type(member).__name__}.")
-        member._sync_parameters()
+        member.network_  # noqa: B018  (takes in coefs_/intercepts_ the user assigned)
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
         raise ValueError(f"dtype must be float32 or float64, got {dtype}.")
     first = members[0]
-    if _is_attention(first) and first._sequences:
+    if _is_attention(first) and _takes_sequences(first):
         shape = ["N", *first.sequence_shape_]
     else:
         shape = ["N", first.n_features_in_]

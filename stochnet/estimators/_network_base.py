@@ -670,8 +670,10 @@ class BaseNetworkEstimator(BaseEstimator):
     @property
     def network_(self):
         """The fitted engine network (plan, flat parameters, kernels): what stochnet's
-        diagnostics, :mod:`stochnet.io` and the ONNX export read."""
+        diagnostics, :mod:`stochnet.io` and the ONNX export read. Holds the
+        ``coefs_``/``intercepts_`` arrays a user assigned."""
         check_is_fitted(self, "_network")
+        self._sync_parameters()
         return self._network
 
     @property

@@ -173,7 +173,10 @@ class BaseAttention(BaseNetworkEstimator):
     def _network_input(self, X, net, params):
         return self._tokens(X, net.dtype, params.padding_value)
 
-    def _fitted_padding(self):
+    @property
+    def padding_value_(self):
+        """The padding value the fitted model masks (``padding_value`` at fit time)."""
+        check_is_fitted(self, "_network")
         # Files of earlier versions hold only the parameter.
         return getattr(self, "_padding_value", check_padding_value(self.padding_value))
 
@@ -231,7 +234,7 @@ class BaseAttention(BaseNetworkEstimator):
             check_is_fitted(self, "_network")
         self._sync_parameters()
         X, shape = self._sequence_rows(X, None, reset=False)
-        pad = self._fitted_padding()
+        pad = self.padding_value_
         X = validate_data(
             self, X, reset=False, dtype=(np.float64, np.float32),
             ensure_all_finite="allow-nan" if padding_is_nan(pad) else True,
