@@ -26,7 +26,17 @@ __getattr__, __dir__, __all__ = attach(
         "set_num_threads": "_runtime.threads",
         "pad_sequences": "estimators.attention",
     },
-    submodules=("augment", "datasets", "diagnostics", "init", "io", "precompile", "prune",
-                "random", "study", "uncertainty"),
+    submodules=(
+        "augment",
+        "datasets",
+        "diagnostics",
+        "init",
+        "io",
+        "precompile",
+        "prune",
+        "random",
+        "study",
+        "uncertainty",
+    ),
     defined=("__version__",),
-)  # fmt: skip
+)

@@ -123,9 +123,16 @@ class RandomCrop:
         ):
             raise ValueError("padding must be smaller than the input for padding_mode='reflect'.")
         return CropPlan(
-            True, height, width, channels, out_h, out_w, pad_h, pad_w,
+            True,
+            height,
+            width,
+            channels,
+            out_h,
+            out_w,
+            pad_h,
+            pad_w,
             PADDING_MODES[self.padding_mode],
-        )  # fmt: skip
+        )
 
 
 @dataclass(frozen=True)

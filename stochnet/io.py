@@ -290,8 +290,19 @@ def _optimizers():
 
 
 #: What a trainer keeps between calls: its settings and the random streams' counters.
-_TRAINER_FIELDS = ("batch_size", "shuffle", "alpha", "l1", "input_noise", "keys",
-                   "chunk_seconds", "loss_scale", "step", "epoch", "t")  # fmt: skip
+_TRAINER_FIELDS = (
+    "batch_size",
+    "shuffle",
+    "alpha",
+    "l1",
+    "input_noise",
+    "keys",
+    "chunk_seconds",
+    "loss_scale",
+    "step",
+    "epoch",
+    "t",
+)
 
 
 def _trainer_state(trainer):
@@ -647,8 +658,20 @@ def _build_encoder(state, where):
     from .engine import AttentionNetwork
 
     sizes = ("length", "d_in", "n_outputs", "d_model", "n_heads", "n_layers", "d_ff")
-    expected = {*sizes, "per_token", "causal", "pooling", "scale", "attention_dropout",
-                "dropout", "activation", "loss", "dtype", "theta", "mask"}  # fmt: skip
+    expected = {
+        *sizes,
+        "per_token",
+        "causal",
+        "pooling",
+        "scale",
+        "attention_dropout",
+        "dropout",
+        "activation",
+        "loss",
+        "dtype",
+        "theta",
+        "mask",
+    }
     if not isinstance(state, dict) or set(state) != expected:
         raise ValueError(f"{where}: malformed encoder.")
     if not all(isinstance(state[k], int) and 0 < state[k] <= 2**20 for k in sizes):

@@ -66,8 +66,15 @@ class MinibatchNoise:
         return ax
 
 
-def minibatch_noise(estimator, X, y, batch_sizes=(1, 2, 4, 8, 16, 32, 64), n_draws=200,
-                    groups=None, random_state=None):  # fmt: skip
+def minibatch_noise(
+    estimator,
+    X,
+    y,
+    batch_sizes=(1, 2, 4, 8, 16, 32, 64),
+    n_draws=200,
+    groups=None,
+    random_state=None,
+):
     """Measure the minibatch noise of a fitted MLP's training objective at its weights.
 
     Parameters
@@ -159,8 +166,17 @@ def minibatch_noise(estimator, X, y, batch_sizes=(1, 2, 4, 8, 16, 32, 64), n_dra
     design = np.c_[np.ones_like(m), 1 / m]
     floor = float(np.linalg.lstsq(design, grad_var, rcond=None)[0][0])
     noise_scale = float(sigma2_grad / max(G @ G, np.finfo(float).tiny))
-    return MinibatchNoise(sizes, loss_var, grad_var, loss_theory, grad_theory, slope, floor,
-                          float(rho_grad), noise_scale)  # fmt: skip
+    return MinibatchNoise(
+        sizes,
+        loss_var,
+        grad_var,
+        loss_theory,
+        grad_theory,
+        slope,
+        floor,
+        float(rho_grad),
+        noise_scale,
+    )
 
 
 def _groups(groups, n):

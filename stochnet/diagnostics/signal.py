@@ -64,8 +64,16 @@ class SignalPropagation:
         return ax
 
 
-def signal_propagation(depth=50, width=256, init="he_normal", activation="relu",
-                       n_samples=1000, n_networks=10, random_state=None, coefs=None):  # fmt: skip
+def signal_propagation(
+    depth=50,
+    width=256,
+    init="he_normal",
+    activation="relu",
+    n_samples=1000,
+    n_networks=10,
+    random_state=None,
+    coefs=None,
+):
     """Push ``n_samples`` Gaussian inputs through a deep random network and back.
 
     Parameters

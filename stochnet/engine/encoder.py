@@ -64,10 +64,24 @@ class AttentionNetwork(Network):
     predict_chunk_rows = ENCODER_CHUNK_ROWS
 
     def __init__(
-        self, length, d_in, n_outputs, d_model=64, n_heads=4, n_layers=2, d_ff=128,
-        per_token=False, causal=False, pooling="mean", scale=None, attention_dropout=0.0,
-        dropout=0.0, activation="relu", loss="softmax_cross_entropy", dtype=np.float64,
-    ):  # fmt: skip
+        self,
+        length,
+        d_in,
+        n_outputs,
+        d_model=64,
+        n_heads=4,
+        n_layers=2,
+        d_ff=128,
+        per_token=False,
+        causal=False,
+        pooling="mean",
+        scale=None,
+        attention_dropout=0.0,
+        dropout=0.0,
+        activation="relu",
+        loss="softmax_cross_entropy",
+        dtype=np.float64,
+    ):
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}.")
         if loss not in LOSSES:
@@ -75,20 +89,42 @@ class AttentionNetwork(Network):
         if pooling not in POOLING:
             raise ValueError(f"pooling must be one of {tuple(POOLING)}, got {pooling!r}.")
         self.config = dict(
-            length=int(length), d_in=int(d_in), n_outputs=int(n_outputs), d_model=int(d_model),
-            n_heads=int(n_heads), n_layers=int(n_layers), d_ff=int(d_ff),
-            per_token=bool(per_token), causal=bool(causal), pooling=pooling,
+            length=int(length),
+            d_in=int(d_in),
+            n_outputs=int(n_outputs),
+            d_model=int(d_model),
+            n_heads=int(n_heads),
+            n_layers=int(n_layers),
+            d_ff=int(d_ff),
+            per_token=bool(per_token),
+            causal=bool(causal),
+            pooling=pooling,
             scale=None if scale is None else float(scale),
-            attention_dropout=float(attention_dropout), dropout=float(dropout),
-            activation=activation, loss=loss,
-        )  # fmt: skip
+            attention_dropout=float(attention_dropout),
+            dropout=float(dropout),
+            activation=activation,
+            loss=loss,
+        )
         self.loss = loss
         self.dtype = np.dtype(dtype)
         self.n_outputs = int(n_outputs)
         self.plan = build_encoder_plan(
-            length, d_in, n_outputs, d_model, n_heads, n_layers, d_ff, per_token, causal,
-            POOLING[pooling], scale, attention_dropout, dropout, activation, loss,
-        )  # fmt: skip
+            length,
+            d_in,
+            n_outputs,
+            d_model,
+            n_heads,
+            n_layers,
+            d_ff,
+            per_token,
+            causal,
+            POOLING[pooling],
+            scale,
+            attention_dropout,
+            dropout,
+            activation,
+            loss,
+        )
         self.theta = np.zeros(self.plan.n_params, dtype=self.dtype)
         self.mask = np.empty(0, dtype=self.dtype)
         self._workspaces = {}

@@ -99,10 +99,22 @@ class EncoderWorkspace(NamedTuple):
 
 
 def build_encoder_plan(
-    length, d_in, n_out, d_model, heads, n_layers, d_ff, per_token, causal=False,
-    pooling=0, scale=None, attention_dropout=0.0, dropout=0.0, activation="relu",
+    length,
+    d_in,
+    n_out,
+    d_model,
+    heads,
+    n_layers,
+    d_ff,
+    per_token,
+    causal=False,
+    pooling=0,
+    scale=None,
+    attention_dropout=0.0,
+    dropout=0.0,
+    activation="relu",
     loss="softmax_cross_entropy",
-):  # fmt: skip
+):
     """Plan of an encoder; ``scale=None`` is ``1/√d_k``."""
     if d_model % heads:
         raise ValueError(f"d_model ({d_model}) must be a multiple of n_heads ({heads}).")
@@ -129,17 +141,37 @@ def build_encoder_plan(
     n_coef = cursor
     layer_b = table(vector_sizes)
     lnf_g, lnf_b, out_b = take(d), take(d), take(n_out)
-    return read_only(EncoderPlan(
-        length=int(length), d_in=int(d_in), d_model=int(d), heads=int(heads), d_ff=int(f),
-        n_layers=int(n_layers), n_out=int(n_out), per_token=bool(per_token),
-        causal=bool(causal), pooling=int(pooling), scale=float(scale),
-        attn_threshold=np.uint64(keep_threshold(attention_dropout)),
-        attn_scale=1.0 / (1.0 - attention_dropout),
-        drop_threshold=np.uint64(keep_threshold(dropout)), drop_scale=1.0 / (1.0 - dropout),
-        activation=ACTIVATIONS[activation], loss=LOSSES[loss], n_coef=n_coef,
-        n_params=cursor, emb_w=emb_w, pos=pos, out_w=out_w, layer_w=layer_w,
-        layer_b=layer_b, lnf_g=lnf_g, lnf_b=lnf_b, out_b=out_b,
-    ))  # fmt: skip
+    return read_only(
+        EncoderPlan(
+            length=int(length),
+            d_in=int(d_in),
+            d_model=int(d),
+            heads=int(heads),
+            d_ff=int(f),
+            n_layers=int(n_layers),
+            n_out=int(n_out),
+            per_token=bool(per_token),
+            causal=bool(causal),
+            pooling=int(pooling),
+            scale=float(scale),
+            attn_threshold=np.uint64(keep_threshold(attention_dropout)),
+            attn_scale=1.0 / (1.0 - attention_dropout),
+            drop_threshold=np.uint64(keep_threshold(dropout)),
+            drop_scale=1.0 / (1.0 - dropout),
+            activation=ACTIVATIONS[activation],
+            loss=LOSSES[loss],
+            n_coef=n_coef,
+            n_params=cursor,
+            emb_w=emb_w,
+            pos=pos,
+            out_w=out_w,
+            layer_w=layer_w,
+            layer_b=layer_b,
+            lnf_g=lnf_g,
+            lnf_b=lnf_b,
+            out_b=out_b,
+        )
+    )
 
 
 def allocate_encoder_workspace(plan, rows, n_targets, dtype):
@@ -154,15 +186,49 @@ def allocate_encoder_workspace(plan, rows, n_targets, dtype):
         return np.zeros(shape, dtype=dtype)
 
     return EncoderWorkspace(
-        x=z(rows, t * plan.d_in), lengths=np.zeros(rows, dtype=np.int64),
-        h=z(n_l + 1, n, d), xhat1=z(n_l, n, d), rstd1=z(n_l, n), u1=z(n_l, n, d),
-        q=z(n_l, *heads), k=z(n_l, *heads), v=z(n_l, *heads), p=z(*probs), pd=z(*probs),
-        pmask=z(*probs), o=z(n_l, n, d), r1=z(n_l, n, d), xhat2=z(n_l, n, d),
-        rstd2=z(n_l, n), u2=z(n_l, n, d), fpre=z(n_l, n, plan.d_ff), f=z(n_l, n, plan.d_ff),
-        fmask=z(n_l, n, plan.d_ff), r2=z(n_l, n, d), pooled=z(rows, d), xhatf=z(rows, d),
-        rstdf=z(rows), uf=z(rows, d), z=z(rows, plan.n_out), a=z(rows, plan.n_out),
-        d=z(rows, plan.n_out), y=z(rows, n_targets), sw=z(rows), qkv=z(n, 3 * d),
-        heads=z(*heads), branch=z(n, d), dh=z(n, d), dx=z(n, d), dy=z(n, d),
-        df=z(n, plan.d_ff), dqkv=z(n, 3 * d), dheads=z(*heads), dq=z(*heads), dk=z(*heads),
-        dv=z(*heads), dpool=z(rows, d), ds=z(*probs[1:]), rows=rows,
-    )  # fmt: skip
+        x=z(rows, t * plan.d_in),
+        lengths=np.zeros(rows, dtype=np.int64),
+        h=z(n_l + 1, n, d),
+        xhat1=z(n_l, n, d),
+        rstd1=z(n_l, n),
+        u1=z(n_l, n, d),
+        q=z(n_l, *heads),
+        k=z(n_l, *heads),
+        v=z(n_l, *heads),
+        p=z(*probs),
+        pd=z(*probs),
+        pmask=z(*probs),
+        o=z(n_l, n, d),
+        r1=z(n_l, n, d),
+        xhat2=z(n_l, n, d),
+        rstd2=z(n_l, n),
+        u2=z(n_l, n, d),
+        fpre=z(n_l, n, plan.d_ff),
+        f=z(n_l, n, plan.d_ff),
+        fmask=z(n_l, n, plan.d_ff),
+        r2=z(n_l, n, d),
+        pooled=z(rows, d),
+        xhatf=z(rows, d),
+        rstdf=z(rows),
+        uf=z(rows, d),
+        z=z(rows, plan.n_out),
+        a=z(rows, plan.n_out),
+        d=z(rows, plan.n_out),
+        y=z(rows, n_targets),
+        sw=z(rows),
+        qkv=z(n, 3 * d),
+        heads=z(*heads),
+        branch=z(n, d),
+        dh=z(n, d),
+        dx=z(n, d),
+        dy=z(n, d),
+        df=z(n, plan.d_ff),
+        dqkv=z(n, 3 * d),
+        dheads=z(*heads),
+        dq=z(*heads),
+        dk=z(*heads),
+        dv=z(*heads),
+        dpool=z(rows, d),
+        ds=z(*probs[1:]),
+        rows=rows,
+    )

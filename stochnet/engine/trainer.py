@@ -210,10 +210,8 @@ class Trainer:
                 while True:
                     if progress is not None:
                         progress.start()
-                    loss = self.run_epoch(
-                        X, Y, sample_weight, rows,
-                        on_progress=None if progress is None else progress.update,
-                    )  # fmt: skip
+                    update = None if progress is None else progress.update
+                    loss = self.run_epoch(X, Y, sample_weight, rows, on_progress=update)
                     if progress is not None:
                         progress.finish()
                     finite_weights = bool(np.all(np.isfinite(self.network.theta)))
@@ -367,9 +365,17 @@ class Trainer:
                 chunk = Chunk(batch_size, done, count, self.t, self.step, self.epoch)
                 tic = time.perf_counter() - compile_seconds()
                 loss_sum, penalty = net.train_batches(
-                    data, state, chunk, net.plan, work, config, self._stream_keys,
-                    self.input_noise, loss_sum, penalty,
-                )  # fmt: skip
+                    data,
+                    state,
+                    chunk,
+                    net.plan,
+                    work,
+                    config,
+                    self._stream_keys,
+                    self.input_noise,
+                    loss_sum,
+                    penalty,
+                )
                 elapsed = time.perf_counter() - compile_seconds() - tic  # compiling excluded
                 done += count
                 self.t += count

@@ -113,9 +113,16 @@ class BaseMLP(BaseNetworkEstimator):
             and X.size >= PARALLEL_CHECK_SIZE
         )
         X, y = validate_data(
-            self, X, y, accept_sparse=["csr", "csc"], multi_output=True, y_numeric=y_numeric,
-            dtype=(np.float64, np.float32), reset=reset, ensure_all_finite=not large,
-        )  # fmt: skip
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            y_numeric=y_numeric,
+            dtype=(np.float64, np.float32),
+            reset=reset,
+            ensure_all_finite=not large,
+        )
         if large:
             from ..engine.checks import has_nonfinite
 

@@ -430,8 +430,9 @@ class BaseNetworkEstimator(BaseEstimator):
         else:
             rows, X_val, Y_val, sw_val = None, None, None, None
         n_train = Y.shape[0] if rows is None else rows.shape[0]
-        trainer = self._ready_trainer(params, self._batch_size(params, n_train), incremental,
-                                      resumed)  # fmt: skip
+        trainer = self._ready_trainer(
+            params, self._batch_size(params, n_train), incremental, resumed
+        )
         if not resumed:
             self.n_iter_ = 0  # as scikit-learn: counts the epochs of this call
         if self.n_iter_ >= params.max_iter:
@@ -505,16 +506,29 @@ class BaseNetworkEstimator(BaseEstimator):
         elif incremental:
             self._trainer.adopt(self._make_optimizer(params))
         settings = TrainingSettings(
-            batch_size, params.shuffle, params.alpha, params.l1, params.input_noise,
+            batch_size,
+            params.shuffle,
+            params.alpha,
+            params.l1,
+            params.input_noise,
             self._loss_scale(),
-        )  # fmt: skip
+        )
         self._trainer.configure(settings)
         return self._trainer
 
     #: What an epoch changes in the estimator beside the trainer's state.
-    _RECORDED = ("n_iter_", "t_", "loss_", "loss_curve_", "validation_scores_",
-                 "validation_loss_curve_", "best_loss_", "best_validation_score_",
-                 "_no_improvement_count", "_best_theta")  # fmt: skip
+    _RECORDED = (
+        "n_iter_",
+        "t_",
+        "loss_",
+        "loss_curve_",
+        "validation_scores_",
+        "validation_loss_curve_",
+        "best_loss_",
+        "best_validation_score_",
+        "_no_improvement_count",
+        "_best_theta",
+    )
 
     def _training_record(self):
         """The training history at an epoch end: the values, and for the histories

@@ -168,8 +168,11 @@ def check_checkpoint(value, solver):
 def check_sequence_shape(value):
     if value is None:
         return None
-    if not (isinstance(value, tuple | list) and len(value) == 2 and
-            all(is_int(v) and v > 0 for v in value)):  # fmt: skip
+    if not (
+        isinstance(value, tuple | list)
+        and len(value) == 2
+        and all(is_int(v) and v > 0 for v in value)
+    ):
         raise ValueError(
             f"The 'sequence_shape' parameter must be None or a pair of positive ints "
             f"(T, d). Got {value!r} instead."

@@ -13,9 +13,21 @@ from sklearn.utils.validation import check_is_fitted
 SKLEARN_ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
 
 #: Fitted attributes of scikit-learn's MLP that carry over as they are (when present).
-_ATTRIBUTES = ("n_features_in_", "feature_names_in_", "n_layers_", "n_outputs_",
-               "out_activation_", "loss_", "loss_curve_", "best_loss_", "n_iter_", "t_",
-               "validation_scores_", "best_validation_score_", "classes_")  # fmt: skip
+_ATTRIBUTES = (
+    "n_features_in_",
+    "feature_names_in_",
+    "n_layers_",
+    "n_outputs_",
+    "out_activation_",
+    "loss_",
+    "loss_curve_",
+    "best_loss_",
+    "n_iter_",
+    "t_",
+    "validation_scores_",
+    "best_validation_score_",
+    "classes_",
+)
 
 
 def _sklearn_class(estimator):

@@ -160,10 +160,15 @@ class BaseAttention(BaseNetworkEstimator):
 
     def _validate_Xy(self, X, y, params, reset, y_numeric=False):
         return validate_data(
-            self, X, y, multi_output=True, y_numeric=y_numeric,
-            dtype=(np.float64, np.float32), reset=reset,
+            self,
+            X,
+            y,
+            multi_output=True,
+            y_numeric=y_numeric,
+            dtype=(np.float64, np.float32),
+            reset=reset,
             ensure_all_finite="allow-nan" if padding_is_nan(params.padding_value) else True,
-        )  # fmt: skip
+        )
 
     def _with_input(self, params, X, layout, first_pass):
         self._finish_shape(X, layout, reset=first_pass)
@@ -221,13 +226,23 @@ class BaseAttention(BaseNetworkEstimator):
         length, width = self.sequence_shape_
         self.n_layers_ = params.n_layers
         return AttentionNetwork(
-            length, width, self._n_outputs_for(Y.shape[1]), d_model=params.d_model,
-            n_heads=params.n_heads, n_layers=params.n_layers, d_ff=params.d_ff,
-            per_token=not self._sequences, causal=params.causal,
-            pooling=params.pooling, scale=params.attention_scale,
-            attention_dropout=params.attention_dropout, dropout=params.dropout,
-            activation=params.activation, loss=self._engine_loss(), dtype=X.dtype,
-        ).initialize(params.init, self._keys["init"])  # fmt: skip
+            length,
+            width,
+            self._n_outputs_for(Y.shape[1]),
+            d_model=params.d_model,
+            n_heads=params.n_heads,
+            n_layers=params.n_layers,
+            d_ff=params.d_ff,
+            per_token=not self._sequences,
+            causal=params.causal,
+            pooling=params.pooling,
+            scale=params.attention_scale,
+            attention_dropout=params.attention_dropout,
+            dropout=params.dropout,
+            activation=params.activation,
+            loss=self._engine_loss(),
+            dtype=X.dtype,
+        ).initialize(params.init, self._keys["init"])
 
     def _check_X(self, X):
         if not hasattr(self, "_network"):
@@ -236,9 +251,12 @@ class BaseAttention(BaseNetworkEstimator):
         X, shape = self._sequence_rows(X, None, reset=False)
         pad = self.padding_value_
         X = validate_data(
-            self, X, reset=False, dtype=(np.float64, np.float32),
+            self,
+            X,
+            reset=False,
+            dtype=(np.float64, np.float32),
             ensure_all_finite="allow-nan" if padding_is_nan(pad) else True,
-        )  # fmt: skip
+        )
         self._finish_shape(X, shape, reset=False)
         return self._tokens(X, self._network.dtype, pad)
 
@@ -417,20 +435,49 @@ class AttentionRegressor(RegressorOutputs, RegressorMixin, BaseAttention):
         checkpoint=None,
     ):
         super().__init__(
-            d_model, n_heads, n_layers, d_ff, dropout=dropout,
-            attention_dropout=attention_dropout, pooling=pooling, causal=causal,
-            attention_scale=attention_scale, sequence_shape=sequence_shape,
-            padding_value=padding_value, activation=activation, solver=solver, alpha=alpha,
-            batch_size=batch_size, learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
-            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
-            warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
-            early_stopping=early_stopping, validation_fraction=validation_fraction,
-            beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
-            max_fun=max_fun, input_noise=input_noise, init=init, l1=l1, prune=prune,
-            prune_method=prune_method, prune_scope=prune_scope, prune_at=prune_at, device=device,
+            d_model,
+            n_heads,
+            n_layers,
+            d_ff,
+            dropout=dropout,
+            attention_dropout=attention_dropout,
+            pooling=pooling,
+            causal=causal,
+            attention_scale=attention_scale,
+            sequence_shape=sequence_shape,
+            padding_value=padding_value,
+            activation=activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
+            input_noise=input_noise,
+            init=init,
+            l1=l1,
+            prune=prune,
+            prune_method=prune_method,
+            prune_scope=prune_scope,
+            prune_at=prune_at,
+            device=device,
             checkpoint=checkpoint,
-        )  # fmt: skip
+        )
         self.loss = loss
 
 
