@@ -418,7 +418,6 @@ def to_onnx(estimator, dtype=np.float32):
     for member in members:
         if not isinstance(member, exportable):
             raise TypeError(f"to_onnx cannot export an ensemble of {type(member).__name__}.")
-        member.network_  # noqa: B018  (takes in coefs_/intercepts_ the user assigned)
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
         raise ValueError(f"dtype must be float32 or float64, got {dtype}.")

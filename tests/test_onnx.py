@@ -162,3 +162,10 @@ def test_without_onnx_the_error_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "onnx", None)
     with pytest.raises(ImportError, match=r"stochnet\[onnx\]"):
         sn.io.to_onnx(sn.MLPClassifier())
+
+
+def test_export_takes_coefficients_the_user_assigned():
+    clf = fit(sn.MLPClassifier(**MLP), X, y_class)
+    clf.coefs_ = [2.0 * w for w in clf.coefs_]  # a new list: not a view of the parameters
+    proba = run(clf, X)["probabilities"]
+    np.testing.assert_allclose(proba, clf.predict_proba(X), rtol=1e-4, atol=1e-5)

@@ -196,7 +196,7 @@ def test_fits_side_by_side_share_the_cpus(monkeypatch):
 
 def test_many_fits_run_on_threads_with_one_blas_thread():
     """``parallel_fits``: joblib threads by default, the BLAS at one thread inside and
-    as it was afterwards; each fit, meanwhile, counted and given its share."""
+    as it was afterwards."""
     import stochnet.kernels.cpu  # noqa: F401  (the BLAS is loaded)
 
     def blas_threads():
@@ -224,7 +224,7 @@ def test_the_blas_limit_is_released_by_the_last_holder():
 def test_the_governor_reads_nothing_after_a_region_too_short_to_tell(tmp_path, monkeypatch):
     """Regions shorter than MIN_REGION_NS tell nothing: after one, the next region is
     timed but its CPU waits are not read (two file reads were 7 % of a small epoch)."""
-    step = iter([0.0, 0.0001, 1.0, 1.0001, 2.0, 2.01, 3.0, 3.01])  # 0.1 ms, 0.1 ms, 10 ms
+    step = iter([0.0, 0.0001, 1.0, 1.0001, 2.0, 2.01, 3.0, 3.01])  # 0.1, 0.1, 10, 10 ms
     monkeypatch.setattr(_threads.time, "perf_counter_ns", lambda: int(next(step) * 1e9))
     stat = _FakeSchedstat(tmp_path / "schedstat")
     governor = _threads._Governor()

@@ -21,7 +21,7 @@ import weakref
 
 import numba
 from joblib import Parallel
-from threadpoolctl import LibController, ThreadpoolController, register, threadpool_limits
+from threadpoolctl import LibController, ThreadpoolController, register
 
 
 def _own_cgroups(path):
@@ -302,10 +302,9 @@ def parallel_fits(n_jobs):
 
     Threads unless the active joblib backend says otherwise: fits side by side share
     the CPUs (:func:`fitting`) and start, import and load nothing. The BLAS stays at one
-    thread for the whole block: the fits' own switches, the last one out restoring it,
-    would race each other.
+    thread for the whole block, not switched between one fit and the next.
     """
-    with threadpool_limits(1, user_api="blas"):
+    with one_blas_thread():
         yield Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator")
 
 
