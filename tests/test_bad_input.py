@@ -155,7 +155,7 @@ def test_bad_X_gets_scikit_learns_errors(case, estimator):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_nan_and_inf_in_large_X_are_found(value, dtype):
     """Large float arrays take the parallel check (``PARALLEL_CHECK_SIZE``)."""
-    from stochnet.estimators._mlp_base import PARALLEL_CHECK_SIZE
+    from stochnet.estimators._inputs import PARALLEL_CHECK_SIZE
 
     X = np.zeros((PARALLEL_CHECK_SIZE // 100 + 7, 100), dtype=dtype)
     y = np.arange(X.shape[0]) % 2

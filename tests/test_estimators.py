@@ -409,7 +409,7 @@ def test_targets_encode_as_label_binarizer_does(y):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         clf = sn.MLPClassifier((4,), max_iter=1).fit(X, y)
-    _, Y = clf._validate_input(X, y, clf._check_params(), incremental=True, reset=False)
+    _, Y = clf._network_data(X, y)
     expected = LabelBinarizer().fit(y).transform(y).astype(np.float32)
     assert Y.dtype == np.float32
     np.testing.assert_array_equal(Y, expected)

@@ -203,7 +203,7 @@ def head_logits(estimator, X):
         raise TypeError(
             f"estimator must be a fitted attention estimator, got {type(estimator).__name__}."
         )
-    tokens = estimator._check_X(X)
+    tokens = estimator._network_data(X)
     net = estimator.network_
     probs, q, k = net.attention_weights(tokens, return_queries_keys=True)
     plan = net.plan

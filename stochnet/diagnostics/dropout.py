@@ -85,8 +85,10 @@ def dropout_gap(estimator, X, mc_samples=200, random_state=None):
     rates = tuple(float(p) for p in estimator.network_.dropout)
     if not any(rates):
         raise ValueError("dropout_gap needs an estimator fitted with dropout > 0.")
-    samples = estimator._mc_outputs(X, mc_samples, random_state)  # (S, n, k)
-    deterministic = estimator._forward(X)
+    net = estimator.network_
+    X = estimator._network_data(X)
+    samples = net.predict_mc(X, mc_samples, random_state)  # (S, n, k)
+    deterministic = net.predict(X)
     per_row = samples.mean(axis=0) - deterministic
     gap = per_row.mean(axis=0)
     mc_error = samples.std(axis=0, ddof=1) / np.sqrt(mc_samples)  # (n, k)
@@ -100,7 +102,7 @@ def _layer_variances(estimator, X, rates, mc_samples, random_state):
     phi, _ = check_activation(estimator.activation)
     coefs = [np.asarray(w, dtype=np.float64) for w in estimator.coefs_[:-1]]
     biases = [np.asarray(b, dtype=np.float64) for b in estimator.intercepts_[:-1]]
-    X = estimator._check_X(X).astype(np.float64)
+    X = X.astype(np.float64)
     key = derive_key(random_state)
     clean = X
     noisy = np.broadcast_to(X, (mc_samples, *X.shape))

@@ -115,7 +115,7 @@ def minibatch_noise(
         raise ValueError(f"batch_sizes must be positive ints, got {batch_sizes!r}.")
     if not isinstance(n_draws, int) or n_draws < 2:
         raise ValueError(f"n_draws must be an int >= 2, got {n_draws!r}.")
-    _, X, Y, _ = estimator._prepare(X, y, None, incremental=True)
+    X, Y = estimator._network_data(X, y)
     net = estimator.network_
     theta = net.theta.copy()
     n = X.shape[0]

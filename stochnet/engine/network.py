@@ -9,10 +9,12 @@ import scipy.sparse
 
 from .._config import PREDICT_CHUNK_ROWS
 from .._runtime.device import cuda_available, kernel_module, resolve_device
+from .._validation import is_int
 from ..init import initialize_layer
 from ..kernels.codes import ACTIVATIONS, LOSSES, NO_CROP, STREAMS
 from ..kernels.cpu.blas import MIN_TILE_MACS
 from ..kernels.shared.records import CSRMatrix
+from ..random import derive_key
 from .arrays import read_only
 from .plan import allocate_workspace, build_mlp_plan, n_outputs_for
 from .trainer import single_pool
@@ -174,6 +176,26 @@ class Network:
                 np.uint64(step),
             )
         return out
+
+    def predict_mc(self, X, mc_samples, random_state=None):
+        """``mc_samples`` forward passes with dropout on (MC dropout), stacked.
+
+        The masks come from Philox ``(key of random_state, "mc_dropout")``, one block of
+        steps per pass: the same ``random_state`` gives the same samples.
+
+        Returns
+        -------
+        numpy.ndarray of shape (mc_samples, n_rows, n_outputs)
+        """
+        if not is_int(mc_samples) or mc_samples < 1:
+            raise ValueError(f"mc_samples must be a positive int, got {mc_samples!r}.")
+        key = derive_key(random_state)
+        return np.stack(
+            [
+                self.predict(X, dropout=True, key=key, step=s << 24, stream="mc_dropout")
+                for s in range(int(mc_samples))
+            ]
+        )
 
     def loss_and_grad(
         self, theta, X, Y, sample_weight=None, alpha=0.0, l1=0.0, dropout=False, key=0, step=0

@@ -9,6 +9,7 @@ the difference) otherwise, and removes it when it succeeds.
 """
 
 import contextlib
+import contextvars
 import hashlib
 import json
 import os
@@ -25,6 +26,10 @@ MIN_INTERVAL = 2.0
 #: ... and at least this many times the last write's duration apart, so that writing
 #: costs under 1/40 (2.5 %) of the fit's time.
 COST_RATIO = 40.0
+
+#: Whether a finished fit keeps its checkpoint, marked finished (an ensemble's member,
+#: see :func:`kept_when_finished`), instead of removing it.
+_KEEP_FINISHED = contextvars.ContextVar("keep_finished_checkpoints", default=False)
 
 #: Parameters that do not change what a fit computes, left out of the comparison.
 _IGNORED_PARAMS = ("checkpoint", "verbose")
@@ -173,10 +178,25 @@ class Checkpoint:
         self._last_write = time.perf_counter()
         self._interval = max(MIN_INTERVAL, COST_RATIO * (self._last_write - tic))
 
-    def remove(self):
-        """Remove the file (the fit succeeded)."""
+    def finish(self, estimator):
+        """The fit succeeded: remove the file, or within :func:`kept_when_finished`
+        write it marked finished."""
+        if _KEEP_FINISHED.get():
+            self.write(estimator, finished=True)
+            return
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path)
+
+
+@contextlib.contextmanager
+def kept_when_finished():
+    """Fits in this block keep their checkpoint when they finish, marked finished: an
+    ensemble's members, so that a resumed ensemble skips the members done before."""
+    token = _KEEP_FINISHED.set(True)
+    try:
+        yield
+    finally:
+        _KEEP_FINISHED.reset(token)
 
 
 def _counts_epochs(saved):

@@ -109,7 +109,7 @@ def from_sklearn(cls, estimator):
     network = MLPNetwork(
         layer_units,
         activation=estimator.activation,
-        loss=ours._engine_loss(),
+        loss=ours._target.engine_loss(ours),
         dtype=coefs[0].dtype,
     )
     for view, w in zip(

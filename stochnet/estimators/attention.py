@@ -4,18 +4,23 @@ import math
 import numbers
 
 import numpy as np
-from sklearn.base import ClassifierMixin, RegressorMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_int
-from ..kernels.shared.records import TokenInput
-from ._network_base import BaseNetworkEstimator
-from ._outputs import ClassifierOutputs, RegressorOutputs
-from ._params import attention_params, check_padding_value, padding_is_nan
+from ._inputs import SequenceInput
+from ._network import NetworkEstimator
+from ._params import check_padding_value
+from ._targets import NetworkClassifier, NetworkRegressor
 
 
-class BaseAttention(BaseNetworkEstimator):
-    """Base class; use :class:`AttentionClassifier` or :class:`AttentionRegressor`."""
+class BaseAttention(NetworkEstimator):
+    """The encoder's parameters, and its input: tabular rows or sequences
+    (``SequenceInput``).
+
+    Base class; use :class:`AttentionClassifier` or :class:`AttentionRegressor`.
+    """
+
+    _inputs = SequenceInput()
 
     def __init__(
         self,
@@ -106,159 +111,12 @@ class BaseAttention(BaseNetworkEstimator):
         self.device = device
         self.checkpoint = checkpoint
 
-    # ------------------------------------------------------------ parameters
-    def _check_params(self):
-        return attention_params(self)
-
-    # ----------------------------------------------------------------- input
-    def _sequence_rows(self, X, shape, reset):
-        """``X`` as rows of ``T·d`` values, and the sequence shape ``(T, d)``.
-
-        3-D input is ``n × T × d``; 2-D input is tabular (``T = n_features``, ``d = 1``)
-        unless ``shape`` (the ``sequence_shape`` asked for) is given, or the model was
-        fitted on sequences. Anything else goes to scikit-learn's checks.
-        """
-        if getattr(X, "ndim", None) == 3 and not hasattr(X, "tocsr"):
-            X = np.asarray(X)
-            if shape is not None and X.shape[1:] != shape:
-                raise ValueError(
-                    f"X has sequences of shape {X.shape[1:]} but sequence_shape={shape}."
-                )
-            shape = X.shape[1:]
-            if not reset and shape != self.sequence_shape_:
-                raise ValueError(
-                    f"X has sequences of shape {shape}, but {type(self).__name__} was fitted "
-                    f"on sequences of shape {self.sequence_shape_}."
-                )
-            X = X.reshape(X.shape[0], -1)
-        if not reset and shape is None and getattr(self, "_sequences", False):
-            shape = self.sequence_shape_
-        return X, shape
-
-    def _finish_shape(self, X, shape, reset):
-        n_values = X.shape[1]
-        sequences = shape is not None
-        if not sequences:
-            shape = (n_values, 1)
-        elif shape[0] * shape[1] != n_values:
-            raise ValueError(
-                f"sequence_shape {shape} needs {shape[0] * shape[1]} values per row; X has "
-                f"{n_values}."
-            )
-        if reset:
-            self.sequence_shape_ = tuple(int(s) for s in shape)
-            self._sequences = sequences
-        elif tuple(shape) != self.sequence_shape_ or sequences != self._sequences:
-            raise ValueError(
-                f"X has sequences of shape {tuple(shape)}, but {type(self).__name__} was "
-                f"fitted on sequences of shape {self.sequence_shape_} (sequence_shape="
-                f"{self.sequence_shape!r}; a warm start continues the fitted shape)."
-            )
-
-    def _input_layout(self, X, params, reset):
-        return self._sequence_rows(X, params.sequence_shape, reset)
-
-    def _validate_Xy(self, X, y, params, reset, y_numeric=False):
-        return validate_data(
-            self,
-            X,
-            y,
-            multi_output=True,
-            y_numeric=y_numeric,
-            dtype=(np.float64, np.float32),
-            reset=reset,
-            ensure_all_finite="allow-nan" if padding_is_nan(params.padding_value) else True,
-        )
-
-    def _with_input(self, params, X, layout, first_pass):
-        self._finish_shape(X, layout, reset=first_pass)
-        self._padding_value = params.padding_value  # what predict masks
-        return params
-
-    def _network_input(self, X, net, params):
-        return self._tokens(X, net.dtype, params.padding_value)
-
     @property
     def padding_value_(self):
         """The padding value the fitted model masks (``padding_value`` at fit time)."""
         check_is_fitted(self, "_network")
         # Files of earlier versions hold only the parameter.
         return getattr(self, "_padding_value", check_padding_value(self.padding_value))
-
-    def _tokens(self, X, dtype, pad):
-        """A ``TokenInput`` for validated rows ``X``: lengths from the padding value."""
-        values = np.ascontiguousarray(X, dtype=dtype)
-        length, width = self.sequence_shape_
-        if pad is None:
-            return TokenInput(values, np.empty(0, dtype=np.int64))
-        steps = values.reshape(values.shape[0], length, width)
-        padding = np.isnan(steps) if math.isnan(pad) else steps == pad
-        real = ~padding.all(axis=2)
-        lengths = np.where(real.any(axis=1), length - np.argmax(real[:, ::-1], axis=1), 0)
-        inside = np.arange(length)[None, :] < lengths[:, None]
-        if not np.all(np.isfinite(steps[inside])):
-            raise ValueError(
-                "X contains NaN or infinity before the trailing padding (padding_value="
-                f"{pad!r} only marks whole tokens at the end of a sequence)."
-            )
-        return TokenInput(values, lengths.astype(np.int64))
-
-    @staticmethod
-    def _take_rows(X, rows):
-        lengths = X.lengths[rows] if X.lengths.shape[0] else X.lengths
-        return TokenInput(X.values[rows], lengths)
-
-    def _continue(self, params):
-        self._network.retune(
-            dropout=params.dropout,
-            attention_dropout=params.attention_dropout,
-            scale=params.attention_scale,
-        )
-
-    def _architecture(self, params):
-        config = self._network.config
-        names = ("d_model", "n_heads", "n_layers", "d_ff", "activation", "causal", "pooling")
-        return [(name, getattr(params, name), config[name]) for name in names]
-
-    def _build_network(self, X, Y, params):
-        from ..engine import AttentionNetwork  # loads the compiled kernels on first fit
-
-        length, width = self.sequence_shape_
-        self.n_layers_ = params.n_layers
-        return AttentionNetwork(
-            length,
-            width,
-            self._n_outputs_for(Y.shape[1]),
-            d_model=params.d_model,
-            n_heads=params.n_heads,
-            n_layers=params.n_layers,
-            d_ff=params.d_ff,
-            per_token=not self._sequences,
-            causal=params.causal,
-            pooling=params.pooling,
-            scale=params.attention_scale,
-            attention_dropout=params.attention_dropout,
-            dropout=params.dropout,
-            activation=params.activation,
-            loss=self._engine_loss(),
-            dtype=X.dtype,
-        ).initialize(params.init, self._keys["init"])
-
-    def _check_X(self, X):
-        if not hasattr(self, "_network"):
-            check_is_fitted(self, "_network")
-        self._sync_parameters()
-        X, shape = self._sequence_rows(X, None, reset=False)
-        pad = self.padding_value_
-        X = validate_data(
-            self,
-            X,
-            reset=False,
-            dtype=(np.float64, np.float32),
-            ensure_all_finite="allow-nan" if padding_is_nan(pad) else True,
-        )
-        self._finish_shape(X, shape, reset=False)
-        return self._tokens(X, self._network.dtype, pad)
 
     def attention_weights(self, X):
         """Attention maps of the fitted model on ``X`` (no dropout).
@@ -269,13 +127,8 @@ class BaseAttention(BaseNetworkEstimator):
             Row ``i`` of map ``[s, l, h]`` is how query token ``i`` of sample ``s``
             weights the keys in head ``h`` of layer ``l`` (zeros for masked keys).
         """
-        return self._network.attention_weights(self._check_X(X))
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
-        tags.input_tags.allow_nan = padding_is_nan(check_padding_value(self.padding_value))
-        return tags
+        tokens = self._network_data(X)
+        return self._network.attention_weights(tokens)
 
 
 _PARAMETERS = """
@@ -337,7 +190,7 @@ _ATTRIBUTES = """
 """
 
 
-class AttentionClassifier(ClassifierOutputs, ClassifierMixin, BaseAttention):
+class AttentionClassifier(NetworkClassifier, BaseAttention):
     __doc__ = (
         """Transformer-encoder classifier for tabular data and sequences.
 
@@ -362,7 +215,7 @@ class AttentionClassifier(ClassifierOutputs, ClassifierMixin, BaseAttention):
     )
 
 
-class AttentionRegressor(RegressorOutputs, RegressorMixin, BaseAttention):
+class AttentionRegressor(NetworkRegressor, BaseAttention):
     __doc__ = (
         """Transformer-encoder regressor for tabular data and sequences.
 

@@ -15,7 +15,7 @@ from .._runtime.threads import parallel_fits
 from ..kernels.codes import STREAMS
 from ..random import SOURCES, derive_key, splitmix64
 from ..uncertainty import decompose_classification, decompose_multilabel, decompose_regression
-from ._checkpoint import member_path
+from ._checkpoint import kept_when_finished, member_path
 from ._params import check_checkpoint, padding_is_nan
 from .mlp import MLPClassifier, MLPRegressor
 
@@ -33,11 +33,14 @@ def _seed_bits(estimator):
     return 63 if type(estimator).__module__.startswith("stochnet.") else 32
 
 
-def _fit_member(estimator, X, y, sample_weight):
+def _fit_member(estimator, X, y, sample_weight, keep_checkpoint):
+    """Fit one member; with ``keep_checkpoint`` its checkpoint outlives the fit, marked
+    finished, until the whole ensemble has finished."""
     kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
     if "interrupt" in inspect.signature(estimator.fit).parameters:
         kwargs["interrupt"] = "raise"  # Ctrl-C stops the ensemble, not one member
-    return estimator.fit(X, y, **kwargs)
+    with kept_when_finished() if keep_checkpoint else contextlib.nullcontext():
+        return estimator.fit(X, y, **kwargs)
 
 
 def _finiteness(estimator):
@@ -153,7 +156,8 @@ class _BaseEnsemble(BaseEstimator):
         try:
             with parallel_fits(self.n_jobs) as parallel:
                 for fitted in parallel(
-                    delayed(_fit_member)(member, X, y, sample_weight) for member in members
+                    delayed(_fit_member)(member, X, y, sample_weight, bool(member_paths))
+                    for member in members
                 ):
                     finished.append(fitted)
         except KeyboardInterrupt:
@@ -203,7 +207,6 @@ class _BaseEnsemble(BaseEstimator):
         paths = [member_path(root, i) for i in range(len(members))]
         for member, path in zip(members, paths, strict=True):
             member.set_params(checkpoint=path)
-            member._keep_finished_checkpoint = True
         return paths
 
     def _check_X(self, X):

@@ -1,10 +1,9 @@
 """MLPClassifier and MLPRegressor: scikit-learn's MLP with stochnet's engine."""
 
-from sklearn.base import ClassifierMixin, RegressorMixin
-
-from ._mlp_base import BaseMLP
-from ._outputs import ClassifierOutputs, RegressorOutputs
+from ._inputs import RowInput
+from ._network import NetworkEstimator
 from ._sklearn_interop import SklearnInterop
+from ._targets import NetworkClassifier, NetworkRegressor
 
 _ADDED_PARAMETERS = """
     random_state : None, int, numpy.random.Generator, numpy.random.RandomState or dict
@@ -54,7 +53,89 @@ _ADDED_PARAMETERS = """
 """
 
 
-class MLPClassifier(SklearnInterop, ClassifierOutputs, ClassifierMixin, BaseMLP):
+class BaseMLP(NetworkEstimator):
+    """The MLP's parameters, and its input: dense, sparse or image rows (``RowInput``).
+
+    Base class; use :class:`~stochnet.MLPClassifier` or :class:`~stochnet.MLPRegressor`.
+    """
+
+    _inputs = RowInput()
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        dropout=0.0,
+        input_noise=0.0,
+        init="glorot_uniform",
+        l1=0.0,
+        augment=None,
+        prune=None,
+        prune_method="random",
+        prune_scope="layer",
+        prune_at="init",
+        device="cpu",
+        checkpoint=None,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.dropout = dropout
+        self.input_noise = input_noise
+        self.init = init
+        self.l1 = l1
+        self.augment = augment
+        self.prune = prune
+        self.prune_method = prune_method
+        self.prune_scope = prune_scope
+        self.prune_at = prune_at
+        self.device = device
+        self.checkpoint = checkpoint
+
+
+class MLPClassifier(SklearnInterop, NetworkClassifier, BaseMLP):
     __doc__ = (
         """Multi-layer perceptron classifier: scikit-learn's, compiled, with dropout.
 
@@ -100,7 +181,7 @@ class MLPClassifier(SklearnInterop, ClassifierOutputs, ClassifierMixin, BaseMLP)
     )
 
 
-class MLPRegressor(SklearnInterop, RegressorOutputs, RegressorMixin, BaseMLP):
+class MLPRegressor(SklearnInterop, NetworkRegressor, BaseMLP):
     __doc__ = (
         """Multi-layer perceptron regressor: scikit-learn's, compiled, with dropout.
 

@@ -52,9 +52,9 @@ def _pandas():
 
 
 def _check_estimator(estimator):
-    from ..estimators._network_base import BaseNetworkEstimator
+    from ..estimators._network import NetworkEstimator
 
-    if not isinstance(estimator, BaseNetworkEstimator):
+    if not isinstance(estimator, NetworkEstimator):
         raise TypeError(
             "estimator must be a stochnet network estimator (MLPClassifier, MLPRegressor, "
             f"AttentionClassifier, AttentionRegressor), got {type(estimator).__name__}."
