@@ -305,7 +305,7 @@ def _probabilities(g, estimator):
     if estimator.out_activation_ == "softmax":
         return g.op("Softmax", z, axis=1)
     p = g.op("Sigmoid", z)
-    if estimator._label_binarizer.y_type_ != "binary":
+    if estimator.n_outputs_ > 1:  # multilabel: one probability per label, as predict_proba
         return p
     return g.op("Concat", g.op("Sub", g.const(1.0), p), p, axis=1)
 
@@ -375,7 +375,7 @@ def _graph(g, estimator):
         mean, variance = _ensemble_regression(g, estimator)
     elif is_classifier(estimator):
         proba = _probabilities(g, estimator)
-        multilabel = estimator._label_binarizer.y_type_ not in ("binary", "multiclass")
+        multilabel = estimator.out_activation_ == "logistic" and estimator.n_outputs_ > 1
     else:
         mean, variance = _regression(g, estimator)
     if is_classifier(estimator):

@@ -6,17 +6,17 @@ the engine's epoch loop (:meth:`stochnet.engine.Trainer.fit`) with scikit-learn'
 stopping rule (``_epochs``). What differs between the public estimators is held, not
 inherited:
 
-- ``_inputs``, an input adapter (``_inputs``): how ``X`` reaches the network, and which
+- ``_inputs``, an input adapter (module ``_inputs``): how ``X`` reaches the network, and which
   network it builds (MLP rows, attention sequences);
-- ``_target``, a target head (``_targets``): how ``y`` is encoded, scored and decoded
+- ``_target``, a target head (module ``_targets``): how ``y`` is encoded, scored and decoded
   (classification, regression).
 
 ``MLPClassifier`` is ``RowInput`` × ``ClassificationTarget`` with the MLP's parameters,
 ``AttentionRegressor`` is ``SequenceInput`` × ``RegressionTarget`` with the encoder's.
 
-Inside the package, fitted networks are reached through :attr:`~NetworkEstimator.network_`
-and validated inputs through :meth:`~NetworkEstimator._network_data` (the diagnostics,
-:mod:`stochnet.io` and the ONNX export use nothing else).
+Outside the estimators, a fitted network is reached through ``network_`` and inputs
+validated against it through ``_network_data``: the diagnostics and the ONNX export
+use nothing else (:mod:`stochnet.io`, the serializer, reads and writes the state).
 """
 
 import sys
