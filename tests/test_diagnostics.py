@@ -253,6 +253,23 @@ def test_correlated_batches_level_off_at_rho_sigma2(small_classifier, seed):
         minibatch_noise(clf, X, y, groups=groups[:10])
 
 
+def test_measuring_a_model_leaves_it_as_it_was():
+    """A diagnostic measures the fitted model: parameters changed after the fit (here
+    dropout, pruning and the seed) take effect at the next fit, not in the measurement."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 6))
+    y = (X[:, 0] > 0).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = sn.MLPClassifier((16,), dropout=0.1, max_iter=3, random_state=0).fit(X, y)
+    theta, keys = clf.parameters_.copy(), dict(clf._keys)
+    clf.set_params(dropout=0.5, prune=0.5, random_state=7)
+    minibatch_noise(clf, X, y, batch_sizes=(1, 4), n_draws=5, random_state=0)
+    dropout_gap(clf, X[:20], mc_samples=3, random_state=0)
+    np.testing.assert_array_equal(clf.parameters_, theta)
+    assert clf.network_.dropout == (0.1,) and clf.sparsity_ == 0.0 and clf._keys == keys
+
+
 def test_head_logits_match_the_random_vector_theory_at_initialisation():
     from stochnet import AttentionClassifier
     from stochnet.diagnostics import head_logits
