@@ -198,26 +198,7 @@ class SequenceInput:
         unless ``sequence_shape`` is given, or the model was fitted on sequences.
         Anything else goes to scikit-learn's checks.
         """
-        return self._sequence_rows(est, X, params.sequence_shape, reset)
-
-    @staticmethod
-    def _sequence_rows(est, X, shape, reset):
-        if getattr(X, "ndim", None) == 3 and not hasattr(X, "tocsr"):
-            X = np.asarray(X)
-            if shape is not None and X.shape[1:] != shape:
-                raise ValueError(
-                    f"X has sequences of shape {X.shape[1:]} but sequence_shape={shape}."
-                )
-            shape = X.shape[1:]
-            if not reset and shape != est.sequence_shape_:
-                raise ValueError(
-                    f"X has sequences of shape {shape}, but {type(est).__name__} was fitted "
-                    f"on sequences of shape {est.sequence_shape_}."
-                )
-            X = X.reshape(X.shape[0], -1)
-        if not reset and shape is None and getattr(est, "_sequences", False):
-            shape = est.sequence_shape_
-        return X, shape
+        return _sequence_rows(est, X, params.sequence_shape, reset)
 
     def validate(self, est, X, y, params, reset, y_numeric):
         """scikit-learn's validation of ``(X, y)``: dense float ``X``, NaN allowed when
@@ -291,7 +272,7 @@ class SequenceInput:
 
     def prediction_input(self, est, X):
         """``X`` validated against the fitted model, as the network predicts on it."""
-        X, shape = self._sequence_rows(est, X, None, reset=False)
+        X, shape = _sequence_rows(est, X, None, reset=False)
         pad = est.padding_value_
         X = validate_data(
             est,
@@ -308,6 +289,25 @@ class SequenceInput:
         tags.input_tags.sparse = False
         tags.input_tags.allow_nan = padding_is_nan(check_padding_value(est.padding_value))
         return tags
+
+
+def _sequence_rows(est, X, shape, reset):
+    """``X`` as rows of ``T·d`` values, and the sequence shape (``shape`` asked for,
+    ``X``'s own when 3-D, the fitted one for 2-D input to a model fitted on sequences)."""
+    if getattr(X, "ndim", None) == 3 and not hasattr(X, "tocsr"):
+        X = np.asarray(X)
+        if shape is not None and X.shape[1:] != shape:
+            raise ValueError(f"X has sequences of shape {X.shape[1:]} but sequence_shape={shape}.")
+        shape = X.shape[1:]
+        if not reset and shape != est.sequence_shape_:
+            raise ValueError(
+                f"X has sequences of shape {shape}, but {type(est).__name__} was fitted "
+                f"on sequences of shape {est.sequence_shape_}."
+            )
+        X = X.reshape(X.shape[0], -1)
+    if not reset and shape is None and getattr(est, "_sequences", False):
+        shape = est.sequence_shape_
+    return X, shape
 
 
 def _finish_shape(est, X, shape, reset):

@@ -98,9 +98,7 @@ class NetworkEstimator(BaseEstimator):
         self._target.check_params(self)
         params = self._inputs.check_params(self)
         first_pass = not hasattr(self, "_network") or (not params.warm_start and not incremental)
-        X, layout = self._inputs.rows(self, X, params, reset=first_pass)
-        X, y = self._inputs.validate(self, X, y, params, first_pass, self._target.y_numeric)
-        Y = self._target.encode(self, y, X.dtype, params, incremental, reset=first_pass)
+        X, Y, layout = self._validated(X, y, params, incremental, reset=first_pass)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
         params = self._inputs.complete(self, params, X, layout, first_pass)
@@ -114,6 +112,13 @@ class NetworkEstimator(BaseEstimator):
         if sample_weight is not None:
             sample_weight = sample_weight.astype(net.dtype, copy=False)
         return params, X, Y, sample_weight
+
+    def _validated(self, X, y, params, incremental, reset):
+        """``X`` as validated rows, ``y`` encoded in ``X.dtype``, and the input layout
+        (``reset``: a first fit, which learns the features and the targets)."""
+        X, layout = self._inputs.rows(self, X, params, reset)
+        X, y = self._inputs.validate(self, X, y, params, reset, self._target.y_numeric)
+        return X, self._target.encode(self, y, X.dtype, params, incremental, reset), layout
 
     def _initialize(self, X, Y, params):
         """A new network, its seeds, and an empty history."""
@@ -384,12 +389,9 @@ class NetworkEstimator(BaseEstimator):
         if y is None:
             return self._inputs.prediction_input(self, X)
         params = self._inputs.check_params(self)
-        X, _ = self._inputs.rows(self, X, params, reset=False)
-        X, y = self._inputs.validate(self, X, y, params, False, self._target.y_numeric)
-        dtype = self._network.dtype
-        Y = self._target.encode(self, y, dtype, params, incremental=True, reset=False)
+        X, Y, _ = self._validated(X, y, params, incremental=True, reset=False)
         X = self._inputs.network_input(self, X, self._network, params)
-        return X, np.ascontiguousarray(Y, dtype=dtype)
+        return X, np.ascontiguousarray(Y, dtype=self._network.dtype)
 
     def _forward(self, X):
         """Network outputs after the output activation, shape (n, n_outputs)."""
