@@ -11,7 +11,7 @@ from sklearn.base import clone
 from sklearn.datasets import load_digits
 
 import stochnet as sn
-import stochnet.engine.trainer as trainer_module
+from stochnet.estimators import _epochs
 from stochnet.study import _runs, _stats
 
 from .conftest import dask_backend
@@ -278,25 +278,24 @@ def _cached_calls(location):
 
 def test_a_killed_study_resumes_fitting_only_what_is_missing(digits, tmp_path, monkeypatch):
     kwargs = dict(sources=("init", "shuffle"), include_all=False, n_refits=0, memory=tmp_path)
-    original, epochs = trainer_module.Trainer.run_epoch, []
+    original, epochs = _epochs.EpochBookkeeping.stopping, []
 
-    def dies_after_three_fits(trainer, *args, **kwargs):
+    def dies_after_three_fits(bookkeeping, loss):
         epochs.append(1)
         if len(epochs) > 3 * 8:  # three fits of 8 epochs
             raise KeyboardInterrupt
-        return original(trainer, *args, **kwargs)
+        return original(bookkeeping, loss)
 
-    monkeypatch.setattr(trainer_module.Trainer, "run_epoch", dies_after_three_fits)
+    monkeypatch.setattr(_epochs.EpochBookkeeping, "stopping", dies_after_three_fits)
     with warnings.catch_warnings(), pytest.raises(KeyboardInterrupt):
         warnings.simplefilter("ignore")
         sn.study.seed_variance(mlp(), *digits, n_seeds=2, n_jobs=1, **kwargs)
     assert len(_cached_calls(tmp_path)) == 3
-    monkeypatch.setattr(trainer_module.Trainer, "run_epoch", original)
     epochs.clear()
     monkeypatch.setattr(
-        trainer_module.Trainer,
-        "run_epoch",
-        lambda t, *a, **k: epochs.append(1) or original(t, *a, **k),
+        _epochs.EpochBookkeeping,
+        "stopping",
+        lambda bookkeeping, loss: epochs.append(1) or original(bookkeeping, loss),
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

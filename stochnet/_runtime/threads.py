@@ -20,7 +20,7 @@ import time
 import weakref
 
 import numba
-from joblib import Parallel
+from joblib import Parallel, effective_n_jobs
 from threadpoolctl import LibController, ThreadpoolController, register
 
 
@@ -104,6 +104,8 @@ def available_cpus():
 
 _fits_lock = threading.Lock()
 _fits_running = 0
+#: The worker counts of the :func:`parallel_fits` blocks running now.
+_fits_planned = []
 
 
 @contextlib.contextmanager
@@ -124,7 +126,8 @@ def fitting():
 def get_num_threads():
     """Threads the CPU kernels use in the calling thread: its Numba thread count, at
     most the CPUs this process may use shared among the fits running in it."""
-    share = available_cpus() // max(1, _fits_running)
+    side_by_side = max(1, _fits_running, *_fits_planned)
+    share = available_cpus() // side_by_side
     return max(1, min(numba.get_num_threads(), share))
 
 
@@ -297,11 +300,21 @@ def parallel_fits(n_jobs):
     ensemble's members.
 
     Threads unless the active joblib backend says otherwise: fits side by side share
-    the CPUs (:func:`fitting`) and start, import and load nothing. The BLAS stays at one
-    thread for the whole block, not switched between one fit and the next.
+    the CPUs and start, import and load nothing. Each fit takes its share of the CPUs
+    for the whole block (:func:`get_num_threads`), as if all the workers were busy: a
+    fit that starts while another is still validating its data would otherwise take
+    every CPU for a compiled call that outlasts the other's start. The BLAS stays at
+    one thread for the whole block, not switched between one fit and the next.
     """
-    with one_blas_thread():
-        yield Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator")
+    workers = effective_n_jobs(n_jobs)
+    with _fits_lock:
+        _fits_planned.append(workers)
+    try:
+        with one_blas_thread():
+            yield Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator")
+    finally:
+        with _fits_lock:
+            _fits_planned.remove(workers)
 
 
 _blas_lock = threading.Lock()

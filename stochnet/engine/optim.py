@@ -107,6 +107,11 @@ class SGD(_Optimizer):
             float(l1),
         )
 
+    @property
+    def changes_each_epoch(self):
+        """Whether the learning rate changes at every epoch end (``"invscaling"``)."""
+        return self.lr_schedule == "invscaling"
+
     def iteration_ends(self, time_step):
         """Update the schedule after an epoch; ``time_step`` counts samples seen."""
         if self.lr_schedule == "invscaling":
@@ -168,6 +173,9 @@ class Adam(_Optimizer):
             float(alpha),
             float(l1),
         )
+
+    #: Adam has no per-epoch schedule.
+    changes_each_epoch = False
 
     def iteration_ends(self, time_step):
         """Adam has no per-epoch schedule."""

@@ -1,4 +1,5 @@
-"""The epoch driver: compiled chunks of mini-batches, Python only between chunks."""
+"""The epoch driver: compiled chunks of mini-batches, or of whole epochs, with Python only
+between them."""
 
 import contextlib
 import time
@@ -10,10 +11,13 @@ from .._runtime.compiling import compile_seconds
 from .._runtime.threads import fitting, kernel_threads, one_blas_thread
 from ..kernels.codes import STREAMS
 from ..kernels.cpu import rng as _rng
-from ..kernels.shared.records import Chunk, EpochData, StreamKeys, TrainingState
+from ..kernels.shared.records import Chunk, EpochData, Epochs, StreamKeys, TrainingState
 from .arrays import read_only
 
 _SHUFFLE = np.uint64(STREAMS["shuffle"])
+_NO_ROWS = read_only(np.empty(0, dtype=np.int64))
+#: What a call that stays inside one epoch is told of epochs (``records.Epochs``).
+_ONE_CHUNK = Epochs(np.empty(0), _NO_ROWS, False, np.uint64(0), 1.0, 0.0, 0.0, np.inf, 0)
 #: The sources a trainer draws from: the batch order on the host, the rest in the kernels.
 TRAINER_SOURCES = ("shuffle", "dropout", "noise", "crop")
 
@@ -70,6 +74,19 @@ class TrainingSettings(NamedTuple):
     l1: float = 0.0
     input_noise: float = 0.0
     loss_scale: float = 1.0
+
+
+class LossRule(NamedTuple):
+    """Where scikit-learn's stopping rule on the training loss stands (see
+    :meth:`Trainer.fit`): stop once the epoch loss failed to beat ``best_loss - tol``
+    more than ``n_iter_no_change`` epochs in a row (``no_improvement`` so far), or after
+    ``max_epochs`` more epochs."""
+
+    tol: float
+    n_iter_no_change: float  # may be inf
+    best_loss: float
+    no_improvement: int
+    max_epochs: int
 
 
 class Diverged(NamedTuple):
@@ -172,7 +189,17 @@ class Trainer:
         self.input_noise = float(settings.input_noise)
         self.loss_scale = float(settings.loss_scale)
 
-    def fit(self, X, Y, sample_weight=None, rows=None, stopping=None, on_epoch=None, progress=None):
+    def fit(
+        self,
+        X,
+        Y,
+        sample_weight=None,
+        rows=None,
+        stopping=None,
+        on_epoch=None,
+        progress=None,
+        rule=None,
+    ):
         """Train epoch after epoch until ``stopping`` says so, the loss diverges or
         Ctrl-C.
 
@@ -188,6 +215,13 @@ class Trainer:
             :meth:`checkpoint`), with ``stopping``'s answer: the caller records its own
             state there, reports, or writes a checkpoint file.
         progress : object with ``start()``, ``update(done, total)``, ``finish()``, or None
+        rule : callable() -> LossRule or None, optional
+            Where ``stopping``'s rule stands, when it reads nothing but the training
+            loss (or None when it reads more). Epochs then run many to a compiled call
+            where they are short (:meth:`run_epochs`), with the same rule applied
+            between them; ``stopping`` still sees every epoch, in order, after the call,
+            and ``on_epoch`` comes once per call, at its last epoch (Ctrl-C comes back
+            to the end of a call). The model is the same bits either way.
 
         Returns
         -------
@@ -206,24 +240,27 @@ class Trainer:
         # thread from the first epoch to the last, not switched at each epoch's end.
         with fitting(), one_blas_thread():
             last = self.checkpoint()
+            whole_epochs = rule is not None and progress is None
             try:
                 while True:
-                    if progress is not None:
-                        progress.start()
-                    update = None if progress is None else progress.update
-                    loss = self.run_epoch(X, Y, sample_weight, rows, on_progress=update)
-                    if progress is not None:
-                        progress.finish()
+                    losses = None
+                    if whole_epochs:
+                        losses = self.run_epochs(X, Y, sample_weight, rows, rule())
+                    if losses is None:
+                        losses = [self._epoch_with_progress(X, Y, sample_weight, rows, progress)]
                     finite_weights = bool(np.all(np.isfinite(self.network.theta)))
-                    if not (np.isfinite(loss) and finite_weights):
+                    if not (np.isfinite(losses[-1]) and finite_weights):
                         self.restore(last)
+                        if len(losses) > 1:  # again one epoch a call, up to the one at fault
+                            whole_epochs = False
+                            continue
                         if not finite_weights and self.epoch == 0:
                             raise ValueError(
                                 "Solver produced non-finite parameter weights. The input data "
                                 "may contain large values and need to be preprocessed."
                             )
-                        return Diverged(loss)
-                    stop = stopping(loss)
+                        return Diverged(losses[-1])
+                    stop = self._replay(stopping, losses)
                     # The epoch is complete: Ctrl-C from here on comes back to this point.
                     last = self.checkpoint()
                     if on_epoch is not None:
@@ -235,6 +272,23 @@ class Trainer:
                 raise
             finally:
                 self.device_data.clear()
+
+    def _epoch_with_progress(self, X, Y, sample_weight, rows, progress):
+        if progress is None:
+            return self.run_epoch(X, Y, sample_weight, rows)
+        progress.start()
+        loss = self.run_epoch(X, Y, sample_weight, rows, on_progress=progress.update)
+        progress.finish()
+        return loss
+
+    @staticmethod
+    def _replay(stopping, losses):
+        """``stopping`` on each epoch of a call, in order; whether the last one stops.
+        The call applied the same rule, so no earlier epoch may stop."""
+        for loss in losses[:-1]:
+            if stopping(loss):
+                raise RuntimeError("the compiled stopping rule and the caller's disagree")
+        return stopping(losses[-1])
 
     @property
     def keys(self):
@@ -346,25 +400,62 @@ class Trainer:
         float
             ``Σ_batches batch_loss · batch_rows / n`` (scikit-learn's ``loss_``).
         """
+        return self._run(X, Y, sample_weight, rows, on_progress=on_progress)[0]
+
+    def run_epochs(self, X, Y, sample_weight=None, rows=None, rule=None):
+        """Whole epochs in one compiled call on the CPU, as many as fit in about
+        ``chunk_seconds``, stopped early by ``rule`` (a :class:`LossRule`): the same
+        bits as :meth:`run_epoch` called that many times.
+
+        Returns
+        -------
+        list of float or None
+            The epochs' losses; the call stops after an epoch whose loss or weights are
+            not finite (the last entry; the caller rolls back). None, with nothing run,
+            without a rule, on the GPU, or where fewer than two epochs would fit in a
+            call (the first epochs of a fit, while the trainer learns their speed).
+        """
+        if rule is None or self.network.backend != "cpu":
+            return None
+        return self._run(X, Y, sample_weight, rows, rule=rule)
+
+    def _run(self, X, Y, sample_weight, rows, on_progress=None, rule=None):
+        """:meth:`run_epoch` (no ``rule``) or :meth:`run_epochs`."""
         net = self.network
-        self._own_state()
         n = Y.shape[0] if rows is None else rows.shape[0]
-        X, nnz = net.kernel_input(X)
         batch_size = min(self.batch_size, n)
         n_batches = -(-n // batch_size)
+        per_call = self._batches_per_call
+        epochs = _ONE_CHUNK
+        if rule is not None:
+            n_epochs = min(rule.max_epochs, per_call // n_batches)
+            if n_epochs < 2:
+                return None
+            epochs = Epochs(
+                np.empty(n_epochs),
+                _NO_ROWS if rows is None else read_only(rows),
+                self.shuffle,
+                self._keys["shuffle"],
+                self.loss_scale,
+                float(rule.tol),
+                float(rule.n_iter_no_change),
+                float(rule.best_loss),
+                int(rule.no_improvement),
+            )
+        self._own_state()
+        X, nnz = net.kernel_input(X)
         order = self._epoch_order(n, rows)
         sw = np.empty(0, net.dtype) if sample_weight is None else sample_weight
         work = net.workspace(batch_size, nnz)
         config = self.optimizer.config(self.alpha, self.l1)
         loss_sum = penalty = 0.0
         done = 0
-        per_call = self._batches_per_call
         with self._kernel_arrays(X, Y, sw, order) as (data, state, between_calls):
             while done < n_batches:
-                count = min(per_call, n_batches - done)
+                count = n_batches if rule is not None else min(per_call, n_batches - done)
                 chunk = Chunk(batch_size, done, count, self.t, self.step, self.epoch)
                 tic = time.perf_counter() - compile_seconds()
-                loss_sum, penalty = net.train_batches(
+                loss_sum, penalty, closed = net.train_batches(
                     data,
                     state,
                     chunk,
@@ -375,17 +466,22 @@ class Trainer:
                     self.input_noise,
                     loss_sum,
                     penalty,
+                    epochs,
                 )
                 elapsed = time.perf_counter() - compile_seconds() - tic  # compiling excluded
+                ran = count if rule is None else closed * n_batches
                 done += count
-                self.t += count
-                self.step += count
+                self.t += ran
+                self.step += ran
+                self.epoch += closed
                 if on_progress is not None:
                     on_progress(done, n_batches)
-                per_batch = elapsed / count
+                per_batch = elapsed / ran
                 per_call = max(1, min(4 * per_call, int(self.chunk_seconds / max(per_batch, 1e-9))))
                 if between_calls():  # more threads again: probe with a short call
                     per_call = 1
         self._batches_per_call = per_call
+        if rule is not None:
+            return epochs.losses[:closed].tolist()
         self.epoch += 1
-        return (self.loss_scale * loss_sum + penalty) / n
+        return [(self.loss_scale * loss_sum + penalty) / n]

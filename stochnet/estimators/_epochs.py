@@ -152,6 +152,31 @@ class EpochBookkeeping:
         )
         return stop or self.incremental or self.reached_max_iter
 
+    def rule(self):
+        """Where the stopping rule stands, for the trainer to apply between epochs it
+        runs in one compiled call (``engine.LossRule``); None where an epoch end needs
+        more than the training loss: a validation score, a learning rate that changes
+        each epoch, a line of output, a checkpoint file, or ``partial_fit``'s one
+        epoch."""
+        from ..engine.trainer import LossRule
+
+        est, params = self.estimator, self.params
+        if (
+            params.early_stopping
+            or params.verbose
+            or self.incremental
+            or self.checkpoint is not None
+            or est._trainer.optimizer.changes_each_epoch
+        ):
+            return None
+        return LossRule(
+            params.tol,
+            params.n_iter_no_change,
+            est.best_loss_,
+            est._no_improvement_count,
+            params.max_iter - est.n_iter_,
+        )
+
     def _count_no_improvement(self):
         est, tol = self.estimator, self.params.tol
         if self.params.early_stopping:

@@ -223,6 +223,7 @@ class NetworkEstimator(BaseEstimator):
                 stopping=epoch.stopping,
                 on_epoch=epoch.completed,
                 progress=progress,
+                rule=epoch.rule,
             )
         except KeyboardInterrupt:
             epoch.interrupted()

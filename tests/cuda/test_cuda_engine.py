@@ -242,6 +242,27 @@ def test_per_source_seeds_on_cuda_equal_cpu(seeds):
     np.testing.assert_array_equal(*twins)
 
 
+def test_a_fit_on_cuda_runs_one_epoch_a_call_and_equals_the_cpus_whole_epochs():
+    from stochnet.engine import trainer
+    from stochnet.kernels.cuda import epoch
+
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(40, 5)).astype(np.float32)
+    y = np.arange(40) % 3
+    fits = [
+        sn.MLPClassifier((6,), batch_size=8, max_iter=8, random_state=0, device=device).fit(X, y)
+        for device in ("cpu", "cuda")
+    ]  # the CPU fit ran whole epochs per call (tests/test_whole_epochs.py)
+    np.testing.assert_allclose(fits[1].parameters_, fits[0].parameters_, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(fits[1].loss_curve_, fits[0].loss_curve_, rtol=1e-5)
+    rule = trainer.LossRule(0.0, np.inf, np.inf, 0, 5)
+    fits[1]._trainer._batches_per_call = 10**6
+    assert fits[1]._trainer.run_epochs(X, np.eye(3, dtype=np.float32)[y], rule=rule) is None
+    whole = trainer.Epochs(np.empty(3), *trainer._ONE_CHUNK[1:])
+    with pytest.raises(ValueError, match="one epoch's batches per call"):
+        epoch.train_batches(None, None, None, None, None, None, None, 0.0, 0.0, 0.0, whole)
+
+
 @pytest.mark.parametrize("source", ["crop", "prune", "validation"])
 def test_crop_prune_and_validation_seeds_on_cuda_equal_cpu(source):
     rng = np.random.default_rng(7)

@@ -3,7 +3,10 @@
 For each batch: gather rows (in ``order``) into the workspace, add input noise, forward
 with dropout, fused loss and output delta, backward, and one fused optimiser pass.
 ``train_batches`` trains an MLP, ``train_encoder_batches`` an attention encoder; both
-take the same arguments (see ``train_batches``).
+take the same arguments (see ``train_batches``). A call runs a chunk of one epoch's
+batches, or whole epochs one after another (reshuffled between them, stopped by
+scikit-learn's rule on the training loss): small fits then cost one call, not one per
+epoch.
 """
 
 import numpy as np
@@ -18,11 +21,13 @@ from .losses import output_loss
 from .mlp import backward, forward, input_block, output_blocks
 from .optim import optimizer_step
 from .prune import apply_mask
+from .rng import permutation
 from .specialise import read_only, runtime
 from .tokens import clear_padding
 
 _NOISE = np.uint64(STREAMS["noise"])
 _DROPOUT = np.uint64(STREAMS["dropout"])
+_SHUFFLE = np.uint64(STREAMS["shuffle"])
 
 
 @njit(**JIT)
@@ -41,9 +46,56 @@ def update(state, n_coef, opt, t, loss, sw_sum, rows):
 
 
 @njit(**JIT)
-def train_batches(data, state, chunk, plan, work, opt, keys, noise_std, loss_sum, penalty):
+def _all_finite(x):
+    for i in range(x.shape[0]):
+        if not np.isfinite(x[i]):
+            return False
+    return True
+
+
+@njit(**JIT)
+def _close_epoch(epochs, done, loss_sum, penalty, n, theta, order, epoch, best, count):
+    """The end of a call's epoch ``done``: its loss (the trainer's formula) into
+    ``epochs.losses[done]``, scikit-learn's stopping rule on it, and the next epoch's
+    ``order`` (in place) if the call goes on.
+
+    Returns ``(last, best, count)``: ``last`` when ``losses`` is full, when the loss
+    failed to beat ``best - tol`` more than ``n_iter_no_change`` epochs in a row, or
+    when the loss or the weights are not finite (the trainer rolls the call back).
+    """
+    loss = (epochs.loss_scale * loss_sum + penalty) / n
+    epochs.losses[done] = loss
+    if not (np.isfinite(loss) and _all_finite(theta)):
+        return True, best, count
+    count = count + 1 if loss > best - epochs.tol else 0
+    if loss < best:
+        best = loss
+    if count > epochs.n_iter_no_change or done + 1 == epochs.losses.shape[0]:
+        return True, best, count
+    _shuffle(order, epochs, epoch + 1)
+    return False, best, count
+
+
+@njit(**JIT)
+def _shuffle(order, epochs, epoch):
+    """``order`` in place for ``epoch``, as ``Trainer._epoch_order`` makes it."""
+    if not epochs.shuffle:
+        return
+    for i in range(order.shape[0]):
+        order[i] = i
+    permutation(order, epochs.shuffle_key, _SHUFFLE, np.uint64(epoch))
+    if epochs.rows.shape[0] > 0:
+        for i in range(order.shape[0]):
+            order[i] = epochs.rows[order[i]]
+
+
+@njit(**JIT)
+def train_batches(data, state, chunk, plan, work, opt, keys, noise_std, loss_sum, penalty,
+                  epochs):  # fmt: skip
     """Run batches ``chunk.first .. chunk.first + chunk.count - 1`` of an epoch over
-    ``data.X[data.order]``.
+    ``data.X[data.order]``; or, with room in ``epochs.losses``, whole epochs from
+    ``chunk.epoch`` on (``chunk`` then covers one epoch: ``first = 0``, ``count`` its
+    batches).
 
     Parameters
     ----------
@@ -66,6 +118,11 @@ def train_batches(data, state, chunk, plan, work, opt, keys, noise_std, loss_sum
     noise_std : float
     loss_sum, penalty : float
         The epoch's running totals from the batches before ``first`` (see Returns).
+    epochs : ``shared.records.Epochs``
+        Empty ``losses``: run the chunk and return. Otherwise run epochs until
+        ``losses`` is full or one closes with a stop (:func:`_close_epoch`); between two,
+        ``data.order`` is reshuffled in place and the counters go
+        on as the trainer's would.
 
     Returns
     -------
@@ -74,62 +131,89 @@ def train_batches(data, state, chunk, plan, work, opt, keys, noise_std, loss_sum
         and of ``rows × (alpha/2 Σθ² + l1 Σ|θ|) / Σw``, over the epoch's batches so far
         (their sum is scikit-learn's ``Σ batch_loss · rows``). One running sum, batch by
         batch, whatever the chunking: an epoch's loss does not depend on how its batches
-        were split into calls (a resumed fit reproduces it bit for bit).
+        were split into calls (a resumed fit reproduces it bit for bit). After whole
+        epochs, those of the last one.
+    done : int
+        Epochs closed (their losses are ``epochs.losses[:done]``); 0 for a chunk.
     """
     n = data.order.shape[0] if data.order.shape[0] > 0 else data.Y.shape[0]
     params = read_only(state.theta)
     training = runtime(True)
-    for k in range(chunk.count):
-        start = (chunk.first + k) * chunk.batch_size
-        rows = min(chunk.batch_size, n - start)
-        if rows <= 0:
-            break
-        step = np.uint64(chunk.step0 + k + 1)
-        x0 = load_batch(
-            data.X, data.order, start, rows, input_block(work, rows), work.sparse, plan.crop,
-            training, keys.crop, np.uint64(chunk.epoch),
-        )  # fmt: skip
-        y, w, sw_sum = load_targets(data.Y, data.sw, data.order, start, rows, work)
-        if noise_std > 0.0:
-            add_input_noise(x0, noise_std, keys.noise, _NOISE, step)
-        forward(params, plan, work, x0, rows, training, keys.dropout, _DROPOUT, step)
-        z, a, d = output_blocks(plan, work, rows)
-        loss = output_loss(plan.loss, z, a, y, w, d)
-        backward(params, state.grad, plan, work, x0, rows, training)
-        batch_loss, batch_penalty = update(state, plan.n_coef, opt, chunk.t0 + k + 1, loss,
-                                           sw_sum, rows)  # fmt: skip
-        loss_sum += batch_loss
-        penalty += batch_penalty
-    return loss_sum, penalty
+    t0, step0, epoch = chunk.t0, chunk.step0, chunk.epoch
+    best, count = epochs.best_loss, epochs.no_improvement
+    done = 0
+    while True:
+        for k in range(chunk.count):
+            start = (chunk.first + k) * chunk.batch_size
+            rows = min(chunk.batch_size, n - start)
+            if rows <= 0:
+                break
+            step = np.uint64(step0 + k + 1)
+            x0 = load_batch(
+                data.X, data.order, start, rows, input_block(work, rows), work.sparse,
+                plan.crop, training, keys.crop, np.uint64(epoch),
+            )  # fmt: skip
+            y, w, sw_sum = load_targets(data.Y, data.sw, data.order, start, rows, work)
+            if noise_std > 0.0:
+                add_input_noise(x0, noise_std, keys.noise, _NOISE, step)
+            forward(params, plan, work, x0, rows, training, keys.dropout, _DROPOUT, step)
+            z, a, d = output_blocks(plan, work, rows)
+            loss = output_loss(plan.loss, z, a, y, w, d)
+            backward(params, state.grad, plan, work, x0, rows, training)
+            batch_loss, batch_penalty = update(state, plan.n_coef, opt, t0 + k + 1, loss,
+                                               sw_sum, rows)  # fmt: skip
+            loss_sum += batch_loss
+            penalty += batch_penalty
+        if epochs.losses.shape[0] == 0:
+            return loss_sum, penalty, 0
+        last, best, count = _close_epoch(epochs, done, loss_sum, penalty, n, state.theta,
+                                        data.order, epoch, best, count)  # fmt: skip
+        done += 1
+        if last:
+            return loss_sum, penalty, done
+        t0, step0, epoch = t0 + chunk.count, step0 + chunk.count, epoch + 1
+        loss_sum = penalty = 0.0
 
 
 @njit(**JIT)
 def train_encoder_batches(data, state, chunk, plan, work, opt, keys, noise_std, loss_sum,
-                          penalty):  # fmt: skip
+                          penalty, epochs):  # fmt: skip
     """:func:`train_batches` for an encoder (``data.X`` a ``TokenInput``, ``plan`` an
-    ``EncoderPlan``); ``chunk.epoch`` is unused (no crops)."""
+    ``EncoderPlan``); the epoch is unused within an epoch (no crops)."""
     n = data.order.shape[0] if data.order.shape[0] > 0 else data.Y.shape[0]
     params = read_only(state.theta)
     training = runtime(True)
-    for k in range(chunk.count):
-        start = (chunk.first + k) * chunk.batch_size
-        rows = min(chunk.batch_size, n - start)
-        if rows <= 0:
-            break
-        step = np.uint64(chunk.step0 + k + 1)
-        with_lengths = encoder.load_tokens(data.X, data.order, start, rows, work)
-        lengths = encoder.batch_lengths(work, rows, with_lengths)
-        if noise_std > 0.0:
-            add_input_noise(work.x[:rows], noise_std, keys.noise, _NOISE, step)
-        clear_padding(work.x[:rows], lengths, plan.d_in)
-        y, w, sw_sum = load_targets(data.Y, data.sw, data.order, start, rows, work)
-        encoder.forward(
-            params, plan, work, rows, with_lengths, training, keys.dropout, _DROPOUT, step
-        )
-        loss = output_loss(plan.loss, work.z[:rows], work.a[:rows], y, w, work.d[:rows])
-        encoder.backward(params, state.grad, plan, work, rows, with_lengths, training)
-        batch_loss, batch_penalty = update(state, plan.n_coef, opt, chunk.t0 + k + 1, loss,
-                                           sw_sum, rows)  # fmt: skip
-        loss_sum += batch_loss
-        penalty += batch_penalty
-    return loss_sum, penalty
+    t0, step0, epoch = chunk.t0, chunk.step0, chunk.epoch
+    best, count = epochs.best_loss, epochs.no_improvement
+    done = 0
+    while True:
+        for k in range(chunk.count):
+            start = (chunk.first + k) * chunk.batch_size
+            rows = min(chunk.batch_size, n - start)
+            if rows <= 0:
+                break
+            step = np.uint64(step0 + k + 1)
+            with_lengths = encoder.load_tokens(data.X, data.order, start, rows, work)
+            lengths = encoder.batch_lengths(work, rows, with_lengths)
+            if noise_std > 0.0:
+                add_input_noise(work.x[:rows], noise_std, keys.noise, _NOISE, step)
+            clear_padding(work.x[:rows], lengths, plan.d_in)
+            y, w, sw_sum = load_targets(data.Y, data.sw, data.order, start, rows, work)
+            encoder.forward(
+                params, plan, work, rows, with_lengths, training, keys.dropout, _DROPOUT, step
+            )
+            loss = output_loss(plan.loss, work.z[:rows], work.a[:rows], y, w, work.d[:rows])
+            encoder.backward(params, state.grad, plan, work, rows, with_lengths, training)
+            batch_loss, batch_penalty = update(state, plan.n_coef, opt, t0 + k + 1, loss,
+                                               sw_sum, rows)  # fmt: skip
+            loss_sum += batch_loss
+            penalty += batch_penalty
+        if epochs.losses.shape[0] == 0:
+            return loss_sum, penalty, 0
+        last, best, count = _close_epoch(epochs, done, loss_sum, penalty, n, state.theta,
+                                        data.order, epoch, best, count)  # fmt: skip
+        done += 1
+        if last:
+            return loss_sum, penalty, done
+        t0, step0, epoch = t0 + chunk.count, step0 + chunk.count, epoch + 1
+        loss_sum = penalty = 0.0

@@ -51,10 +51,17 @@ def _batch_totals(stats, rows, opt, loss_sum, penalty):
     return loss_sum, penalty
 
 
+def _one_chunk(epochs):
+    """The GPU loop runs a chunk of one epoch per call: the trainer closes the epochs
+    (whole epochs per call spare the CPU's Python between epochs, not the GPU's)."""
+    if epochs.losses.shape[0] > 0:
+        raise ValueError("The GPU training loop runs one epoch's batches per call.")
+
+
 def _run(batch, data, chunk, opt, loss_sum, penalty):
     """Run ``batch(k, start, rows, stats, slot, step)`` for the batches of ``chunk`` and
     add the statistics to the running totals ``loss_sum, penalty`` as the CPU loop
-    does."""
+    does; returns them and 0 (no epoch closed)."""
     n = data.order.shape[0] if data.order.shape[0] > 0 else data.Y.shape[0]
     batch_size, first, count, step0 = chunk.batch_size, chunk.first, chunk.count, chunk.step0
     stats = device_array(count * N_STATS, dtype=np.float64)
@@ -67,9 +74,9 @@ def _run(batch, data, chunk, opt, loss_sum, penalty):
         batch(k, start, rows, stats, k * N_STATS, np.uint64(step0 + k + 1))
         batch_rows.append(rows)
     if not batch_rows:
-        return loss_sum, penalty
+        return loss_sum, penalty, 0
     rows = np.array(batch_rows, dtype=np.float64)
-    return _batch_totals(stats.copy_to_host(), rows, opt, loss_sum, penalty)
+    return (*_batch_totals(stats.copy_to_host(), rows, opt, loss_sum, penalty), 0)
 
 
 def _finish_batch(loss, z, a, y, w, d, work, stats, slot):
@@ -77,10 +84,12 @@ def _finish_batch(loss, z, a, y, w, d, work, stats, slot):
     sums_into(work.losses, z.shape[0], SUM, 1, stats, slot + LOSS, work.partial)
 
 
-def train_batches(data, state, chunk, plan, work, opt, keys, noise_std, loss_sum, penalty):
+def train_batches(data, state, chunk, plan, work, opt, keys, noise_std, loss_sum, penalty,
+                  epochs):  # fmt: skip
     """Run batches ``chunk.first .. chunk.first + chunk.count - 1`` of an epoch over
     ``data.X[data.order]``: the CPU's ``train_batches`` with GPU arrays (``work`` from
-    ``mlp.device_workspace``)."""
+    ``mlp.device_workspace``); ``epochs`` must be empty (:func:`_one_chunk`)."""
+    _one_chunk(epochs)
     X, Y, sw, order = data
     theta, grad = state.theta, state.grad
 
@@ -100,9 +109,10 @@ def train_batches(data, state, chunk, plan, work, opt, keys, noise_std, loss_sum
 
 
 def train_encoder_batches(data, state, chunk, plan, work, opt, keys, noise_std, loss_sum,
-                          penalty):  # fmt: skip
+                          penalty, epochs):  # fmt: skip
     """:func:`train_batches` for an encoder (``data.X`` a ``TokenInput`` of GPU arrays,
     ``work`` from ``encoder.device_workspace``); ``chunk.epoch`` is unused (no crops)."""
+    _one_chunk(epochs)
     X, Y, sw, order = data
     theta, grad = state.theta, state.grad
 

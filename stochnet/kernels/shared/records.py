@@ -53,6 +53,23 @@ class Chunk(NamedTuple):
     epoch: int  # the step of the random crops
 
 
+class Epochs(NamedTuple):
+    """How a CPU call that runs whole epochs goes from one epoch to the next: the
+    next shuffle, and scikit-learn's stopping rule on the training loss (see
+    ``kernels.cpu.epoch.train_batches``). ``losses`` empty: the call stays inside one
+    epoch (the chunk's batches)."""
+
+    losses: np.ndarray  # float64: each epoch's loss, written; its length caps the epochs
+    rows: np.ndarray  # int64: the rows an epoch runs over before shuffling, or empty: all
+    shuffle: bool
+    shuffle_key: np.uint64
+    loss_scale: float  # on the data term of the loss, as ``Trainer.loss_scale``
+    tol: float
+    n_iter_no_change: float  # may be inf
+    best_loss: float  # the best epoch loss so far
+    no_improvement: int  # epochs in a row so far whose loss did not beat best_loss - tol
+
+
 class TokenInput(NamedTuple):
     """Sequences as the encoder kernels take them: ``values`` is ``n × (T·d_in)``
     (C-contiguous, the parameter dtype), ``lengths`` int64 ``(n,)`` or empty (all
