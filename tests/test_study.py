@@ -128,6 +128,26 @@ def test_jordan_estimator_against_a_direct_computation():
     assert split["var_distribution"] == pytest.approx(n / (n - 1) * (var_acc - var_test), rel=1e-9)
 
 
+@pytest.mark.parametrize("kind", ["labels", "strings", "multilabel", "two runs"])
+def test_mean_disagreement_against_every_pair(kind):
+    rng = np.random.default_rng(1)
+    predictions = {
+        "labels": rng.integers(0, 4, (9, 30)),
+        "strings": np.array(["cat", "dog", "eel"])[rng.integers(0, 3, (6, 20))],
+        "multilabel": rng.integers(0, 2, (7, 25, 3)),
+        "two runs": rng.integers(0, 2, (2, 10)),
+    }[kind]
+    runs = predictions.shape[0]
+    pairs = [(i, j) for i in range(runs) for j in range(i + 1, runs)]
+    differ = [
+        np.mean([not np.array_equal(predictions[i][k], predictions[j][k]) for k in range(
+            predictions.shape[1])])
+        for i, j in pairs
+    ]  # fmt: skip
+    assert _stats.mean_disagreement(predictions) == pytest.approx(np.mean(differ), rel=1e-12)
+    assert np.isnan(_stats.mean_disagreement(predictions[:1]))
+
+
 def test_anova_components_of_a_known_table():
     rows, cols = np.array([0.0, 1.0, 2.0, 5.0]), np.array([0.0, 3.0, -1.0])
     table = rows[:, None] + cols[None, :]  # additive: no interaction

@@ -38,6 +38,16 @@ def single_pool():
         yield pool
 
 
+def _next_call(batches, seconds_per_batch, chunk_seconds):
+    """Batches for the next compiled call, after a call of ``batches``: about
+    ``chunk_seconds`` worth, but at most 4× the last call (one timing can mislead, e.g.
+    of a first batch that found the caches cold) or a tenth of ``chunk_seconds`` worth
+    (within ``chunk_seconds`` even if the timing was ten times too short)."""
+    per_batch = max(seconds_per_batch, 1e-9)
+    grown = max(4 * batches, int(0.1 * chunk_seconds / per_batch))
+    return max(1, min(grown, int(chunk_seconds / per_batch)))
+
+
 class DeviceData:
     """GPU copies of the training arrays, made once and reused while the same data comes
     back (every epoch of a fit; the arrays must not change meanwhile, as during a fit);
@@ -477,7 +487,7 @@ class Trainer:
                 if on_progress is not None:
                     on_progress(done, n_batches)
                 per_batch = elapsed / ran
-                per_call = max(1, min(4 * per_call, int(self.chunk_seconds / max(per_batch, 1e-9))))
+                per_call = _next_call(per_call, per_batch, self.chunk_seconds)
                 if between_calls():  # more threads again: probe with a short call
                     per_call = 1
         self._batches_per_call = per_call

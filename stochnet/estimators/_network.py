@@ -19,6 +19,7 @@ validated against it through ``_network_data``: the diagnostics and the ONNX exp
 use nothing else (:mod:`stochnet.io`, the serializer, reads and writes the state).
 """
 
+import functools
 import sys
 import warnings
 from collections.abc import Mapping
@@ -43,6 +44,13 @@ class NetworkEstimator(BaseEstimator):
 
     _inputs = None
     _target = None
+
+    @classmethod
+    def _get_param_names(cls):
+        """scikit-learn's parameter names (from the ``__init__`` signature), read once
+        per class: ``clone`` and ``set_params`` read them three times, 0.2 ms of a small
+        fit in a seed study or a grid search."""
+        return list(_param_names(cls))
 
     # -------------------------------------------------------------- fitting
     def fit(self, X, y, sample_weight=None, interrupt="warn"):
@@ -529,3 +537,8 @@ class NetworkEstimator(BaseEstimator):
         tags = self._inputs.tags(self, super().__sklearn_tags__())
         tags.non_deterministic = False
         return tags
+
+
+@functools.cache
+def _param_names(cls):
+    return tuple(super(NetworkEstimator, cls)._get_param_names())

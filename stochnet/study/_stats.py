@@ -3,8 +3,6 @@ deviation, the two-way random-effects ANOVA of a crossed design, Jordan's split 
 variance of accuracy, prediction disagreement, and the paired comparison of two
 configurations (Bouthillier et al. 2021). Plain NumPy and SciPy, no fitting."""
 
-import itertools
-
 import numpy as np
 import scipy.stats
 
@@ -140,9 +138,21 @@ def mean_disagreement(predictions):
     predictions : array of shape (runs, n_test) (or (runs, n_test, n_labels))
     """
     p = np.asarray(predictions)
-    p = p.reshape(p.shape[0], p.shape[1], -1)
-    pairs = list(itertools.combinations(range(p.shape[0]), 2))
-    return float(np.mean([np.any(p[i] != p[j], axis=-1).mean() for i, j in pairs]))
+    runs, n = p.shape[:2]
+    if runs < 2:
+        return np.nan
+    # Each test row's prediction as one opaque value (a row of labels as its bytes),
+    # sorted over the runs: equal predictions form groups, a group of g agrees in
+    # g(g-1)/2 pairs, the sum of each value's place within its group.
+    p = np.ascontiguousarray(p.reshape(runs, n, -1))
+    values = p.view(np.dtype((np.void, p.dtype.itemsize * p.shape[2])))[..., 0]
+    ordered = np.sort(values, axis=0)
+    place = np.arange(runs)[:, None]
+    starts = np.ones((runs, n), dtype=bool)
+    starts[1:] = ordered[1:] != ordered[:-1]
+    group_start = np.maximum.accumulate(np.where(starts, place, 0), axis=0)
+    agreeing = int((place - group_start).sum())
+    return 1.0 - agreeing / (runs * (runs - 1) // 2 * n)
 
 
 def paired_comparison(a, b, confidence=0.95, gamma=0.75, n_bootstrap=10000, seed=0):
