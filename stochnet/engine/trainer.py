@@ -112,9 +112,11 @@ class Trainer:
 
     Each call into compiled code covers a chunk of batches sized to last about
     ``chunk_seconds``, so progress output and Ctrl-C stay responsive while per-batch
-    Python overhead is gone. :meth:`fit` runs epochs until the caller's stopping rule
-    says so, rolls back a diverged epoch, and brings Ctrl-C back to the last complete
-    epoch; :meth:`run_epoch` runs one.
+    Python overhead is gone; where epochs are shorter and the stopping rule reads only
+    the training loss, a call covers whole epochs (:meth:`run_epochs`) and per-epoch
+    Python overhead is gone too. :meth:`fit` runs epochs until the caller's stopping
+    rule says so, rolls back a diverged epoch, and brings Ctrl-C back to the last
+    complete epoch; :meth:`run_epoch` runs one.
 
     Two counters persist across epochs and calls: ``step`` numbers the batches for the
     random streams (dropout, noise) and never goes back, so a warm start continues the
