@@ -54,26 +54,34 @@ def _all_finite(x):
 
 
 @njit(**JIT)
-def _close_epoch(epochs, done, loss_sum, penalty, n, theta, order, epoch, best, count):
-    """The end of a call's epoch ``done``: its loss (the trainer's formula) into
-    ``epochs.losses[done]``, scikit-learn's stopping rule on it, and the next epoch's
-    ``order`` (in place) if the call goes on.
+def _after_chunk(epochs, done, loss_sum, penalty, n, theta, order, batches, at, rule):
+    """What a kernel does after a chunk of ``batches`` batches at ``at = (t0, step0,
+    epoch)``: a chunk call returns; in a call of whole epochs the chunk is epoch
+    ``done`` of the call, which closes: its loss (the trainer's formula) goes into
+    ``epochs.losses[done]``, and scikit-learn's stopping rule (``rule = (best loss,
+    epochs without improvement)``) sees it.
 
-    Returns ``(last, best, count)``: ``last`` when ``losses`` is full, when the loss
-    failed to beat ``best - tol`` more than ``n_iter_no_change`` epochs in a row, or
-    when the loss or the weights are not finite (the trainer rolls the call back).
+    Returns ``(stop, done, at, rule)`` for the next epoch (its ``order`` shuffled in
+    place). ``stop`` when ``losses`` is full, when the loss failed to beat ``best -
+    tol`` more than ``n_iter_no_change`` epochs in a row, or when the loss or the
+    weights are not finite (the trainer rolls the call back).
     """
+    if epochs.losses.shape[0] == 0:
+        return True, 0, at, rule
+    t0, step0, epoch = at
+    best, count = rule
     loss = (epochs.loss_scale * loss_sum + penalty) / n
     epochs.losses[done] = loss
+    following = (t0 + batches, step0 + batches, epoch + 1)
     if not (np.isfinite(loss) and _all_finite(theta)):
-        return True, best, count
+        return True, done + 1, following, rule
     count = count + 1 if loss > best - epochs.tol else 0
     if loss < best:
         best = loss
-    if count > epochs.n_iter_no_change or done + 1 == epochs.losses.shape[0]:
-        return True, best, count
-    _shuffle(order, epochs, epoch + 1)
-    return False, best, count
+    stop = count > epochs.n_iter_no_change or done + 1 == epochs.losses.shape[0]
+    if not stop:
+        _shuffle(order, epochs, epoch + 1)
+    return stop, done + 1, following, (best, count)
 
 
 @njit(**JIT)
@@ -120,7 +128,7 @@ def train_batches(data, state, chunk, plan, work, opt, keys, noise_std, loss_sum
         The epoch's running totals from the batches before ``first`` (see Returns).
     epochs : ``shared.records.Epochs``
         Empty ``losses``: run the chunk and return. Otherwise run epochs until
-        ``losses`` is full or one closes with a stop (:func:`_close_epoch`); between two,
+        ``losses`` is full or one closes with a stop (:func:`_after_chunk`); between two,
         ``data.order`` is reshuffled in place and the counters go
         on as the trainer's would.
 
@@ -139,10 +147,11 @@ def train_batches(data, state, chunk, plan, work, opt, keys, noise_std, loss_sum
     n = data.order.shape[0] if data.order.shape[0] > 0 else data.Y.shape[0]
     params = read_only(state.theta)
     training = runtime(True)
-    t0, step0, epoch = chunk.t0, chunk.step0, chunk.epoch
-    best, count = epochs.best_loss, epochs.no_improvement
+    at = (chunk.t0, chunk.step0, chunk.epoch)
+    rule = (epochs.best_loss, epochs.no_improvement)
     done = 0
     while True:
+        t0, step0, epoch = at
         for k in range(chunk.count):
             start = (chunk.first + k) * chunk.batch_size
             rows = min(chunk.batch_size, n - start)
@@ -164,14 +173,10 @@ def train_batches(data, state, chunk, plan, work, opt, keys, noise_std, loss_sum
                                                sw_sum, rows)  # fmt: skip
             loss_sum += batch_loss
             penalty += batch_penalty
-        if epochs.losses.shape[0] == 0:
-            return loss_sum, penalty, 0
-        last, best, count = _close_epoch(epochs, done, loss_sum, penalty, n, state.theta,
-                                        data.order, epoch, best, count)  # fmt: skip
-        done += 1
-        if last:
+        stop, done, at, rule = _after_chunk(epochs, done, loss_sum, penalty, n, state.theta,
+                                            data.order, chunk.count, at, rule)  # fmt: skip
+        if stop:
             return loss_sum, penalty, done
-        t0, step0, epoch = t0 + chunk.count, step0 + chunk.count, epoch + 1
         loss_sum = penalty = 0.0
 
 
@@ -183,10 +188,11 @@ def train_encoder_batches(data, state, chunk, plan, work, opt, keys, noise_std, 
     n = data.order.shape[0] if data.order.shape[0] > 0 else data.Y.shape[0]
     params = read_only(state.theta)
     training = runtime(True)
-    t0, step0, epoch = chunk.t0, chunk.step0, chunk.epoch
-    best, count = epochs.best_loss, epochs.no_improvement
+    at = (chunk.t0, chunk.step0, chunk.epoch)
+    rule = (epochs.best_loss, epochs.no_improvement)
     done = 0
     while True:
+        t0, step0, _ = at  # no crops: the epoch is not drawn from
         for k in range(chunk.count):
             start = (chunk.first + k) * chunk.batch_size
             rows = min(chunk.batch_size, n - start)
@@ -208,12 +214,8 @@ def train_encoder_batches(data, state, chunk, plan, work, opt, keys, noise_std, 
                                                sw_sum, rows)  # fmt: skip
             loss_sum += batch_loss
             penalty += batch_penalty
-        if epochs.losses.shape[0] == 0:
-            return loss_sum, penalty, 0
-        last, best, count = _close_epoch(epochs, done, loss_sum, penalty, n, state.theta,
-                                        data.order, epoch, best, count)  # fmt: skip
-        done += 1
-        if last:
+        stop, done, at, rule = _after_chunk(epochs, done, loss_sum, penalty, n, state.theta,
+                                            data.order, chunk.count, at, rule)  # fmt: skip
+        if stop:
             return loss_sum, penalty, done
-        t0, step0, epoch = t0 + chunk.count, step0 + chunk.count, epoch + 1
         loss_sum = penalty = 0.0
