@@ -30,6 +30,10 @@ ONLY_CPU = {
         for name in ("crop_offsets", "centre_offsets", "crop_row")
     },
     "dropout.py": {"PARALLEL_FROM": "the CPU's threshold for parallel masks"},
+    "epoch.py": {
+        "epoch_order": "the order of an epoch's rows, drawn on the host for the GPU (by "
+        "the trainer) and in the CPU's loop of whole epochs"
+    },
     "inputs.py": {
         "input_forward_activate": "the CPU fuses the first activation into the product",
         "input_weight_gradient": "the CPU fuses the first bias gradient into the next "

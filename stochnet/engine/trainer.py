@@ -9,12 +9,10 @@ import numpy as np
 
 from .._runtime.compiling import compile_seconds
 from .._runtime.threads import fitting, kernel_threads, one_blas_thread
-from ..kernels.codes import STREAMS
-from ..kernels.cpu import rng as _rng
+from ..kernels.cpu.epoch import epoch_order
 from ..kernels.shared.records import Chunk, EpochData, Epochs, StreamKeys, TrainingState
 from .arrays import read_only
 
-_SHUFFLE = np.uint64(STREAMS["shuffle"])
 _NO_ROWS = read_only(np.empty(0, dtype=np.int64))
 #: What a call that stays inside one epoch is told of epochs (``records.Epochs``).
 _ONE_CHUNK = Epochs(np.empty(0), _NO_ROWS, False, np.uint64(0), 1.0, 0.0, 0.0, np.inf, 0)
@@ -357,9 +355,10 @@ class Trainer:
     def _epoch_order(self, n_rows, rows):
         if not self.shuffle:
             return np.empty(0, dtype=np.int64) if rows is None else rows
-        order = np.arange(n_rows, dtype=np.int64)
-        _rng.permutation(order, self._keys["shuffle"], _SHUFFLE, np.uint64(self.epoch))
-        return order if rows is None else rows[order]
+        order = np.empty(n_rows, dtype=np.int64)
+        rows = _NO_ROWS if rows is None else read_only(rows)
+        epoch_order(order, rows, self._keys["shuffle"], np.uint64(self.epoch))
+        return order
 
     @contextlib.contextmanager
     def _kernel_arrays(self, X, Y, sw, order):

@@ -85,16 +85,23 @@ def _after_chunk(epochs, done, loss_sum, penalty, n, theta, order, batches, at, 
 
 
 @njit(**JIT)
-def _shuffle(order, epochs, epoch):
-    """``order`` in place for ``epoch``, as ``Trainer._epoch_order`` makes it."""
-    if not epochs.shuffle:
-        return
+def epoch_order(order, rows, key, epoch):
+    """Epoch ``epoch``'s order of the rows, in place: a Philox permutation of
+    ``range(len(order))`` (the shuffle stream, step ``epoch``), through ``rows`` when
+    given. The one definition of an epoch's order: the trainer draws a call's first
+    epoch with it, :func:`train_batches` the epochs after."""
     for i in range(order.shape[0]):
         order[i] = i
-    permutation(order, epochs.shuffle_key, _SHUFFLE, np.uint64(epoch))
-    if epochs.rows.shape[0] > 0:
+    permutation(order, key, _SHUFFLE, epoch)
+    if rows.shape[0] > 0:
         for i in range(order.shape[0]):
-            order[i] = epochs.rows[order[i]]
+            order[i] = rows[order[i]]
+
+
+@njit(**JIT)
+def _shuffle(order, epochs, epoch):
+    if epochs.shuffle:
+        epoch_order(order, epochs.rows, epochs.shuffle_key, np.uint64(epoch))
 
 
 @njit(**JIT)
