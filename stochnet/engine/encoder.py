@@ -250,6 +250,11 @@ class AttentionNetwork(Network):
     def _allocate(self, rows, max_row_nnz):
         return allocate_encoder_workspace(self.plan, rows, self.n_targets, self.dtype)
 
+    def _workspace_layout(self):
+        p = self.plan
+        sizes = (p.length, p.d_in, p.d_model, p.heads, p.d_ff, p.n_layers, p.n_out)
+        return ("encoder", sizes, self.n_targets, self.dtype.str)
+
     def attention_weights(self, X, return_queries_keys=False):
         """Attention probabilities, shape ``(n, n_layers, n_heads, T, T)`` (no dropout);
         with ``return_queries_keys``, also the queries and keys

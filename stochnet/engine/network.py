@@ -17,6 +17,7 @@ from ..kernels.shared.records import CSRMatrix
 from ..random import derive_key
 from .arrays import read_only
 from .plan import allocate_workspace, build_mlp_plan, n_outputs_for
+from .scratch import shared_workspace
 from .trainer import single_pool
 
 
@@ -101,16 +102,22 @@ class Network:
         input, up to ``max_row_nnz`` nonzeros per row).
 
         One per calling thread: threads that predict at once (joblib's threading
-        backend, Dask's threaded scheduler) must not share scratch memory."""
-        backend = self.backend
-        cache_key = (max(int(rows), 1), int(max_row_nnz), backend, threading.get_ident())
+        backend, Dask's threaded scheduler) must not share scratch memory. On the CPU
+        a network takes its first one from the thread's pool of :mod:`.scratch`, shared
+        with the networks of the same layout before and after it."""
+        rows, max_row_nnz, backend = max(int(rows), 1), int(max_row_nnz), self.backend
+        cache_key = (rows, max_row_nnz, backend, threading.get_ident())
         ws = self._workspaces.get(cache_key)
         if ws is None:
             if len(self._workspaces) > 8:
                 self._workspaces.clear()  # threads keep the workspaces they hold
-            ws = self._allocate(*cache_key[:2])
             if backend == "cuda":
-                ws = self.kernels.device_workspace(ws)
+                ws = self.kernels.device_workspace(self._allocate(rows, max_row_nnz))
+            else:
+                ws = shared_workspace(
+                    (self._workspace_layout(), rows, max_row_nnz),
+                    lambda: self._allocate(rows, max_row_nnz),
+                )
             self._workspaces[cache_key] = ws
         return ws
 
@@ -383,3 +390,7 @@ class MLPNetwork(Network):
         return allocate_workspace(
             self.plan, rows, self.n_targets, self.dtype, max_row_nnz=max_row_nnz
         )
+
+    def _workspace_layout(self):
+        # All that _allocate depends on besides the rows and nonzeros.
+        return ("mlp", tuple(self.plan.sizes.tolist()), self.n_targets, self.dtype.str)
