@@ -23,6 +23,7 @@ from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_targ
 from sklearn.utils.validation import column_or_1d
 
 from ..uncertainty import decompose_classification, decompose_multilabel, decompose_regression
+from ._labels import fitted_label_binarizer
 from ._network import NetworkEstimator
 
 
@@ -52,8 +53,7 @@ class ClassificationTarget:
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if (not hasattr(est, "classes_")) or (not params.warm_start and not incremental):
-            est._label_binarizer = LabelBinarizer()
-            est._label_binarizer.fit(y)
+            est._label_binarizer = fitted_label_binarizer(y)
             est.classes_ = est._label_binarizer.classes_
         else:
             classes = unique_labels(y)
