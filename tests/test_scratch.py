@@ -10,6 +10,7 @@ from sklearn.datasets import load_digits
 
 import stochnet as sn
 from stochnet.engine import scratch
+from stochnet.engine.network import Network
 
 X_DIGITS, Y_DIGITS = load_digits(return_X_y=True)
 X_DIGITS = X_DIGITS[:300] / 16.0
@@ -146,3 +147,31 @@ def test_the_pool_keeps_at_most_its_budget(monkeypatch):
     assert kept == [500, 500]  # "first" and "third"
     assert after_huge == kept  # larger than the budget: handed out, never kept
     assert huge[0].shape == (5_000,)
+
+
+@pytest.mark.parametrize("name", ["mlp dropout", "attention"])
+def test_no_compiled_call_reads_what_the_call_before_left(name, monkeypatch):
+    """Whole epochs and chunks reuse one workspace call after call: poisoned before every
+    compiled call, the fit gives the same bits."""
+    X = X_DIGITS[:, :16] if name == "attention" else X_DIGITS
+    fresh, fresh_predictions, fresh_losses = _in_new_thread(
+        lambda: _fit_and_predict(MODELS[name], X, Y_DIGITS)
+    )
+    kernel = Network.train_batches
+    calls = []
+
+    def poisoning(network):
+        train = kernel.fget(network)
+
+        def call(*args):
+            calls.append(_poison_thread_workspaces())
+            return train(*args)
+
+        return call
+
+    monkeypatch.setattr(Network, "train_batches", property(poisoning))
+    model, predictions, losses = _in_new_thread(lambda: _fit_and_predict(MODELS[name], X, Y_DIGITS))
+    assert len(calls) >= 2 and min(calls) > 0
+    assert losses == fresh_losses
+    np.testing.assert_array_equal(model._network.theta, fresh._network.theta)
+    np.testing.assert_array_equal(predictions, fresh_predictions)
