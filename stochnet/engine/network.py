@@ -29,7 +29,8 @@ class Network:
     Subclasses set ``plan``, ``loss``, ``dtype``, ``n_outputs``, the names of their
     kernel module (``_kernel_module``: ``predict_rows``, ``loss_grad_sums``) and epoch
     function (``_epoch_function`` in ``kernels.<backend>.epoch``), and implement
-    ``_allocate`` and ``kernel_input``.
+    ``_allocate``, ``_workspace_layout`` (what the allocation depends on besides the
+    rows: networks with equal layouts share workspaces) and ``kernel_input``.
 
     :attr:`device` says where the kernels run (:meth:`to`); the parameters stay a NumPy
     vector either way: the GPU works on copies made per call (per epoch in training).
