@@ -201,7 +201,7 @@ def test_matmul_rejects_unit_stride_free_views():
         matmul(a, np.ones((3, 2)), np.empty((2, 2)))
 
 
-@pytest.mark.parametrize("shape", [(40, 30, 20), (3000, 64, 30), (30, 64, 3000)])
+@pytest.mark.parametrize("shape", [(40, 30, 20), (200, 64, 64), (3000, 64, 30), (30, 64, 3000)])
 def test_matmul_tiles_give_the_same_bits_for_any_thread_count(shape):
     import numba
 
