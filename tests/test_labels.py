@@ -73,3 +73,11 @@ def test_classifier_refits_learn_the_same_classes():
         assert model.classes_.tolist() == ["no", "yes"]
         assert _state(model._label_binarizer) == _state(LabelBinarizer().fit(y))
     assert models[0]._label_binarizer is not models[1]._label_binarizer
+
+
+def test_large_label_arrays_are_not_remembered(monkeypatch):
+    monkeypatch.setattr(_labels, "MAX_BYTES", 100)
+    y = np.arange(20) % 3  # 160 bytes
+    before = [id(entry) for entry in _labels._recent]
+    assert fitted_label_binarizer(y).classes_.tolist() == [0, 1, 2]
+    assert [id(entry) for entry in _labels._recent] == before

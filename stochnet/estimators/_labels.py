@@ -17,6 +17,9 @@ from sklearn.preprocessing import LabelBinarizer
 
 #: Sets of labels remembered (the most recent first out).
 RECENT = 4
+#: Larger label arrays are not remembered: their fit is long beside the check, and
+#: copies of them would stay in memory.
+MAX_BYTES = 1 << 20
 #: Dtype kinds compared exactly by value: numbers, booleans, fixed-width strings.
 _COMPARABLE_KINDS = "biufUS"
 
@@ -27,7 +30,11 @@ _lock = threading.Lock()
 def fitted_label_binarizer(y):
     """A ``LabelBinarizer`` fitted on the validated labels ``y`` (a new object each
     call, equal to ``LabelBinarizer().fit(y)``)."""
-    if not isinstance(y, np.ndarray) or y.dtype.kind not in _COMPARABLE_KINDS:
+    if (
+        not isinstance(y, np.ndarray)
+        or y.dtype.kind not in _COMPARABLE_KINDS
+        or y.nbytes > MAX_BYTES
+    ):
         return LabelBinarizer().fit(y)
     with _lock:
         entries = tuple(_recent)
