@@ -191,7 +191,8 @@ def train_batches(data, state, chunk, plan, work, opt, keys, noise_std, loss_sum
 def train_encoder_batches(data, state, chunk, plan, work, opt, keys, noise_std, loss_sum,
                           penalty, epochs):  # fmt: skip
     """:func:`train_batches` for an encoder (``data.X`` a ``TokenInput``, ``plan`` an
-    ``EncoderPlan``); the epoch is unused within an epoch (no crops)."""
+    ``EncoderPlan``); no crops, so the epoch only numbers the reshuffles between whole
+    epochs."""
     n = data.order.shape[0] if data.order.shape[0] > 0 else data.Y.shape[0]
     params = read_only(state.theta)
     training = runtime(True)
