@@ -13,7 +13,10 @@ Each rate is the best of ``--repeats`` rounds, the configurations taking turns w
 round (this machine's speed drifts by tens of percent within a minute). The ratios
 divide by the best sequential rate of them all, the bare fits included: a conservative
 baseline, since a study also predicts and scores the test rows; in brackets, by the
-study with ``n_jobs=1`` (the same fits and predictions, one after another).
+study with ``n_jobs=1`` (the same fits and predictions, one after another), and the
+median and range of the ratio to the best sequential rate of the same round (less
+favourable than the best of each: a moment's neighbour costs a round on two cores
+more than a round on one).
 
 The same machinery serves the other many-fit tools, measured after the study: a
 16-member ``EnsembleClassifier`` (``n_jobs=1`` and ``2``) and a ``GridSearchCV`` over
@@ -22,6 +25,7 @@ The same machinery serves the other many-fit tools, measured after the study: a
 
 import argparse
 import contextlib
+import statistics
 import sys
 import time
 import warnings
@@ -131,13 +135,12 @@ def main():
     stochnet_fit(0, epochs, X, y)  # kernels loaded, as in any session after the first fit
 
     runs = configurations(n, epochs)
-    rates = {name: 0.0 for name in runs}
+    rounds = []
     for _ in range(args.repeats):
-        for name, (call, fits) in runs.items():
-            rates[name] = max(rates[name], rate(call, fits))
+        rounds.append({name: rate(call, fits) for name, (call, fits) in runs.items()})
     get_reusable_executor().shutdown(wait=True)
-    sequential = [v for k, v in rates.items() if "n_jobs=1" in k or "bare" in k]
-    best_sequential = max(sequential)
+    rates = {name: max(r[name] for r in rounds) for name in runs}
+    best_sequential = max(v for k, v in rates.items() if _sequential(k))
     same_study = max(v for k, v in rates.items() if k.startswith("stochnet study, n_jobs=1"))
     best_sklearn = max(v for k, v in rates.items() if k.startswith("scikit-learn"))
     print(
@@ -147,9 +150,12 @@ def main():
     for name, value in rates.items():
         extra = ""
         if name.startswith("stochnet study") and "n_jobs=1" not in name:
+            within = [r[name] / max(v for k, v in r.items() if _sequential(k)) for r in rounds]
             extra = (
                 f"  {value / best_sequential:.2f}x the best sequential "
-                f"({value / same_study:.2f}x the study one fit after another), "
+                f"({value / same_study:.2f}x the study one fit after another; "
+                f"within a round: median {statistics.median(within):.2f}x, "
+                f"{min(within):.2f}-{max(within):.2f}), "
                 f"{value / best_sklearn:.2f}x scikit-learn's best"
             )
         print(f"  {name:<48} {value:6.1f} fits/s{extra}")
@@ -157,6 +163,10 @@ def main():
     single = bare / rates["scikit-learn, one after another"]
     print(f"  single-fit ratio (stochnet / scikit-learn, one after another): {single:.2f}x")
     many_fit_tools(X, y, epochs, args.repeats)
+
+
+def _sequential(name):
+    return "n_jobs=1" in name or "bare" in name
 
 
 def many_fit_tools(X, y, epochs, repeats):
