@@ -186,7 +186,7 @@ def _is_plain_training_data(est, X, y, reset):
         X.shape[1] != getattr(est, "n_features_in_", None) or hasattr(est, "feature_names_in_")
     ):
         return False
-    return _is_finite(X) and (y.dtype.kind != "f" or _is_finite(y))
+    return _is_finite(X, parallel=True) and (y.dtype.kind != "f" or _is_finite(y))
 
 
 def _learn_features(est, X, reset):
@@ -209,11 +209,13 @@ def _is_float_rows(X):
     )
 
 
-def _is_finite(values):
+def _is_finite(values, parallel=False):
     """True when ``values`` hold no NaN or infinity; False may also mean a sum that
-    overflowed (the full validation then looks value by value)."""
+    overflowed (the full validation then looks value by value). ``parallel``: a large
+    C-contiguous array is checked by the parallel kernel (as a fit does)."""
     if (
-        values.size >= PARALLEL_CHECK_SIZE
+        parallel
+        and values.size >= PARALLEL_CHECK_SIZE
         and values.dtype in (np.float32, np.float64)
         and values.flags.c_contiguous
     ):
