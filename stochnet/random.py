@@ -13,6 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from ._runtime.device import kernel_module, resolve_device
+from ._runtime.threads import calling_threads
 from ._validation import check_float_dtype, check_shape, check_step
 from .kernels.codes import STREAMS as _STREAMS
 
@@ -224,7 +225,7 @@ def uniform(shape, seed, stream=0, step=0, dtype=np.float64, device="cpu"):
     dtype = check_float_dtype(dtype)
     kernels = kernel_module("rng", resolve_device(device))
     out = np.empty(int(np.prod(shape)), dtype=dtype)
-    kernels.fill_uniform(out, derive_key(seed), stream_id(stream), check_step(step), 0)
+    _fill(kernels.fill_uniform, out, derive_key(seed), stream_id(stream), check_step(step), 0)
     return out.reshape(shape)
 
 
@@ -248,7 +249,7 @@ def normal(shape, seed, stream=0, step=0, dtype=np.float64, device="cpu"):
     dtype = check_float_dtype(dtype)
     kernels = kernel_module("rng", resolve_device(device))
     out = np.empty(int(np.prod(shape)), dtype=dtype)
-    kernels.fill_normal(out, derive_key(seed), stream_id(stream), check_step(step), 0)
+    _fill(kernels.fill_normal, out, derive_key(seed), stream_id(stream), check_step(step), 0)
     return out.reshape(shape)
 
 
@@ -295,10 +296,17 @@ def dropout_mask(shape, rate, seed, step=0, stream="dropout", device="cpu"):
     shape = check_shape(shape)
     kernels = kernel_module("rng", resolve_device(device))
     out = np.empty(int(np.prod(shape)), dtype=np.bool_)
-    kernels.fill_keep_mask(
-        out, keep_threshold(rate), derive_key(seed), stream_id(stream), check_step(step), 0
-    )
+    key, threshold = derive_key(seed), keep_threshold(rate)
+    _fill(kernels.fill_keep_mask, out, threshold, key, stream_id(stream), check_step(step), 0)
     return out.reshape(shape)
+
+
+def _fill(kernel, *args):
+    """``kernel(*args)`` on the calling thread's share of the kernel threads (draws from
+    fits side by side must not start parallel regions together, see
+    ``_runtime.threads.calling_threads``)."""
+    with calling_threads():
+        kernel(*args)
 
 
 def permutation(n, seed, stream=0, step=0, device="cpu"):

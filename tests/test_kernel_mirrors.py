@@ -43,6 +43,7 @@ ONLY_CPU = {
         name: "the CPU's vector blocking" for name in ("BLOCK", "LANES", "PARALLEL_BLOCKS")
     },
     "prune.py": {"PARALLEL_FROM": "the CPU's threshold for a parallel mask pass"},
+    "rng.py": {"PARALLEL_FROM": "the CPU's threshold for parallel draws"},
 }
 ONLY_CUDA = {
     "batch.py": {

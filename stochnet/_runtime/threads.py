@@ -223,13 +223,41 @@ def _governor():
     return governor
 
 
+@functools.cache
+def one_region_at_a_time():
+    """Whether Numba's threading layer aborts the process when two Python threads are
+    in parallel regions at once: its ``workqueue`` layer (OpenMP and TBB run them side
+    by side). It is the layer where neither is installed, and the one chosen by
+    ``NUMBA_THREADING_LAYER=workqueue``."""
+    numba.get_num_threads()  # starts the pool, which settles the layer
+    return numba.threading_layer() == "workqueue"
+
+
+#: Under the workqueue layer, the Python thread whose kernels may run on more than one
+#: thread (reentrant: a prediction inside that thread's fit keeps it).
+_region = threading.RLock()
+
+
+def _claim_region(count):
+    """``(count, held)``: the thread count the calling thread may use and whether it
+    took the region for it. Under the workqueue layer only the region's holder runs on
+    more than one thread; another thread runs on one instead of waiting (every kernel
+    takes its serial path then, which starts no parallel region and gives the same
+    bits)."""
+    if count > 1 and one_region_at_a_time():
+        if _region.acquire(blocking=False):
+            return count, True
+        return 1, False
+    return count, False
+
+
 class KernelThreads:
     """The thread count of a run of kernel calls (see :func:`kernel_threads`)."""
 
     def __init__(self, wanted):
         self.wanted = wanted
         self.governor = _governor()
-        self.count = self.governor.threads(wanted)
+        self.count, self.region = _claim_region(self.governor.threads(wanted))
 
     def checkpoint(self):
         """Between two kernel calls: take the last one's measure and maybe switch
@@ -239,6 +267,8 @@ class KernelThreads:
             return False
         self.governor.finish(self.count)
         count = self.governor.threads(self.wanted)
+        if count > 1 and not self.region:
+            count, self.region = _claim_region(count)
         more = count > self.count
         if count != self.count:
             numba.set_num_threads(count)
@@ -246,25 +276,55 @@ class KernelThreads:
         self.governor.start()
         return more
 
+    def release(self):
+        """Give the region back (workqueue only), at the end of the run."""
+        if self.region:
+            self.region = False
+            _region.release()
+
 
 @contextlib.contextmanager
 def kernel_threads():
     """Run the enclosed kernels on :func:`get_num_threads` threads, or on one while the
-    machine is oversubscribed; yields a :class:`KernelThreads`."""
+    machine is oversubscribed (or, under Numba's workqueue layer, while another Python
+    thread runs kernels on several); yields a :class:`KernelThreads`."""
     previous = numba.get_num_threads()
     pool = KernelThreads(get_num_threads())
-    if pool.count != previous:
-        numba.set_num_threads(pool.count)
-    measure = pool.wanted > 1
-    if measure:
-        pool.governor.start()
     try:
-        yield pool
-    finally:
+        if pool.count != previous:
+            numba.set_num_threads(pool.count)
+        measure = pool.wanted > 1
         if measure:
-            pool.governor.finish(pool.count)
-        if numba.get_num_threads() != previous:
-            numba.set_num_threads(previous)
+            pool.governor.start()
+        try:
+            yield pool
+        finally:
+            if measure:
+                pool.governor.finish(pool.count)
+            if numba.get_num_threads() != previous:
+                numba.set_num_threads(previous)
+    finally:
+        pool.release()
+
+
+@contextlib.contextmanager
+def calling_threads():
+    """Run the enclosed kernel calls on :func:`get_num_threads` threads of the calling
+    thread (its share beside other fits), claiming the region where the threading layer
+    needs it (see :func:`kernel_threads`, which also measures the machine)."""
+    previous = numba.get_num_threads()
+    count, held = _claim_region(get_num_threads())
+    try:
+        if count != previous:
+            numba.set_num_threads(count)
+        try:
+            yield count
+        finally:
+            if count != previous:
+                numba.set_num_threads(previous)
+    finally:
+        if held:
+            _region.release()
 
 
 class NumbaController(LibController):

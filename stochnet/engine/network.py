@@ -9,6 +9,7 @@ import scipy.sparse
 
 from .._config import PREDICT_CHUNK_ROWS
 from .._runtime.device import cuda_available, kernel_module, resolve_device
+from .._runtime.threads import calling_threads, one_region_at_a_time
 from .._validation import is_int
 from ..init import initialize_layer
 from ..kernels.codes import ACTIVATIONS, LOSSES, NO_CROP, STREAMS
@@ -146,10 +147,14 @@ class Network:
     def _thread_pools(self, n_rows):
         """The BLAS at one thread while a call on ``n_rows`` rows may split a matrix
         product over Numba's threads (``kernels.cpu.blas``). Smaller calls keep the
-        thread pools as they are: switching costs ~15 µs, nearly a one-row prediction."""
-        if n_rows * self.macs_per_sample < 2 * MIN_TILE_MACS:
-            return contextlib.nullcontext()
-        return single_pool()
+        thread pools as they are (switching costs ~15 µs, nearly a one-row prediction)
+        but under Numba's workqueue layer, where they take the calling thread's share
+        (see ``_runtime.threads.calling_threads``)."""
+        if n_rows * self.macs_per_sample >= 2 * MIN_TILE_MACS:
+            return single_pool()
+        if one_region_at_a_time():
+            return calling_threads()
+        return contextlib.nullcontext()
 
     def predict(self, X, dropout=False, key=0, step=0, stream="dropout"):
         """Outputs after the output activation for each row of ``X``.

@@ -3,7 +3,9 @@
 Element ``i`` of an output drawn at ``offset`` uses counter index ``offset + i`` (see
 ``kernels.shared.philox_source``), so every value is a pure function of
 ``(key, stream, step, index)``: the result does not depend on the number of threads.
-Parallel loops run over blocks of four counter indices and never share state.
+Parallel loops run over blocks of four counter indices and never share state; arrays
+under ``PARALLEL_FROM`` values, or drawn with one kernel thread, are filled by the same
+blocks in a plain loop (no parallel region: see ``threads``).
 """
 
 import numpy as np
@@ -18,6 +20,11 @@ from ..shared.philox_source import (
     unit_float32,
     unit_float64,
 )
+from .threads import in_parallel
+
+#: Arrays from this size on are drawn by all threads (below, a parallel launch costs
+#: more than it saves). Counter-based draws make both paths give the same values.
+PARALLEL_FROM = 1 << 16
 
 
 def _unit_for(out, word):
@@ -42,44 +49,86 @@ def _block_range(offset, n):
     return first, last - first + 1
 
 
+@njit(inline="always", **JIT)
+def _uniform_block(out, key, stream, step, offset, block):
+    words = block_bits(key, stream, step, np.uint64(block))
+    for lane in range(4):
+        i = block * 4 + lane - offset
+        if 0 <= i < out.shape[0]:
+            out[i] = _unit_for(out, words[lane])
+
+
+@njit(inline="always", **JIT)
+def _normal_block(out, key, stream, step, offset, block):
+    n = out.shape[0]
+    z0, z1, z2, z3 = normal_block(key, stream, step, np.uint64(block))
+    base = block * 4 - offset
+    if 0 <= base < n:
+        out[base] = z0
+    if 0 <= base + 1 < n:
+        out[base + 1] = z1
+    if 0 <= base + 2 < n:
+        out[base + 2] = z2
+    if 0 <= base + 3 < n:
+        out[base + 3] = z3
+
+
+@njit(inline="always", **JIT)
+def _keep_block(out, threshold, key, stream, step, offset, block):
+    words = block_bits(key, stream, step, np.uint64(block))
+    for lane in range(4):
+        i = block * 4 + lane - offset
+        if 0 <= i < out.shape[0]:
+            out[i] = words[lane] >= threshold
+
+
 @njit(parallel=True, **JIT)
+def _uniform_parallel(out, key, stream, step, offset, first, n_blocks):
+    for b in prange(n_blocks):
+        _uniform_block(out, key, stream, step, offset, first + b)
+
+
+@njit(parallel=True, **JIT)
+def _normal_parallel(out, key, stream, step, offset, first, n_blocks):
+    for b in prange(n_blocks):
+        _normal_block(out, key, stream, step, offset, first + b)
+
+
+@njit(parallel=True, **JIT)
+def _keep_parallel(out, threshold, key, stream, step, offset, first, n_blocks):
+    for b in prange(n_blocks):
+        _keep_block(out, threshold, key, stream, step, offset, first + b)
+
+
+@njit(**JIT)
 def fill_uniform(out, key, stream, step, offset):
     """Fill the 1-D float array ``out`` with U(0, 1) draws at ``offset``."""
     n = out.shape[0]
     if n == 0:
         return
     first, n_blocks = _block_range(offset, n)
-    for b in prange(n_blocks):
-        block = first + b
-        words = block_bits(key, stream, step, np.uint64(block))
-        for lane in range(4):
-            i = block * 4 + lane - offset
-            if 0 <= i < n:
-                out[i] = _unit_for(out, words[lane])
+    if in_parallel(n, PARALLEL_FROM):
+        _uniform_parallel(out, key, stream, step, offset, first, n_blocks)
+    else:
+        for b in range(n_blocks):
+            _uniform_block(out, key, stream, step, offset, first + b)
 
 
-@njit(parallel=True, **JIT)
+@njit(**JIT)
 def fill_normal(out, key, stream, step, offset):
     """Fill ``out`` with N(0, 1) draws (Box-Muller on lanes (0, 1) and (2, 3))."""
     n = out.shape[0]
     if n == 0:
         return
     first, n_blocks = _block_range(offset, n)
-    for b in prange(n_blocks):
-        block = first + b
-        z0, z1, z2, z3 = normal_block(key, stream, step, np.uint64(block))
-        base = block * 4 - offset
-        if 0 <= base < n:
-            out[base] = z0
-        if 0 <= base + 1 < n:
-            out[base + 1] = z1
-        if 0 <= base + 2 < n:
-            out[base + 2] = z2
-        if 0 <= base + 3 < n:
-            out[base + 3] = z3
+    if in_parallel(n, PARALLEL_FROM):
+        _normal_parallel(out, key, stream, step, offset, first, n_blocks)
+    else:
+        for b in range(n_blocks):
+            _normal_block(out, key, stream, step, offset, first + b)
 
 
-@njit(parallel=True, **JIT)
+@njit(**JIT)
 def fill_keep_mask(out, threshold, key, stream, step, offset):
     """Bernoulli keep-mask: ``out[i] = word >= threshold`` with ``threshold = p * 2**32``.
 
@@ -89,13 +138,11 @@ def fill_keep_mask(out, threshold, key, stream, step, offset):
     if n == 0:
         return
     first, n_blocks = _block_range(offset, n)
-    for b in prange(n_blocks):
-        block = first + b
-        words = block_bits(key, stream, step, np.uint64(block))
-        for lane in range(4):
-            i = block * 4 + lane - offset
-            if 0 <= i < n:
-                out[i] = words[lane] >= threshold
+    if in_parallel(n, PARALLEL_FROM):
+        _keep_parallel(out, threshold, key, stream, step, offset, first, n_blocks)
+    else:
+        for b in range(n_blocks):
+            _keep_block(out, threshold, key, stream, step, offset, first + b)
 
 
 @njit(**JIT)
