@@ -13,7 +13,6 @@ from collections.abc import Mapping
 import numpy as np
 
 from ._runtime.device import kernel_module, resolve_device
-from ._runtime.threads import calling_threads
 from ._validation import check_float_dtype, check_shape, check_step
 from .kernels.codes import STREAMS as _STREAMS
 
@@ -305,6 +304,8 @@ def _fill(kernel, *args):
     """``kernel(*args)`` on the calling thread's share of the kernel threads (draws from
     fits side by side must not start parallel regions together, see
     ``_runtime.threads.calling_threads``)."""
+    from ._runtime.threads import calling_threads  # imports Numba: not at stochnet's import
+
     with calling_threads():
         kernel(*args)
 
