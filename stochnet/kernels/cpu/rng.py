@@ -16,7 +16,7 @@ from ..._config import JIT
 from ..shared.philox_source import (
     SHIFT32,
     block_bits,
-    normal_block,
+    store_normal_block,
     unit_float32,
     unit_float64,
 )
@@ -59,21 +59,6 @@ def _uniform_block(out, key, stream, step, offset, block):
 
 
 @njit(inline="always", **JIT)
-def _normal_block(out, key, stream, step, offset, block):
-    n = out.shape[0]
-    z0, z1, z2, z3 = normal_block(key, stream, step, np.uint64(block))
-    base = block * 4 - offset
-    if 0 <= base < n:
-        out[base] = z0
-    if 0 <= base + 1 < n:
-        out[base + 1] = z1
-    if 0 <= base + 2 < n:
-        out[base + 2] = z2
-    if 0 <= base + 3 < n:
-        out[base + 3] = z3
-
-
-@njit(inline="always", **JIT)
 def _keep_block(out, threshold, key, stream, step, offset, block):
     words = block_bits(key, stream, step, np.uint64(block))
     for lane in range(4):
@@ -91,7 +76,7 @@ def _uniform_parallel(out, key, stream, step, offset, first, n_blocks):
 @njit(parallel=True, **JIT)
 def _normal_parallel(out, key, stream, step, offset, first, n_blocks):
     for b in prange(n_blocks):
-        _normal_block(out, key, stream, step, offset, first + b)
+        store_normal_block(out, key, stream, step, offset, first + b)
 
 
 @njit(parallel=True, **JIT)
@@ -125,7 +110,7 @@ def fill_normal(out, key, stream, step, offset):
         _normal_parallel(out, key, stream, step, offset, first, n_blocks)
     else:
         for b in range(n_blocks):
-            _normal_block(out, key, stream, step, offset, first + b)
+            store_normal_block(out, key, stream, step, offset, first + b)
 
 
 @njit(**JIT)

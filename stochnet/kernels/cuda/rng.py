@@ -3,7 +3,13 @@
 import numpy as np
 from numba import cuda
 
-from ..shared.philox_source import SHIFT32, block_bits, normal_block, unit_float32, unit_float64
+from ..shared.philox_source import (
+    SHIFT32,
+    block_bits,
+    store_normal_block,
+    unit_float32,
+    unit_float64,
+)
 from .launch import Transfer, cuda_kernel, grid
 
 
@@ -27,17 +33,7 @@ def _fill_normal(out, key, stream, step, offset):
     first = offset // 4
     n_blocks = (offset + n - 1) // 4 - first + 1
     for b in range(cuda.grid(1), n_blocks, cuda.gridsize(1)):
-        block = first + b
-        z0, z1, z2, z3 = normal_block(key, stream, step, np.uint64(block))
-        base = block * 4 - offset
-        if 0 <= base < n:
-            out[base] = z0
-        if 0 <= base + 1 < n:
-            out[base + 1] = z1
-        if 0 <= base + 2 < n:
-            out[base + 2] = z2
-        if 0 <= base + 3 < n:
-            out[base + 3] = z3
+        store_normal_block(out, key, stream, step, offset, first + b)
 
 
 @cuda_kernel

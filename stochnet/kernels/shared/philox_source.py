@@ -267,3 +267,20 @@ def normal_block(key, stream, step, block):
     z0, z1 = box_muller(w0, w1)
     z2, z3 = box_muller(w2, w3)
     return z0, z1, z2, z3
+
+
+@register_jitable
+def store_normal_block(out, key, stream, step, offset, block):
+    """Write the normals of counter block ``block`` into the elements of the 1-D ``out``
+    it covers (``out[i]`` holds counter index ``offset + i``)."""
+    n = out.shape[0]
+    z0, z1, z2, z3 = normal_block(key, stream, step, np.uint64(block))
+    base = block * 4 - offset
+    if 0 <= base < n:
+        out[base] = z0
+    if 0 <= base + 1 < n:
+        out[base + 1] = z1
+    if 0 <= base + 2 < n:
+        out[base + 2] = z2
+    if 0 <= base + 3 < n:
+        out[base + 3] = z3
