@@ -284,25 +284,35 @@ class KernelThreads:
 
 
 @contextlib.contextmanager
+def _numba_threads(count):
+    """Numba's thread count of the calling thread at ``count`` for the block, then back
+    to what it was (the block may change it meanwhile)."""
+    previous = numba.get_num_threads()
+    if count != previous:
+        numba.set_num_threads(count)
+    try:
+        yield
+    finally:
+        if numba.get_num_threads() != previous:
+            numba.set_num_threads(previous)
+
+
+@contextlib.contextmanager
 def kernel_threads():
     """Run the enclosed kernels on :func:`get_num_threads` threads, or on one while the
     machine is oversubscribed (or, under Numba's workqueue layer, while another Python
     thread runs kernels on several); yields a :class:`KernelThreads`."""
-    previous = numba.get_num_threads()
     pool = KernelThreads(get_num_threads())
     try:
-        if pool.count != previous:
-            numba.set_num_threads(pool.count)
-        measure = pool.wanted > 1
-        if measure:
-            pool.governor.start()
-        try:
-            yield pool
-        finally:
+        with _numba_threads(pool.count):
+            measure = pool.wanted > 1
             if measure:
-                pool.governor.finish(pool.count)
-            if numba.get_num_threads() != previous:
-                numba.set_num_threads(previous)
+                pool.governor.start()
+            try:
+                yield pool
+            finally:
+                if measure:
+                    pool.governor.finish(pool.count)
     finally:
         pool.release()
 
@@ -312,16 +322,10 @@ def calling_threads():
     """Run the enclosed kernel calls on :func:`get_num_threads` threads of the calling
     thread (its share beside other fits), claiming the region where the threading layer
     needs it (see :func:`kernel_threads`, which also measures the machine)."""
-    previous = numba.get_num_threads()
     count, held = _claim_region(get_num_threads())
     try:
-        if count != previous:
-            numba.set_num_threads(count)
-        try:
+        with _numba_threads(count):
             yield count
-        finally:
-            if count != previous:
-                numba.set_num_threads(previous)
     finally:
         if held:
             _region.release()

@@ -53,12 +53,7 @@ class RowInput:
         if _is_plain_training_data(est, X, y, reset):
             _learn_features(est, X, reset)
             return X, y
-        large = (
-            isinstance(X, np.ndarray)
-            and X.dtype in (np.float32, np.float64)
-            and X.flags.c_contiguous
-            and X.size >= PARALLEL_CHECK_SIZE
-        )
+        large = _checked_in_parallel(X)
         X, y = validate_data(
             est,
             X,
@@ -213,17 +208,23 @@ def _is_finite(values, parallel=False):
     """True when ``values`` hold no NaN or infinity; False may also mean a sum that
     overflowed (the full validation then looks value by value). ``parallel``: a large
     C-contiguous array is checked by the parallel kernel (as a fit does)."""
-    if (
-        parallel
-        and values.size >= PARALLEL_CHECK_SIZE
-        and values.dtype in (np.float32, np.float64)
-        and values.flags.c_contiguous
-    ):
+    if parallel and _checked_in_parallel(values):
         from ..engine.checks import has_nonfinite
 
         return not has_nonfinite(values)
     with np.errstate(over="ignore"):
         return bool(np.isfinite(values.sum()))
+
+
+def _checked_in_parallel(values):
+    """Whether ``values`` is a float array large and contiguous enough for the parallel
+    NaN and infinity check."""
+    return (
+        isinstance(values, np.ndarray)
+        and values.dtype in (np.float32, np.float64)
+        and values.flags.c_contiguous
+        and values.size >= PARALLEL_CHECK_SIZE
+    )
 
 
 def _flatten_images(X, images):
