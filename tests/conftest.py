@@ -1,11 +1,13 @@
 import contextlib
 import hashlib
 import os
+import threading
 import time
 
 import numba
 import numpy as np
 import pytest
+import threadpoolctl
 from hypothesis import settings
 
 from .background import BackgroundChecks
@@ -158,3 +160,31 @@ def pytest_unconfigure(config):
 def background(request):
     """The session's :class:`~tests.background.BackgroundChecks`."""
     return request.config.stash[_CHECKS]
+
+
+def in_thread(function):
+    """``function()`` run in a new Python thread."""
+    out = []
+    worker = threading.Thread(target=lambda: out.append(function()))
+    worker.start()
+    worker.join()
+    return out[0]
+
+
+@pytest.fixture
+def main_thread_controls_the_blas():
+    """threadpoolctl (from 3.8) lets only the first thread that sets a process-wide
+    OpenBLAS count set it again: make that the main thread, as any earlier
+    ``pool.set_num_threads`` there does, and release it afterwards."""
+    import stochnet.kernels.cpu  # noqa: F401  (the BLAS is loaded)
+    from stochnet._runtime.threads import _blas_pools
+
+    pools = _blas_pools()
+    if not pools or max(pool.num_threads for pool in pools) < 2:
+        pytest.skip("needs a BLAS with more than one thread")
+    for pool in pools:
+        pool.set_num_threads(pool.num_threads)
+    yield pools
+    clear = getattr(threadpoolctl.OpenBLASController, "clear_controlling_thread", None)
+    if clear is not None:
+        clear(force=True)

@@ -12,7 +12,7 @@ from sklearn.datasets import load_digits
 import stochnet as sn
 
 from .background import Command
-from .conftest import numba_threads
+from .conftest import in_thread, numba_threads
 
 #: A seeded float32 digits fit whose parameters go to ``argv[1]``.
 SEEDED_FIT = textwrap.dedent(
@@ -105,3 +105,24 @@ def test_compiled_and_cached_kernels_give_the_same_model(background):
     assert [run.returncode for run in finished.runs] == [0, 0], finished.run.stderr[-3000:]
     compiled = np.load(finished.folder / "compiled.npy")
     np.testing.assert_array_equal(compiled, np.load(finished.folder / "cached.npy"))
+
+
+def test_a_model_gives_the_same_bits_in_any_python_thread(main_thread_controls_the_blas):
+    """Fits and predictions in another Python thread (a study's, a grid search's, a
+    web server's) give the main thread's bits: the BLAS is at one thread there too.
+    These products are large enough for a threaded BLAS to sum them its own way."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 256))
+    y = X[:, 0] + rng.normal(scale=0.1, size=400)
+
+    def fit_and_predict():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = sn.MLPRegressor(hidden_layer_sizes=(300,), max_iter=2, random_state=0).fit(X, y)
+        return model.parameters_.copy(), model.predict(X[:100]), model
+
+    parameters, predictions, model = fit_and_predict()
+    other = in_thread(fit_and_predict)
+    np.testing.assert_array_equal(other[0], parameters)
+    np.testing.assert_array_equal(other[1], predictions)
+    np.testing.assert_array_equal(in_thread(lambda: model.predict(X[:100])), predictions)

@@ -13,6 +13,8 @@ from threadpoolctl import threadpool_info, threadpool_limits
 import stochnet as sn
 from stochnet._runtime import threads as _threads
 
+from .conftest import in_thread
+
 
 @pytest.fixture
 def kernel_thread_counts(monkeypatch):
@@ -234,3 +236,15 @@ def test_the_governor_opens_its_schedstat_file_once(tmp_path, monkeypatch):
     stat.waited(0.5)
     assert governor._wait_ns() == first + 500_000_000
     assert len(opened) == 1
+
+
+def test_any_thread_can_hold_the_blas_at_one_thread(main_thread_controls_the_blas):
+    pools = main_thread_controls_the_blas
+    before = [pool.num_threads for pool in pools]
+
+    def held():
+        with _threads.one_blas_thread():
+            return [pool.num_threads for pool in pools]
+
+    assert in_thread(held) == [1] * len(pools)
+    assert [pool.num_threads for pool in pools] == before

@@ -385,6 +385,36 @@ _blas_lock = threading.Lock()
 _blas_holders = 0
 _blas_saved = []
 
+_OPENBLAS_AFFIXES = [(p, s) for p in ("", "scipy_") for s in ("", "64_", "_64")]
+
+
+@functools.cache
+def _process_wide_setter(pool):
+    """OpenBLAS's own ``openblas_set_num_threads`` for a pool whose count is process-wide
+    (not OpenMP-threaded), else ``None``.
+
+    threadpoolctl (from 3.8) lets only the first Python thread that set such a pool's
+    count change it again, and silently ignores every other thread: once the main thread
+    had limited the BLAS, a fit in any other thread ran with the BLAS threaded. The
+    count is the process's either way, and :func:`one_blas_thread` already serialises
+    who changes it, so stochnet calls the library itself.
+    """
+    if pool.internal_api != "openblas" or getattr(pool, "threading_layer", None) == "openmp":
+        return None
+    for prefix, suffix in _OPENBLAS_AFFIXES:
+        setter = getattr(pool.dynlib, f"{prefix}openblas_set_num_threads{suffix}", None)
+        if setter is not None:
+            return setter
+    return None
+
+
+def _set_blas_threads(pool, count):
+    setter = _process_wide_setter(pool)
+    if setter is None:
+        pool.set_num_threads(count)
+    else:
+        setter(count)
+
 
 @contextlib.contextmanager
 def one_blas_thread():
@@ -398,7 +428,7 @@ def one_blas_thread():
             _blas_saved = [(pool, pool.num_threads) for pool in _blas_pools()]
             for pool, threads in _blas_saved:
                 if threads != 1:
-                    pool.set_num_threads(1)
+                    _set_blas_threads(pool, 1)
         _blas_holders += 1
     try:
         yield
@@ -408,7 +438,7 @@ def one_blas_thread():
             if _blas_holders == 0:
                 for pool, threads in _blas_saved:
                     if threads != 1:
-                        pool.set_num_threads(threads)
+                        _set_blas_threads(pool, threads)
 
 
 _registered = False
