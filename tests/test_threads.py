@@ -248,3 +248,17 @@ def test_any_thread_can_hold_the_blas_at_one_thread(main_thread_controls_the_bla
 
     assert in_thread(held) == [1] * len(pools)
     assert [pool.num_threads for pool in pools] == before
+
+
+def test_only_a_process_wide_openblas_is_set_through_the_library():
+    """An OpenMP-threaded OpenBLAS (per-thread counts) and other BLAS libraries keep
+    threadpoolctl's own setter."""
+
+    class Pool:
+        def __init__(self, internal_api, threading_layer):
+            self.internal_api, self.threading_layer = internal_api, threading_layer
+            self.dynlib = type("Library", (), {"openblas_set_num_threads": print})
+
+    assert _threads._process_wide_setter(Pool("openblas", "pthreads")) is print
+    assert _threads._process_wide_setter(Pool("openblas", "openmp")) is None
+    assert _threads._process_wide_setter(Pool("mkl", "intel")) is None
