@@ -107,18 +107,29 @@ def test_compiled_and_cached_kernels_give_the_same_model(background):
     np.testing.assert_array_equal(compiled, np.load(finished.folder / "cached.npy"))
 
 
-def test_a_model_gives_the_same_bits_in_any_python_thread(main_thread_controls_the_blas):
+@pytest.mark.parametrize(
+    "make, n_features",
+    [
+        (lambda: sn.MLPRegressor(hidden_layer_sizes=(300,), max_iter=2, random_state=0), 256),
+        (lambda: sn.AttentionRegressor(d_model=64, n_heads=4, d_ff=256, max_iter=1,
+                                       random_state=0), 32),
+    ],
+    ids=["mlp", "attention"],
+)  # fmt: skip
+def test_a_model_gives_the_same_bits_in_any_python_thread(
+    main_thread_controls_the_blas, make, n_features
+):
     """Fits and predictions in another Python thread (a study's, a grid search's, a
     web server's) give the main thread's bits: the BLAS is at one thread there too.
-    These products are large enough for a threaded BLAS to sum them its own way."""
+    The MLP's products are large enough for a threaded BLAS to sum them its own way."""
     rng = np.random.default_rng(0)
-    X = rng.normal(size=(400, 256))
+    X = rng.normal(size=(400, n_features))
     y = X[:, 0] + rng.normal(scale=0.1, size=400)
 
     def fit_and_predict():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model = sn.MLPRegressor(hidden_layer_sizes=(300,), max_iter=2, random_state=0).fit(X, y)
+            model = make().fit(X, y)
         return model.parameters_.copy(), model.predict(X[:100]), model
 
     parameters, predictions, model = fit_and_predict()
