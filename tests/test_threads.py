@@ -4,6 +4,7 @@ import math
 import os
 import subprocess
 import sys
+import threading
 
 import numba
 import numpy as np
@@ -262,3 +263,33 @@ def test_only_a_process_wide_openblas_is_set_through_the_library():
     assert _threads._process_wide_setter(Pool("openblas", "pthreads")) is print
     assert _threads._process_wide_setter(Pool("openblas", "openmp")) is None
     assert _threads._process_wide_setter(Pool("mkl", "intel")) is None
+
+
+def test_the_last_holder_restores_the_blas_from_any_thread(main_thread_controls_the_blas):
+    """Two threads hold the BLAS at one thread, the first leaves first: the second, the
+    last out, restores the count (threadpoolctl would ignore it)."""
+    pools = main_thread_controls_the_blas
+    before = [pool.num_threads for pool in pools]
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def first():
+        with _threads.one_blas_thread():
+            first_in.set()
+            second_in.wait(10)
+        first_out.set()
+
+    def second():
+        first_in.wait(10)
+        with _threads.one_blas_thread():
+            second_in.set()
+            first_out.wait(10)
+            seen["inside"] = [pool.num_threads for pool in pools]
+
+    workers = [threading.Thread(target=first), threading.Thread(target=second)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert seen["inside"] == [1] * len(pools)
+    assert [pool.num_threads for pool in pools] == before
