@@ -293,3 +293,25 @@ def test_the_last_holder_restores_the_blas_from_any_thread(main_thread_controls_
         worker.join()
     assert seen["inside"] == [1] * len(pools)
     assert [pool.num_threads for pool in pools] == before
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="reads /proc/self/maps")
+def test_every_openblas_in_a_fitting_process_is_one_stochnet_limits():
+    """The kernels call SciPy's BLAS (Numba's ``np.dot`` does too), NumPy has its own: a
+    fresh process that fitted a model has every OpenBLAS it loaded among the pools
+    stochnet holds at one thread (threadpoolctl < 3.5 found neither)."""
+    script = (
+        "import os, numpy as np, stochnet as sn\n"
+        "from stochnet._runtime.threads import _blas_pools\n"
+        "X = np.random.default_rng(0).normal(size=(64, 5))\n"
+        "sn.MLPClassifier((8,), max_iter=2).fit(X, X[:, 0] > 0)\n"
+        "loaded = {line.split()[-1] for line in open('/proc/self/maps')\n"
+        "          if 'openblas' in line.rsplit('/', 1)[-1]}\n"
+        "held = {os.path.realpath(pool.filepath) for pool in _blas_pools()}\n"
+        "print(sorted(os.path.realpath(p) for p in loaded), sorted(held))\n"
+        "assert loaded and {os.path.realpath(p) for p in loaded} <= held\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", script], capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stdout + run.stderr[-2000:]

@@ -352,8 +352,9 @@ class NumbaController(LibController):
 @functools.cache
 def _blas_pools():
     """The process's BLAS thread pools, found once: a scan reads ``/proc/self/maps``
-    (about 4 ms, more than a whole epoch on small data). NumPy's BLAS, the one the
-    kernels call, is loaded before stochnet is."""
+    (about 4 ms, more than a whole epoch on small data). SciPy's BLAS, the one the
+    kernels call (through Numba's ``numba_xxgemm``), and NumPy's are loaded before the
+    first fit: scikit-learn imports both."""
     controllers = ThreadpoolController().lib_controllers
     return [pool for pool in controllers if pool.user_api == "blas"]
 
