@@ -14,6 +14,8 @@ import pytest
 
 from stochnet._runtime import threads
 
+from .conftest import in_thread
+
 SCRIPT = textwrap.dedent(
     """
     import warnings
@@ -89,14 +91,6 @@ def workqueue(monkeypatch):
     monkeypatch.setattr(threads, "get_num_threads", lambda: 2)
 
 
-def _in_thread(function):
-    out = []
-    worker = threading.Thread(target=lambda: out.append(function()))
-    worker.start()
-    worker.join()
-    return out[0]
-
-
 def _count():
     with threads.calling_threads() as count:
         return count, numba.get_num_threads()
@@ -107,10 +101,10 @@ def test_one_thread_at_a_time_runs_kernels_on_several(workqueue):
         pytest.skip("one CPU: every count is 1")
     with threads.kernel_threads() as pool:
         assert pool.count == 2 and pool.region
-        assert _in_thread(_count) == (1, 1)  # another thread: one, and no waiting
+        assert in_thread(_count) == (1, 1)  # another thread: one, and no waiting
         with threads.calling_threads() as count:  # the holder keeps it (reentrant)
             assert count == 2
-    assert _in_thread(_count) == (2, 2)  # released
+    assert in_thread(_count) == (2, 2)  # released
 
 
 def test_a_thread_without_the_region_takes_it_when_its_count_rises(workqueue):

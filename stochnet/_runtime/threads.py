@@ -400,9 +400,9 @@ def _process_wide_setter(pool):
     count is the process's either way, and :func:`one_blas_thread` already serialises
     who changes it, so stochnet calls the library itself.
     """
-    library = getattr(pool, "dynlib", None)
     if pool.internal_api != "openblas" or getattr(pool, "threading_layer", None) == "openmp":
         return None  # an OpenMP-threaded OpenBLAS counts per thread: threadpoolctl's way
+    library = getattr(pool, "dynlib", None)
     for prefix, suffix in _OPENBLAS_AFFIXES:
         setter = getattr(library, f"{prefix}openblas_set_num_threads{suffix}", None)
         if setter is not None:
